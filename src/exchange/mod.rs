@@ -1,0 +1,1 @@
+//! The Exchange domain rules (being written).

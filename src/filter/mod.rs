@@ -1,0 +1,1 @@
+//! RFC 4515 LDAP search filters with Active Directory semantics (being written).

@@ -1,0 +1,419 @@
+//! Distinguished names per RFC 4514: parsing, escaping and the normalised comparison key.
+//!
+//! DNs stay bytes as read for output; [`normalize`] gives the key used to compare them (types
+//! lower-cased, values unescaped and case-folded, insignificant spaces removed, multi-valued
+//! RDNs sorted) so `CN=Müller\, Jan , OU=Users,DC=x` and `cn=MÜLLER\2C JAN,ou=users,dc=X` match.
+
+use std::fmt;
+
+/// One attribute-value assertion of an RDN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ava {
+    /// The attribute type as written (`CN`, `ou`, `2.5.4.3`).
+    pub ty: String,
+    /// The value, unescaped (or `#hex` text kept as written, lower-cased).
+    pub value: Vec<u8>,
+}
+
+/// A relative distinguished name: one or more AVAs joined by `+`.
+pub type Rdn = Vec<Ava>;
+
+/// Why a DN could not be parsed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnError {
+    /// Byte offset of the problem.
+    pub offset: usize,
+    /// What was expected.
+    pub message: &'static str,
+}
+
+impl fmt::Display for DnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid DN at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for DnError {}
+
+fn is_space(c: u8) -> bool {
+    c == b' '
+}
+
+/// Parses a DN into RDNs, first (leftmost) RDN first. The empty DN (rootDSE) gives no RDNs.
+pub fn parse(dn: &[u8]) -> Result<Vec<Rdn>, DnError> {
+    let mut rdns = Vec::new();
+    let mut i = 0;
+    let n = dn.len();
+    while i < n && is_space(dn[i]) {
+        i += 1;
+    }
+    if i == n {
+        return Ok(rdns);
+    }
+    let mut rdn: Rdn = Vec::new();
+    loop {
+        // attribute type
+        while i < n && is_space(dn[i]) {
+            i += 1;
+        }
+        let start = i;
+        while i < n && (dn[i].is_ascii_alphanumeric() || dn[i] == b'-' || dn[i] == b'.') {
+            i += 1;
+        }
+        if i == start {
+            return Err(DnError {
+                offset: i,
+                message: "expected an attribute type",
+            });
+        }
+        let ty = String::from_utf8_lossy(&dn[start..i]).into_owned();
+        while i < n && is_space(dn[i]) {
+            i += 1;
+        }
+        if i >= n || dn[i] != b'=' {
+            return Err(DnError {
+                offset: i,
+                message: "expected `=` after the attribute type",
+            });
+        }
+        i += 1;
+        while i < n && is_space(dn[i]) {
+            i += 1;
+        }
+        // value
+        let mut value = Vec::new();
+        if i < n && dn[i] == b'#' {
+            let s = i;
+            i += 1;
+            while i < n && dn[i].is_ascii_hexdigit() {
+                i += 1;
+            }
+            if (i - s - 1) % 2 != 0 || i - s == 1 {
+                return Err(DnError {
+                    offset: s,
+                    message: "a `#` value must be an even number of hex digits",
+                });
+            }
+            value.extend(dn[s..i].iter().map(u8::to_ascii_lowercase));
+            while i < n && is_space(dn[i]) {
+                i += 1;
+            }
+        } else if i < n && dn[i] == b'"' {
+            // RFC 2253 quoted value (AD never writes it, old tools do).
+            i += 1;
+            loop {
+                if i >= n {
+                    return Err(DnError {
+                        offset: i,
+                        message: "unterminated quoted value",
+                    });
+                }
+                match dn[i] {
+                    b'"' => {
+                        i += 1;
+                        break;
+                    }
+                    b'\\' if i + 1 < n => {
+                        value.push(dn[i + 1]);
+                        i += 2;
+                    }
+                    c => {
+                        value.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            while i < n && is_space(dn[i]) {
+                i += 1;
+            }
+        } else {
+            // keep track of the length up to the last significant (non-space or escaped) byte
+            let mut significant = 0;
+            while i < n {
+                let c = dn[i];
+                match c {
+                    b',' | b'+' => break,
+                    b'\\' => {
+                        if is_hex_pair(dn, i + 1) {
+                            value.push(hex_val(dn[i + 1]) * 16 + hex_val(dn[i + 2]));
+                            i += 3;
+                        } else if i + 1 < n {
+                            value.push(dn[i + 1]);
+                            i += 2;
+                        } else {
+                            return Err(DnError {
+                                offset: i,
+                                message: "a DN cannot end with `\\`",
+                            });
+                        }
+                        significant = value.len();
+                    }
+                    b'"' | b';' | b'<' | b'>' | b'=' => {
+                        // Unescaped specials: AD and ldbsearch tolerate `=` inside values;
+                        // reject the characters that would change the structure.
+                        if c == b'=' {
+                            value.push(c);
+                            significant = value.len();
+                            i += 1;
+                        } else {
+                            return Err(DnError {
+                                offset: i,
+                                message: "this character must be escaped with `\\` in a DN value",
+                            });
+                        }
+                    }
+                    _ => {
+                        value.push(c);
+                        if !is_space(c) {
+                            significant = value.len();
+                        }
+                        i += 1;
+                    }
+                }
+            }
+            value.truncate(significant);
+        }
+        rdn.push(Ava { ty, value });
+        if i >= n {
+            rdns.push(rdn);
+            return Ok(rdns);
+        }
+        match dn[i] {
+            b',' => {
+                rdns.push(std::mem::take(&mut rdn));
+                i += 1;
+            }
+            b'+' => {
+                i += 1;
+            }
+            _ => {
+                return Err(DnError {
+                    offset: i,
+                    message: "expected `,` or `+` after a value",
+                })
+            }
+        }
+    }
+}
+
+fn is_hex_pair(dn: &[u8], i: usize) -> bool {
+    i + 1 < dn.len() && dn[i].is_ascii_hexdigit() && dn[i + 1].is_ascii_hexdigit()
+}
+
+fn hex_val(c: u8) -> u8 {
+    match c {
+        b'0'..=b'9' => c - b'0',
+        b'a'..=b'f' => c - b'a' + 10,
+        b'A'..=b'F' => c - b'A' + 10,
+        _ => 0,
+    }
+}
+
+/// Escapes an attribute value for use in a DN (RFC 4514 section 2.4): `, + " \ < > ;` always,
+/// `#` and space at the start, space at the end, NUL as `\00`.
+pub fn escape_value(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 4);
+    let last = value.len().saturating_sub(1);
+    for (i, &c) in value.iter().enumerate() {
+        match c {
+            b',' | b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' => {
+                out.push(b'\\');
+                out.push(c);
+            }
+            b'#' if i == 0 => out.extend_from_slice(b"\\#"),
+            b' ' if i == 0 || i == last => out.extend_from_slice(b"\\ "),
+            0 => out.extend_from_slice(b"\\00"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The normalised comparison key of a DN (see the module docs).
+pub fn normalize(dn: &[u8]) -> Result<Vec<u8>, DnError> {
+    let rdns = parse(dn)?;
+    Ok(key_of(&rdns))
+}
+
+/// The normalised key of parsed RDNs.
+pub fn key_of(rdns: &[Rdn]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    for (i, rdn) in rdns.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut avas: Vec<(String, Vec<u8>)> = rdn
+            .iter()
+            .map(|a| {
+                (
+                    a.ty.to_ascii_lowercase(),
+                    escape_value(&super::schema::case_fold(&a.value)),
+                )
+            })
+            .collect();
+        avas.sort();
+        for (j, (ty, v)) in avas.iter().enumerate() {
+            if j > 0 {
+                out.push(b'+');
+            }
+            out.extend_from_slice(ty.as_bytes());
+            out.push(b'=');
+            out.extend_from_slice(v);
+        }
+    }
+    out
+}
+
+/// The normalised key, or the case-folded bytes when the DN does not parse (so a malformed DN
+/// still compares equal to itself).
+pub fn key_lossy(dn: &[u8]) -> Vec<u8> {
+    normalize(dn).unwrap_or_else(|_| super::schema::case_fold(dn))
+}
+
+/// Byte offset of the first unescaped `,` (the end of the first RDN), if any.
+fn first_separator(dn: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    let mut quoted = false;
+    while i < dn.len() {
+        match dn[i] {
+            b'\\' => i += 2,
+            b'"' => {
+                quoted = !quoted;
+                i += 1
+            }
+            b',' if !quoted => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The first RDN of `dn` as written (`CN=Smith\, J` of `CN=Smith\, J,OU=x`).
+pub fn rdn_part(dn: &[u8]) -> &[u8] {
+    match first_separator(dn) {
+        Some(i) => &dn[..i],
+        None => dn,
+    }
+}
+
+/// The parent DN as written, without leading spaces; `None` for a single-RDN or empty DN.
+pub fn parent(dn: &[u8]) -> Option<&[u8]> {
+    let i = first_separator(dn)?;
+    let rest = &dn[i + 1..];
+    let skip = rest.iter().take_while(|c| **c == b' ').count();
+    Some(&rest[skip..])
+}
+
+/// Whether normalised key `key` is `base_key` or lies under it.
+pub fn key_is_under(key: &[u8], base_key: &[u8]) -> bool {
+    if base_key.is_empty() {
+        return true;
+    }
+    key == base_key
+        || (key.len() > base_key.len()
+            && key.ends_with(base_key)
+            && key[key.len() - base_key.len() - 1] == b','
+            && !ends_escaped(&key[..key.len() - base_key.len() - 1]))
+}
+
+fn ends_escaped(s: &[u8]) -> bool {
+    s.iter().rev().take_while(|c| **c == b'\\').count() % 2 == 1
+}
+
+/// Number of RDNs (0 for the empty DN).
+pub fn depth(dn: &[u8]) -> usize {
+    match parse(dn) {
+        Ok(r) => r.len(),
+        Err(_) => dn.iter().filter(|c| **c == b',').count() + 1,
+    }
+}
+
+/// The unescaped value of the first RDN's first AVA (`Smith, J` for `CN=Smith\, J,OU=x`).
+pub fn first_value(dn: &[u8]) -> Option<Vec<u8>> {
+    parse(dn)
+        .ok()?
+        .into_iter()
+        .next()?
+        .into_iter()
+        .next()
+        .map(|a| a.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaped_comma_stays_in_the_value() {
+        let r = parse(br"CN=Smith\, John,OU=Users,DC=x").unwrap();
+        assert_eq!(r.len(), 3);
+        assert_eq!(r[0][0].value, b"Smith, John");
+        assert_eq!(
+            rdn_part(br"CN=Smith\, John,OU=Users,DC=x"),
+            br"CN=Smith\, John"
+        );
+        assert_eq!(
+            parent(br"CN=Smith\, John, OU=Users,DC=x").unwrap(),
+            b"OU=Users,DC=x"
+        );
+    }
+
+    #[test]
+    fn normalised_keys_ignore_case_spaces_and_escape_form() {
+        let a = normalize("CN=Müller\\, Jan , OU=Users,DC=x".as_bytes()).unwrap();
+        let b = normalize("cn=MÜLLER\\2C JAN,ou=users,dc=X".as_bytes()).unwrap();
+        assert_eq!(a, b);
+        let c = normalize(b"cn=a+sn=b,dc=x").unwrap();
+        let d = normalize(b"SN=B + CN=A, DC=X").unwrap();
+        assert_eq!(c, d);
+        assert_ne!(
+            normalize(b"cn=a,dc=x").unwrap(),
+            normalize(b"cn=a\\ ,dc=x").unwrap()
+        );
+    }
+
+    #[test]
+    fn hex_escapes_decode_utf8() {
+        let r = parse(br"CN=J\C3\BCrgen,DC=x").unwrap();
+        assert_eq!(r[0][0].value, "Jürgen".as_bytes());
+    }
+
+    #[test]
+    fn escape_round_trips() {
+        for v in [
+            &b" lead"[..],
+            b"trail ",
+            b"#hash",
+            b"a,b+c\"d\\e<f>g;h",
+            b"x\0y",
+        ] {
+            let mut dn = b"cn=".to_vec();
+            dn.extend(escape_value(v));
+            let r = parse(&dn).unwrap();
+            assert_eq!(r[0][0].value, v);
+        }
+    }
+
+    #[test]
+    fn malformed_dns_are_errors() {
+        assert!(parse(b"cn").is_err());
+        assert!(parse(b"=x").is_err());
+        assert!(parse(b"cn=a\\").is_err());
+        assert!(parse(b"cn=a;b").is_err());
+        assert!(parse(b"cn=#abc").is_err());
+        assert_eq!(parse(b"").unwrap().len(), 0);
+    }
+
+    #[test]
+    fn subtree_test_uses_whole_rdns() {
+        let base = normalize(b"OU=Users,DC=x").unwrap();
+        assert!(key_is_under(
+            &normalize(b"cn=a,ou=users,dc=x").unwrap(),
+            &base
+        ));
+        assert!(!key_is_under(
+            &normalize(b"cn=a,ou=xusers,dc=x").unwrap(),
+            &base
+        ));
+    }
+}

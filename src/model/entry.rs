@@ -1,0 +1,439 @@
+//! [`Entry`]: one directory object as a DN and byte values, stored flat.
+//!
+//! An entry keeps every byte it owns (the DN, attribute descriptions and values) in one buffer
+//! and indexes it with spans, so reading a record costs three allocations however many values
+//! it has. Attribute descriptions are compared case-insensitively with their options
+//! ([`attr_eq`]); values stay bytes.
+
+use std::fmt;
+use std::ops::Range;
+
+/// A byte range inside an entry's buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    name: Span,
+    /// Index of the first value in `values`.
+    first: u32,
+    count: u32,
+}
+
+/// One directory entry: a DN and attributes in first-appearance order, each with byte values.
+///
+/// Build one with [`EntryBuilder`]; read it with [`Entry::get`], [`Entry::attributes`] and
+/// [`Entry::first`].
+#[derive(Clone, Default)]
+pub struct Entry {
+    buf: Vec<u8>,
+    dn: Span,
+    slots: Vec<Slot>,
+    values: Vec<Span>,
+}
+
+impl Default for Span {
+    fn default() -> Self {
+        Span { start: 0, end: 0 }
+    }
+}
+
+/// One attribute of an [`Entry`]: its description as written and its values.
+#[derive(Clone, Copy)]
+pub struct AttrRef<'a> {
+    entry: &'a Entry,
+    slot: &'a Slot,
+}
+
+impl<'a> AttrRef<'a> {
+    /// The attribute description as it appeared in the input (`proxyAddresses`, `ou;lang-ja`).
+    pub fn name(&self) -> &'a [u8] {
+        &self.entry.buf[self.slot.name.range()]
+    }
+
+    /// The attribute description as text (descriptions are ASCII by grammar).
+    pub fn name_str(&self) -> &'a str {
+        std::str::from_utf8(self.name()).unwrap_or("?")
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.slot.count as usize
+    }
+
+    /// Whether the attribute has no values (never true for a built entry).
+    pub fn is_empty(&self) -> bool {
+        self.slot.count == 0
+    }
+
+    /// The values, in input order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
+        let entry = self.entry;
+        let first = self.slot.first as usize;
+        let count = self.slot.count as usize;
+        entry.values[first..first + count]
+            .iter()
+            .map(move |s| &entry.buf[s.range()])
+    }
+}
+
+impl Entry {
+    /// The DN bytes exactly as read (UTF-8 text after decoding, escapes kept).
+    pub fn dn(&self) -> &[u8] {
+        &self.buf[self.dn.range()]
+    }
+
+    /// The DN as text; non-UTF-8 bytes are replaced.
+    pub fn dn_lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.dn())
+    }
+
+    /// Attributes in first-appearance order.
+    pub fn attributes(&self) -> impl ExactSizeIterator<Item = AttrRef<'_>> + '_ {
+        self.slots
+            .iter()
+            .map(move |slot| AttrRef { entry: self, slot })
+    }
+
+    /// Number of attributes.
+    pub fn attr_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The attribute whose description equals `name` (case-insensitive, options compared as a
+    /// set).
+    pub fn get(&self, name: &str) -> Option<AttrRef<'_>> {
+        let name = name.as_bytes();
+        self.slots
+            .iter()
+            .find(|s| attr_eq(&self.buf[s.name.range()], name))
+            .map(|slot| AttrRef { entry: self, slot })
+    }
+
+    /// The values of `name`, empty when the attribute is absent.
+    pub fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
+        self.get(name).into_iter().flat_map(|a| a.values())
+    }
+
+    /// The first value of `name`.
+    pub fn first(&self, name: &str) -> Option<&[u8]> {
+        self.get(name).and_then(|a| a.values().next())
+    }
+
+    /// The first value of `name` as UTF-8 text, if it is valid UTF-8.
+    pub fn first_str(&self, name: &str) -> Option<&str> {
+        self.first(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Whether `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Total bytes held (an approximation of the record's size).
+    pub fn byte_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// A copy of this entry with a different DN.
+    pub fn with_dn(&self, dn: &[u8]) -> Entry {
+        let mut b = EntryBuilder::new(dn);
+        for a in self.attributes() {
+            for v in a.values() {
+                b.push(a.name(), v);
+            }
+        }
+        b.finish()
+    }
+
+    /// A copy with attribute `name` set to `values` (removed when `values` is empty), keeping
+    /// the position of an existing attribute and appending a new one.
+    pub fn with_values<'v, I>(&self, name: &[u8], values: I) -> Entry
+    where
+        I: IntoIterator<Item = &'v [u8]>,
+    {
+        let mut b = EntryBuilder::new(self.dn());
+        let mut replaced = false;
+        let mut new_values: Option<Vec<&[u8]>> = Some(values.into_iter().collect());
+        for a in self.attributes() {
+            if attr_eq(a.name(), name) {
+                replaced = true;
+                if let Some(vals) = new_values.take() {
+                    for v in vals {
+                        b.push(a.name(), v);
+                    }
+                }
+            } else {
+                for v in a.values() {
+                    b.push(a.name(), v);
+                }
+            }
+        }
+        if !replaced {
+            if let Some(vals) = new_values {
+                for v in vals {
+                    b.push(name, v);
+                }
+            }
+        }
+        b.finish()
+    }
+}
+
+impl PartialEq for Entry {
+    /// Entries are equal when their DN bytes are equal and they have the same attributes
+    /// (descriptions compared with [`attr_eq`], in any order) with the same values in the same
+    /// order.
+    fn eq(&self, other: &Self) -> bool {
+        if self.dn() != other.dn() || self.slots.len() != other.slots.len() {
+            return false;
+        }
+        self.attributes().all(|a| match other.get_bytes(a.name()) {
+            Some(b) => a.values().eq(b.values()),
+            None => false,
+        })
+    }
+}
+
+impl Eq for Entry {}
+
+impl Entry {
+    /// [`Entry::get`] for a description given as bytes.
+    pub fn get_bytes(&self, name: &[u8]) -> Option<AttrRef<'_>> {
+        self.slots
+            .iter()
+            .find(|s| attr_eq(&self.buf[s.name.range()], name))
+            .map(|slot| AttrRef { entry: self, slot })
+    }
+}
+
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = f.debug_struct("Entry");
+        m.field("dn", &self.dn_lossy());
+        for a in self.attributes() {
+            let vals: Vec<String> = a
+                .values()
+                .map(|v| match std::str::from_utf8(v) {
+                    Ok(s) => s.to_string(),
+                    Err(_) => format!("{v:02x?}"),
+                })
+                .collect();
+            m.field(a.name_str(), &vals);
+        }
+        m.finish()
+    }
+}
+
+/// Builds an [`Entry`] value by value; values of one attribute need not be adjacent.
+#[derive(Default)]
+pub struct EntryBuilder {
+    entry: Entry,
+    /// (slot index, value span) in arrival order.
+    pending: Vec<(u32, Span)>,
+}
+
+impl EntryBuilder {
+    /// Starts an entry with `dn`.
+    pub fn new(dn: &[u8]) -> Self {
+        let mut b = EntryBuilder::default();
+        b.set_dn(dn);
+        b
+    }
+
+    /// Starts an entry with `dn`, reserving room for `bytes` bytes of content.
+    pub fn with_capacity(dn: &[u8], bytes: usize) -> Self {
+        let mut b = EntryBuilder::default();
+        b.entry.buf.reserve(bytes);
+        b.set_dn(dn);
+        b
+    }
+
+    /// Replaces the DN.
+    pub fn set_dn(&mut self, dn: &[u8]) {
+        self.entry.dn = self.append(dn);
+    }
+
+    /// The DN set so far.
+    pub fn dn(&self) -> &[u8] {
+        &self.entry.buf[self.entry.dn.range()]
+    }
+
+    fn append(&mut self, bytes: &[u8]) -> Span {
+        let start = self.entry.buf.len() as u32;
+        self.entry.buf.extend_from_slice(bytes);
+        Span {
+            start,
+            end: self.entry.buf.len() as u32,
+        }
+    }
+
+    fn slot_for(&mut self, name: &[u8]) -> u32 {
+        // Most records repeat the previous attribute (multi-valued runs): check it first.
+        if let Some((last, _)) = self.pending.last() {
+            let s = &self.entry.slots[*last as usize];
+            if attr_eq(&self.entry.buf[s.name.range()], name) {
+                return *last;
+            }
+        }
+        for (i, s) in self.entry.slots.iter().enumerate() {
+            if attr_eq(&self.entry.buf[s.name.range()], name) {
+                return i as u32;
+            }
+        }
+        let span = self.append(name);
+        self.entry.slots.push(Slot {
+            name: span,
+            first: 0,
+            count: 0,
+        });
+        (self.entry.slots.len() - 1) as u32
+    }
+
+    /// Adds one value of `name`.
+    pub fn push(&mut self, name: &[u8], value: &[u8]) {
+        let slot = self.slot_for(name);
+        let span = self.append(value);
+        self.pending.push((slot, span));
+    }
+
+    /// Adds one value of `name` whose bytes are produced by `fill` into the entry's buffer
+    /// (used to decode base64 without a temporary).
+    pub fn push_with<E>(
+        &mut self,
+        name: &[u8],
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let slot = self.slot_for(name);
+        let start = self.entry.buf.len();
+        if let Err(e) = fill(&mut self.entry.buf) {
+            self.entry.buf.truncate(start);
+            return Err(e);
+        }
+        let span = Span {
+            start: start as u32,
+            end: self.entry.buf.len() as u32,
+        };
+        self.pending.push((slot, span));
+        Ok(())
+    }
+
+    /// Whether any value was added.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Bytes held so far.
+    pub fn byte_len(&self) -> usize {
+        self.entry.buf.len()
+    }
+
+    /// Finishes the entry, grouping each attribute's values in arrival order.
+    pub fn finish(mut self) -> Entry {
+        // Stable sort by slot keeps the values of each attribute in arrival order.
+        let already_grouped = self.pending.windows(2).all(|w| w[0].0 <= w[1].0);
+        if !already_grouped {
+            self.pending.sort_by_key(|(slot, _)| *slot);
+        }
+        let mut entry = self.entry;
+        entry.values = Vec::with_capacity(self.pending.len());
+        for (i, (slot, span)) in self.pending.into_iter().enumerate() {
+            let s = &mut entry.slots[slot as usize];
+            if s.count == 0 {
+                s.first = i as u32;
+            }
+            s.count += 1;
+            entry.values.push(span);
+        }
+        // Slots that never got a value (cannot happen through `push`) are dropped.
+        entry.slots.retain(|s| s.count > 0);
+        entry
+    }
+}
+
+/// Compares two attribute descriptions the way LDAP does: the type case-insensitively and the
+/// options case-insensitively as a set (`ou;lang-ja;phonetic` equals `OU;Phonetic;Lang-JA`).
+pub fn attr_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    if !a.contains(&b';') && !b.contains(&b';') {
+        return false;
+    }
+    let mut pa = a.split(|&c| c == b';');
+    let mut pb = b.split(|&c| c == b';');
+    let (Some(ta), Some(tb)) = (pa.next(), pb.next()) else {
+        return false;
+    };
+    if !ta.eq_ignore_ascii_case(tb) {
+        return false;
+    }
+    let mut oa: Vec<Vec<u8>> = pa.map(|o| o.to_ascii_lowercase()).collect();
+    let mut ob: Vec<Vec<u8>> = pb.map(|o| o.to_ascii_lowercase()).collect();
+    oa.sort();
+    ob.sort();
+    oa == ob
+}
+
+/// The attribute type of a description, without options (`member;range=0-1499` → `member`).
+pub fn attr_type(desc: &[u8]) -> &[u8] {
+    match memchr::memchr(b';', desc) {
+        Some(i) => &desc[..i],
+        None => desc,
+    }
+}
+
+/// The options of a description, in order (`ou;lang-ja;phonetic` → `lang-ja`, `phonetic`).
+pub fn attr_options(desc: &[u8]) -> impl Iterator<Item = &[u8]> {
+    desc.split(|&c| c == b';').skip(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_of_one_attribute_are_grouped_in_arrival_order() {
+        let mut b = EntryBuilder::new(b"cn=a,dc=x");
+        b.push(b"objectClass", b"top");
+        b.push(b"cn", b"a");
+        b.push(b"OBJECTCLASS", b"person");
+        let e = b.finish();
+        let oc: Vec<&[u8]> = e.values("objectclass").collect();
+        assert_eq!(oc, vec![&b"top"[..], b"person"]);
+        assert_eq!(e.attr_count(), 2);
+        assert_eq!(e.attributes().next().unwrap().name(), b"objectClass");
+    }
+
+    #[test]
+    fn options_compare_as_a_set() {
+        assert!(attr_eq(b"ou;lang-ja;phonetic", b"OU;Phonetic;Lang-JA"));
+        assert!(!attr_eq(b"ou;lang-ja", b"ou"));
+        assert!(!attr_eq(b"ou", b"o"));
+        assert_eq!(attr_type(b"member;range=0-1499"), b"member");
+    }
+
+    #[test]
+    fn with_values_replaces_in_place_and_removes_when_empty() {
+        let mut b = EntryBuilder::new(b"cn=a");
+        b.push(b"a", b"1");
+        b.push(b"b", b"2");
+        let e = b.finish();
+        let e2 = e.with_values(b"A", [&b"9"[..], b"8"]);
+        assert_eq!(e2.attributes().next().unwrap().values().count(), 2);
+        let e3 = e2.with_values(b"a", std::iter::empty());
+        assert!(!e3.has("a"));
+        assert!(e3.has("b"));
+        let e4 = e3.with_values(b"c", [&b"x"[..]]);
+        assert_eq!(e4.first("C"), Some(&b"x"[..]));
+    }
+}
