@@ -1,1 +1,538 @@
-//! (being written)
+//! Opening exports: files or stdin, encoding sniffing, format detection, spooling for a second
+//! pass, and the batch reader that turns bytes into [`Item`]s (records with their place).
+//!
+//! Encoding: a BOM selects UTF-8 (stripped), UTF-16LE or UTF-16BE (transcoded to UTF-8 while
+//! streaming); without one the bytes are read as UTF-8 and any record that is not valid UTF-8 is
+//! decoded as Windows-1252 (ldifde's "ANSI") with a warning. `--encoding` forces a charset.
+//! The format (LDIF or csvde CSV) is detected from the content, never the file name.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use encoding_rs::Encoding;
+
+use crate::error::{Error, Location, Result};
+use crate::ldif::framer::Batch;
+use crate::ldif::parse::{ParseOptions, Parsed, Parser, Warning};
+use crate::model::{dn, Change, ModOp, Record};
+
+/// Input formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// LDIF (ldifde, ldapsearch, ldbsearch, slapcat).
+    Ldif,
+    /// csvde CSV.
+    Csv,
+}
+
+/// How input bytes are decoded.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Charset {
+    /// BOM sniffing, UTF-8, Windows-1252 fallback per record.
+    #[default]
+    Auto,
+    /// This encoding (a BOM still wins, as in every Windows tool).
+    Forced(&'static Encoding),
+}
+
+impl Charset {
+    /// Parses an encoding label (`utf-8`, `utf-16le`, `windows-1252`, `latin1`, `cp850` ...).
+    pub fn from_label(label: &str) -> Option<Charset> {
+        if label.eq_ignore_ascii_case("auto") {
+            return Some(Charset::Auto);
+        }
+        let l = label.to_ascii_lowercase();
+        let l = match l.as_str() {
+            "cp1252" | "ansi" => "windows-1252",
+            "utf16" | "utf-16" | "unicode" => "utf-16le",
+            "cp850" | "ibm850" => "ibm866",
+            other => other,
+        };
+        Encoding::for_label(l.as_bytes()).map(Charset::Forced)
+    }
+}
+
+/// Everything that decides how inputs are read.
+#[derive(Clone, Debug)]
+pub struct InputOptions {
+    /// Force a format instead of detecting it.
+    pub format: Option<Format>,
+    /// Decoding.
+    pub charset: Charset,
+    /// Per-record size cap in bytes.
+    pub max_record_bytes: usize,
+    /// LDIF parser settings.
+    pub parse: ParseOptions,
+    /// Extra attributes whose csvde values are `;`-joined lists.
+    pub csv_multi_valued: Vec<String>,
+    /// Target batch size in bytes for the parallel pipeline.
+    pub batch_bytes: usize,
+}
+
+impl Default for InputOptions {
+    fn default() -> Self {
+        InputOptions {
+            format: None,
+            charset: Charset::Auto,
+            max_record_bytes: crate::ldif::framer::DEFAULT_MAX_RECORD,
+            parse: ParseOptions::default(),
+            csv_multi_valued: Vec::new(),
+            batch_bytes: 4 << 20,
+        }
+    }
+}
+
+/// A named input that can be opened (again, when spooled).
+#[derive(Debug)]
+pub struct Source {
+    /// The name used in messages (`<stdin>` for `-`).
+    pub name: Arc<str>,
+    path: SourcePath,
+}
+
+#[derive(Debug)]
+enum SourcePath {
+    File(PathBuf),
+    Stdin,
+    Spooled(tempfile::NamedTempFile),
+}
+
+impl Source {
+    /// A source for `arg` (`-` is standard input).
+    pub fn new(arg: &str) -> Source {
+        if arg == "-" {
+            Source {
+                name: Arc::from("<stdin>"),
+                path: SourcePath::Stdin,
+            }
+        } else {
+            Source {
+                name: Arc::from(arg),
+                path: SourcePath::File(PathBuf::from(arg)),
+            }
+        }
+    }
+
+    /// Makes the source readable twice: standard input is copied to a temporary file.
+    pub fn spool(&mut self) -> Result<()> {
+        if let SourcePath::Stdin = self.path {
+            let mut tmp =
+                tempfile::NamedTempFile::new().map_err(|e| Error::io("temporary spool file", e))?;
+            io::copy(&mut io::stdin().lock(), tmp.as_file_mut())
+                .map_err(|e| Error::io(self.name.to_string(), e))?;
+            tmp.as_file_mut()
+                .flush()
+                .map_err(|e| Error::io("temporary spool file", e))?;
+            self.path = SourcePath::Spooled(tmp);
+        }
+        Ok(())
+    }
+
+    /// Opens the raw bytes.
+    pub fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
+        let file = |p: &std::path::Path| -> Result<Box<dyn Read + Send>> {
+            let f = File::open(p).map_err(|e| Error::io(self.name.to_string(), e))?;
+            Ok(Box::new(f))
+        };
+        match &self.path {
+            SourcePath::File(p) => file(p),
+            SourcePath::Spooled(t) => file(t.path()),
+            SourcePath::Stdin => Ok(Box::new(io::stdin())),
+        }
+    }
+
+    /// Opens the source decoded to UTF-8 bytes (or raw bytes for the per-record fallback) and
+    /// tells its format.
+    pub fn open(&self, opts: &InputOptions) -> Result<Opened> {
+        let mut raw = self.open_raw()?;
+        let mut head = vec![0u8; 8192];
+        let n = read_full(&mut raw, &mut head).map_err(|e| Error::io(self.name.to_string(), e))?;
+        head.truncate(n);
+        let bom = sniff_bom(&head);
+        let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(raw));
+        let (reader, encoding_name, fallback): (Box<dyn Read + Send>, &'static str, bool) =
+            match (bom, opts.charset) {
+                (Some(Bom::Utf8), _) => {
+                    (Box::new(SkipBytes::new(chained, 3)), "UTF-8 (BOM)", false)
+                }
+                (Some(Bom::Utf16Le), _) | (Some(Bom::Utf16Be), _) => {
+                    let enc = if bom == Some(Bom::Utf16Le) {
+                        encoding_rs::UTF_16LE
+                    } else {
+                        encoding_rs::UTF_16BE
+                    };
+                    (transcode(chained, enc), enc.name(), false)
+                }
+                (None, Charset::Forced(enc)) if enc == encoding_rs::UTF_8 => {
+                    (chained, "UTF-8", false)
+                }
+                (None, Charset::Forced(enc)) => (transcode(chained, enc), enc.name(), false),
+                (None, Charset::Auto) => {
+                    if looks_utf16le(&head) {
+                        (
+                            transcode(chained, encoding_rs::UTF_16LE),
+                            "UTF-16LE (no BOM)",
+                            false,
+                        )
+                    } else {
+                        (chained, "UTF-8", true)
+                    }
+                }
+            };
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let format = match opts.format {
+            Some(f) => f,
+            None => {
+                let peek = io::BufRead::fill_buf(&mut reader)
+                    .map_err(|e| Error::io(self.name.to_string(), e))?;
+                detect_format(peek).ok_or_else(|| {
+                    Error::Input(format!(
+                        "{}: cannot tell whether this is LDIF or csvde CSV (expected `dn:` or a header starting with `DN`); use --from ldif|csv",
+                        self.name
+                    ))
+                })?
+            }
+        };
+        Ok(Opened {
+            name: self.name.clone(),
+            reader: Box::new(reader),
+            format,
+            encoding: encoding_name,
+            fallback_1252: fallback,
+        })
+    }
+}
+
+/// An open input.
+pub struct Opened {
+    /// Its name.
+    pub name: Arc<str>,
+    /// Its bytes, decoded to UTF-8 unless `fallback_1252`.
+    pub reader: Box<dyn Read + Send>,
+    /// The detected or forced format.
+    pub format: Format,
+    /// The encoding used (for the summary).
+    pub encoding: &'static str,
+    /// Whether records that are not UTF-8 are decoded as Windows-1252.
+    pub fallback_1252: bool,
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn transcode(r: Box<dyn Read + Send>, enc: &'static Encoding) -> Box<dyn Read + Send> {
+    Box::new(
+        encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(enc))
+            .bom_override(true)
+            .strip_bom(true)
+            .build(r),
+    )
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Bom {
+    Utf8,
+    Utf16Le,
+    Utf16Be,
+}
+
+fn sniff_bom(head: &[u8]) -> Option<Bom> {
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        Some(Bom::Utf8)
+    } else if head.starts_with(&[0xFF, 0xFE]) {
+        Some(Bom::Utf16Le)
+    } else if head.starts_with(&[0xFE, 0xFF]) {
+        Some(Bom::Utf16Be)
+    } else {
+        None
+    }
+}
+
+/// UTF-16LE without a BOM: ASCII text with every second byte zero.
+fn looks_utf16le(head: &[u8]) -> bool {
+    head.len() >= 8
+        && head.iter().skip(1).step_by(2).take(16).all(|b| *b == 0)
+        && head.iter().step_by(2).take(16).all(|b| *b != 0)
+}
+
+/// Tells LDIF from csvde CSV by the first significant line.
+pub fn detect_format(head: &[u8]) -> Option<Format> {
+    for line in head.split(|c| *c == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let t: &[u8] = {
+            let s = line.iter().take_while(|c| c.is_ascii_whitespace()).count();
+            &line[s..]
+        };
+        if t.is_empty() || t.starts_with(b"#") {
+            continue;
+        }
+        let lower = t.to_ascii_lowercase();
+        if lower.starts_with(b"dn:") || lower.starts_with(b"version:") {
+            return Some(Format::Ldif);
+        }
+        let first_field = lower.split(|c| *c == b',').next().unwrap_or(&[]);
+        let first_field = first_field
+            .strip_prefix(b"\"")
+            .and_then(|f| f.strip_suffix(b"\""))
+            .unwrap_or(first_field);
+        if first_field == b"dn" {
+            return Some(Format::Csv);
+        }
+        if lower.contains(&b':') {
+            return Some(Format::Ldif);
+        }
+        return None;
+    }
+    // Empty input: LDIF with no records.
+    Some(Format::Ldif)
+}
+
+/// Skips the first `n` bytes of a reader (a UTF-8 BOM).
+struct SkipBytes<R> {
+    inner: R,
+    skip: usize,
+}
+
+impl<R: Read> SkipBytes<R> {
+    fn new(inner: R, skip: usize) -> Self {
+        SkipBytes { inner, skip }
+    }
+}
+
+impl<R: Read> Read for SkipBytes<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.skip > 0 {
+            let mut tmp = [0u8; 8];
+            let want = self.skip.min(tmp.len());
+            let n = self.inner.read(&mut tmp[..want])?;
+            if n == 0 {
+                return Ok(0);
+            }
+            self.skip -= n;
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// One record read from an input, with its place and any problem.
+#[derive(Debug)]
+pub struct Item {
+    /// Where it came from.
+    pub location: Location,
+    /// The record, or what was wrong with it.
+    pub result: std::result::Result<Record, String>,
+    /// The raw record text, kept only for rejected records (for `--rejects`).
+    pub raw: Option<Vec<u8>>,
+    /// Non-fatal observations.
+    pub warnings: Vec<Warning>,
+    /// Ignored record (ldapsearch trailer, referral, version line).
+    pub skipped: Option<&'static str>,
+}
+
+/// Parses one raw record into an [`Item`].
+pub fn parse_raw(
+    parser: &mut Parser,
+    name: &Arc<str>,
+    batch: &Batch,
+    rec: &crate::ldif::framer::RawRecord,
+    fallback_1252: bool,
+    max_record: usize,
+) -> Item {
+    let bytes = batch.bytes(rec);
+    let mut warnings = Vec::new();
+    let mut location = Location {
+        file: name.clone(),
+        line: rec.line,
+        record: rec.number,
+        dn: None,
+    };
+    if rec.too_large {
+        location.dn = peek_dn(bytes);
+        return Item {
+            location,
+            result: Err(format!(
+                "the record is larger than --max-record-bytes ({max_record} bytes); is the file corrupt or missing empty lines between records?"
+            )),
+            raw: Some(bytes.to_vec()),
+            warnings,
+            skipped: None,
+        };
+    }
+    if rec.blankish_separator {
+        warnings.push(Warning {
+            line: rec.line,
+            message: "the record is followed by a line of spaces, read as an empty line (ldapmodify would merge the two records)".into(),
+        });
+    }
+    let decoded;
+    let mut input = bytes;
+    if fallback_1252 && std::str::from_utf8(bytes).is_err() {
+        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
+        decoded = text.into_owned().into_bytes();
+        input = &decoded;
+        warnings.push(Warning {
+            line: rec.line,
+            message:
+                "the record is not valid UTF-8; decoded as Windows-1252 (use --encoding to choose)"
+                    .into(),
+        });
+    }
+    match parser.parse(input, rec.line, &mut warnings) {
+        Ok(Parsed::Record(r)) => {
+            location.dn = Some(record_dn_lossy(&r));
+            Item {
+                location,
+                result: Ok(r),
+                raw: None,
+                warnings,
+                skipped: None,
+            }
+        }
+        Ok(Parsed::Skipped(why)) => Item {
+            location,
+            result: Err(String::new()),
+            raw: None,
+            warnings,
+            skipped: Some(why),
+        },
+        Err(e) => {
+            location.dn = e.dn.clone().or_else(|| peek_dn(bytes));
+            let at = if e.line != rec.line {
+                format!("line {}: ", e.line)
+            } else {
+                String::new()
+            };
+            Item {
+                location,
+                result: Err(format!("{at}{}", e.message)),
+                raw: Some(bytes.to_vec()),
+                warnings,
+                skipped: None,
+            }
+        }
+    }
+}
+
+fn record_dn_lossy(r: &Record) -> String {
+    match r {
+        Record::Entry(e) => e.dn_lossy().into_owned(),
+        Record::Change(c) => String::from_utf8_lossy(&c.dn).into_owned(),
+    }
+}
+
+/// The plain-text DN of a raw record, for messages about records that did not parse.
+fn peek_dn(bytes: &[u8]) -> Option<String> {
+    let line = bytes
+        .split(|c| *c == b'\n')
+        .find(|l| !l.starts_with(b"#"))?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() > 3 && line[..3].eq_ignore_ascii_case(b"dn:") && line.get(3) != Some(&b':') {
+        Some(String::from_utf8_lossy(&line[3..]).trim().to_string())
+    } else {
+        None
+    }
+}
+
+/// Merges ldifde's follow-up `changetype: modify` records (`add:` of more values of an
+/// attribute of the entry just read, written for attributes over 1,500 values) into that entry.
+///
+/// Items pass through in order; the last entry of each batch is held back until the next batch
+/// shows whether a follow-up continues it.
+#[derive(Default)]
+pub struct Merger {
+    held: Option<Item>,
+}
+
+impl Merger {
+    /// Feeds a batch; returns the items that are final.
+    pub fn push(&mut self, items: Vec<Item>) -> Vec<Item> {
+        let mut out = Vec::with_capacity(items.len() + 1);
+        for item in items {
+            if let Some(held) = self.held.as_mut() {
+                if let Ok(Record::Change(c)) = &item.result {
+                    if let Change::Modify(mods) = &c.change {
+                        let only_adds = !mods.is_empty() && mods.iter().all(|m| m.op == ModOp::Add);
+                        if only_adds && same_dn(held, &c.dn) {
+                            if let Ok(Record::Entry(e)) = &mut held.result {
+                                let mut b = crate::model::EntryBuilder::new(e.dn());
+                                for a in e.attributes() {
+                                    for v in a.values() {
+                                        b.push(a.name(), v);
+                                    }
+                                }
+                                for m in mods {
+                                    for v in &m.values {
+                                        b.push(&m.attr, v);
+                                    }
+                                }
+                                *e = b.finish();
+                                held.warnings.extend(item.warnings);
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            let is_entry = matches!(item.result, Ok(Record::Entry(_)));
+            if let Some(h) = self.held.take() {
+                out.push(h);
+            }
+            if is_entry {
+                self.held = Some(item);
+            } else {
+                out.push(item);
+            }
+        }
+        out
+    }
+
+    /// Returns the held item at the end of the input.
+    pub fn finish(&mut self) -> Option<Item> {
+        self.held.take()
+    }
+}
+
+fn same_dn(held: &Item, dn_bytes: &[u8]) -> bool {
+    let Ok(Record::Entry(e)) = &held.result else {
+        return false;
+    };
+    e.dn() == dn_bytes || dn::key_lossy(e.dn()) == dn::key_lossy(dn_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_detected_from_content() {
+        assert_eq!(detect_format(b"\r\ndn: cn=a\r\n"), Some(Format::Ldif));
+        assert_eq!(detect_format(b"# c\nversion: 1\n"), Some(Format::Ldif));
+        assert_eq!(detect_format(b"DN,cn,sn\n"), Some(Format::Csv));
+        assert_eq!(detect_format(b"\"dn\",objectClass\r\n"), Some(Format::Csv));
+        assert_eq!(detect_format(b"hello world\n"), None);
+    }
+
+    #[test]
+    fn charset_labels() {
+        assert!(
+            matches!(Charset::from_label("cp1252"), Some(Charset::Forced(e)) if e == encoding_rs::WINDOWS_1252)
+        );
+        assert!(
+            matches!(Charset::from_label("UTF-16"), Some(Charset::Forced(e)) if e == encoding_rs::UTF_16LE)
+        );
+        assert!(Charset::from_label("klingon").is_none());
+    }
+}

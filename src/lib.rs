@@ -37,6 +37,7 @@ pub mod filter;
 pub mod input;
 pub mod ldif;
 pub mod model;
+pub mod pipeline;
 pub mod sink;
 pub mod tabular;
 

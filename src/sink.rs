@@ -1,1 +1,93 @@
-//! (being written)
+//! Output files written atomically, standard output, and the rejects file.
+//!
+//! A file output goes to a temporary file in the same directory and is renamed over the target
+//! only when the run succeeds, so a failed run leaves no partial file. Standard output is
+//! buffered; a closed pipe (`| head`) ends the run quietly.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Where output goes.
+pub enum Output {
+    /// Standard output.
+    Stdout(BufWriter<io::Stdout>),
+    /// A temporary file renamed to `target` on [`Output::commit`].
+    File {
+        /// The temporary file.
+        tmp: BufWriter<tempfile::NamedTempFile>,
+        /// The final path.
+        target: PathBuf,
+    },
+}
+
+impl Output {
+    /// Opens `path` (`None` or `-` for standard output).
+    pub fn open(path: Option<&Path>) -> Result<Output> {
+        match path {
+            None => Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            ))),
+            Some(p) if p.as_os_str() == "-" => Ok(Output::Stdout(BufWriter::with_capacity(
+                1 << 16,
+                io::stdout(),
+            ))),
+            Some(p) => {
+                let dir = match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                let tmp = tempfile::Builder::new()
+                    .prefix(".ldifstamp-")
+                    .suffix(".tmp")
+                    .tempfile_in(&dir)
+                    .map_err(|e| Error::io(p.display().to_string(), e))?;
+                Ok(Output::File {
+                    tmp: BufWriter::with_capacity(1 << 16, tmp),
+                    target: p.to_path_buf(),
+                })
+            }
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Output::Stdout(_) => "<stdout>".into(),
+            Output::File { target, .. } => target.display().to_string(),
+        }
+    }
+
+    /// Writes bytes.
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        let r = match self {
+            Output::Stdout(w) => w.write_all(bytes),
+            Output::File { tmp, .. } => tmp.write_all(bytes),
+        };
+        r.map_err(|e| Error::io(self.name(), e))
+    }
+
+    /// Flushes and, for a file, renames the temporary file over the target.
+    pub fn commit(self) -> Result<()> {
+        let name = self.name();
+        match self {
+            Output::Stdout(mut w) => w.flush().map_err(|e| Error::io(name, e)),
+            Output::File { tmp, target } => {
+                let tmp = tmp
+                    .into_inner()
+                    .map_err(|e| Error::io(name.clone(), e.into_error()))?;
+                tmp.as_file()
+                    .sync_all()
+                    .map_err(|e| Error::io(name.clone(), e))?;
+                tmp.persist(&target).map_err(|e| Error::io(name, e.error))?;
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Whether an error is a closed pipe on standard output (treated as a normal end).
+pub fn is_broken_pipe(e: &Error) -> bool {
+    matches!(e, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+}

@@ -1,0 +1,938 @@
+//! Parses one raw LDIF record (from the [framer](super::framer)) into a [`Record`].
+//!
+//! The parser unfolds continuation lines at the byte level first (so a fold inside a UTF-8
+//! sequence or inside base64 is rejoined correctly), skips comments (folded ones included),
+//! then reads the record. It is lenient where the real tools are (no `version:`, `attr:value`,
+//! several spaces, empty values, missing final `-`, keywords in any case, mixed content and
+//! change records) and strict where a wrong guess would corrupt data: a TAB continuation, a
+//! second `dn:` line, trailing spaces on `changetype:`/mod-spec/`-` lines, a value line whose
+//! attribute differs from its mod-spec, and a record without `dn:` that holds data are all
+//! errors, as they are for `ldapmodify`.
+
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::IResult;
+use nom::Parser as _;
+
+use crate::model::schema::{attr_info, BinaryText};
+use crate::model::{
+    attr_eq, binary, Change, ChangeRecord, Control, EntryBuilder, ModOp, Modification, Record,
+};
+
+/// Base64 as LDIF writes it; padding is optional on input.
+pub(crate) const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Parser settings.
+#[derive(Clone, Debug, Default)]
+pub struct ParseOptions {
+    /// Read `attr:< file://...` values from local files (refused by default).
+    pub allow_file_urls: bool,
+    /// Accept several `control:` lines in one record (`ldapmodify` accepts one).
+    pub multiple_controls: bool,
+}
+
+/// What parsing one raw record gave.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A record.
+    Record(Record),
+    /// A record with no `dn:` that carries no directory data (`ldapsearch`'s `search:` /
+    /// `result:` trailer, a `ref:` continuation reference, a lone `version:` line, comments).
+    Skipped(&'static str),
+}
+
+/// A problem in one record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Absolute 1-based line number of the offending line.
+    pub line: u64,
+    /// The record's DN when it was read before the error.
+    pub dn: Option<String>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+/// A non-fatal observation about a record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// Absolute 1-based line number.
+    pub line: u64,
+    /// What was noticed.
+    pub message: String,
+}
+
+#[derive(Clone, Copy)]
+struct Line {
+    start: u32,
+    end: u32,
+    /// Physical line index within the record (0-based).
+    phys: u32,
+}
+
+/// A reusable record parser (keeps its scratch buffers between records).
+#[derive(Default)]
+pub struct Parser {
+    opts: ParseOptions,
+    scratch: Vec<u8>,
+    lines: Vec<Line>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Plain,
+    Base64,
+    Url,
+}
+
+struct Ctx<'a> {
+    first_line: u64,
+    dn: Option<String>,
+    warnings: &'a mut Vec<Warning>,
+}
+
+impl Ctx<'_> {
+    fn err(&self, phys: u32, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line: self.first_line + u64::from(phys),
+            dn: self.dn.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `AttributeDescription` characters (type, options, and `=` for AD's `range=` option).
+fn is_desc_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b';' | b'.' | b'_' | b'=' | b'*')
+}
+
+/// `name` `:` (`:` | `<`)? — returns (name, kind, rest after the separator and FILL).
+fn attr_line(input: &[u8]) -> IResult<&[u8], (&[u8], Kind)> {
+    let (rest, name) = take_while1(is_desc_char)(input)?;
+    let (rest, _) = take_while(|c| c == b' ')(rest)?;
+    let (rest, _) = tag(&b":"[..])(rest)?;
+    let (rest, kind) = match rest.first() {
+        Some(b':') => (&rest[1..], Kind::Base64),
+        Some(b'<') => (&rest[1..], Kind::Url),
+        _ => (rest, Kind::Plain),
+    };
+    let (rest, _) = take_while(|c| c == b' ').parse(rest)?;
+    Ok((rest, (name, kind)))
+}
+
+impl Parser {
+    /// A parser with `opts`.
+    pub fn new(opts: ParseOptions) -> Self {
+        Parser {
+            opts,
+            ..Parser::default()
+        }
+    }
+
+    /// Unfolds `bytes` into logical lines (comments dropped).
+    fn unfold(&mut self, bytes: &[u8], ctx: &Ctx<'_>) -> Result<(), ParseError> {
+        self.scratch.clear();
+        self.lines.clear();
+        let mut phys = 0u32;
+        let mut pos = 0usize;
+        let mut in_comment = false;
+        while pos < bytes.len() {
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+            let mut line = &bytes[pos..end];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            pos = end + 1;
+            match line.first() {
+                Some(b' ') => {
+                    if phys == 0 {
+                        return Err(ctx.err(phys, "a record cannot start with a continuation line"));
+                    }
+                    if !in_comment {
+                        self.scratch.extend_from_slice(&line[1..]);
+                        if let Some(l) = self.lines.last_mut() {
+                            l.end = self.scratch.len() as u32;
+                        }
+                    }
+                }
+                Some(b'\t') => {
+                    return Err(ctx.err(
+                        phys,
+                        "a line starts with a TAB: continuation lines start with exactly one space (RFC 2849)",
+                    ));
+                }
+                Some(b'#') => in_comment = true,
+                _ => {
+                    in_comment = false;
+                    let start = self.scratch.len() as u32;
+                    self.scratch.extend_from_slice(line);
+                    self.lines.push(Line {
+                        start,
+                        end: self.scratch.len() as u32,
+                        phys,
+                    });
+                }
+            }
+            phys += 1;
+        }
+        Ok(())
+    }
+
+    /// Parses one raw record whose first line is line `first_line` of the input.
+    pub fn parse(
+        &mut self,
+        bytes: &[u8],
+        first_line: u64,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Parsed, ParseError> {
+        let mut ctx = Ctx {
+            first_line,
+            dn: None,
+            warnings,
+        };
+        self.unfold(bytes, &ctx)?;
+        let lines = std::mem::take(&mut self.lines);
+        let result = self.parse_lines(bytes.len(), &lines, &mut ctx);
+        self.lines = lines;
+        result
+    }
+
+    fn text(&self, l: &Line) -> &[u8] {
+        &self.scratch[l.start as usize..l.end as usize]
+    }
+
+    fn parse_lines(
+        &self,
+        size_hint: usize,
+        lines: &[Line],
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Parsed, ParseError> {
+        let mut i = 0;
+        // Leading `version:` and slapcat entry-id lines; records without dn.
+        let mut saw_version = false;
+        while i < lines.len() {
+            let t = self.text(&lines[i]);
+            if t.first().is_some_and(u8::is_ascii_digit) {
+                i += 1;
+                continue;
+            }
+            match attr_line(t) {
+                Ok((rest, (name, _))) if name.eq_ignore_ascii_case(b"version") && !saw_version => {
+                    if rest != b"1" {
+                        ctx.warnings.push(Warning {
+                            line: ctx.first_line + u64::from(lines[i].phys),
+                            message: format!(
+                                "`version: {}` is not 1; read as version 1",
+                                String::from_utf8_lossy(rest)
+                            ),
+                        });
+                    }
+                    saw_version = true;
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        if i == lines.len() {
+            return Ok(Parsed::Skipped(if saw_version {
+                "version line"
+            } else {
+                "comments only"
+            }));
+        }
+        let first = &lines[i];
+        let (rest, (name, kind)) = attr_line(self.text(first))
+            .map_err(|_| ctx.err(first.phys, "expected `dn:` or `attribute: value`"))?;
+        if !name.eq_ignore_ascii_case(b"dn") {
+            let trailer = lines[i..].iter().all(|l| {
+                attr_line(self.text(l)).is_ok_and(|(_, (n, _))| {
+                    n.eq_ignore_ascii_case(b"search")
+                        || n.eq_ignore_ascii_case(b"result")
+                        || n.eq_ignore_ascii_case(b"ref")
+                        || n.eq_ignore_ascii_case(b"control")
+                        || n.eq_ignore_ascii_case(b"matchedDN")
+                        || n.eq_ignore_ascii_case(b"text")
+                })
+            });
+            if trailer {
+                return Ok(Parsed::Skipped("ldapsearch trailer or referral"));
+            }
+            return Err(ctx.err(
+                first.phys,
+                format!(
+                    "the record has no `dn:` line (it starts with `{}:`); an empty line inside a record splits it in two",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
+        }
+        let dn = self.value(kind, rest, first, ctx)?;
+        if std::str::from_utf8(&dn).is_err() {
+            return Err(ctx.err(first.phys, "the DN is not valid UTF-8"));
+        }
+        ctx.dn = Some(String::from_utf8_lossy(&dn).into_owned());
+        if let Err(e) = crate::model::dn::parse(&dn) {
+            return Err(ctx.err(first.phys, format!("malformed DN: {e}")));
+        }
+        i += 1;
+
+        // Controls, then changetype.
+        let mut controls = Vec::new();
+        let mut j = i;
+        let mut changetype: Option<(&[u8], u32)> = None;
+        while j < lines.len() {
+            let l = &lines[j];
+            let t = self.text(l);
+            let Ok((rest, (name, kind))) = attr_line(t) else {
+                break;
+            };
+            if name.eq_ignore_ascii_case(b"control") {
+                controls.push((rest, kind, l));
+                j += 1;
+                continue;
+            }
+            if name.eq_ignore_ascii_case(b"changetype") {
+                if kind != Kind::Plain {
+                    return Err(ctx.err(l.phys, "`changetype:` must be plain text"));
+                }
+                changetype = Some((rest, l.phys));
+                j += 1;
+            }
+            break;
+        }
+        let Some((ct, ct_phys)) = changetype else {
+            // A content record: `control` lines, if any, were attributes.
+            return self
+                .content(&dn, size_hint, &lines[i..], ctx)
+                .map(|e| Parsed::Record(Record::Entry(e)));
+        };
+        if controls.len() > 1 && !self.opts.multiple_controls {
+            return Err(ctx.err(
+                controls[1].2.phys,
+                "more than one `control:` line in a record (ldapmodify accepts one; use --allow-multiple-controls)",
+            ));
+        }
+        let mut parsed_controls = Vec::with_capacity(controls.len());
+        for (rest, kind, l) in controls {
+            parsed_controls.push(self.control(rest, kind, l, ctx)?);
+        }
+        let body = &lines[j..];
+        let change = match ct.to_ascii_lowercase().as_slice() {
+            b"add" => {
+                let entry = self.content(&dn, size_hint, body, ctx)?;
+                if parsed_controls.is_empty() {
+                    return Ok(Parsed::Record(Record::Entry(entry)));
+                }
+                Change::Add(entry)
+            }
+            b"delete" => {
+                if let Some(l) = body.first() {
+                    return Err(ctx.err(
+                        l.phys,
+                        "a `changetype: delete` record takes no further lines (is an empty line missing before the next `dn:`?)",
+                    ));
+                }
+                Change::Delete
+            }
+            b"modify" => Change::Modify(self.modify(body, ctx)?),
+            b"modrdn" | b"moddn" | b"rename" => self.moddn(body, ctx)?,
+            other => {
+                let hint = if other.starts_with(b"ntdsschema") {
+                    " (ldifde-only changetypes are not accepted: ldapmodify rejects them)"
+                } else if other.last() == Some(&b' ') {
+                    " (trailing space)"
+                } else {
+                    ""
+                };
+                return Err(ctx.err(
+                    ct_phys,
+                    format!(
+                        "unknown changetype `{}`{hint}: expected add, delete, modify, modrdn or moddn",
+                        String::from_utf8_lossy(ct)
+                    ),
+                ));
+            }
+        };
+        Ok(Parsed::Record(Record::Change(ChangeRecord {
+            dn,
+            controls: parsed_controls,
+            change,
+        })))
+    }
+
+    /// Decodes a value of `kind` whose text after the separator is `rest`.
+    fn value(
+        &self,
+        kind: Kind,
+        rest: &[u8],
+        l: &Line,
+        ctx: &Ctx<'_>,
+    ) -> Result<Vec<u8>, ParseError> {
+        let mut out = Vec::new();
+        self.value_into(kind, rest, l, ctx, &mut out)?;
+        Ok(out)
+    }
+
+    fn value_into(
+        &self,
+        kind: Kind,
+        rest: &[u8],
+        l: &Line,
+        ctx: &Ctx<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<(), ParseError> {
+        match kind {
+            Kind::Plain => {
+                out.extend_from_slice(rest);
+                Ok(())
+            }
+            Kind::Base64 => {
+                let trimmed = trim_end_spaces(rest);
+                B64.decode_vec(trimmed, out)
+                    .map_err(|e| ctx.err(l.phys, format!("invalid base64 value: {e}")))
+            }
+            Kind::Url => {
+                if !self.opts.allow_file_urls {
+                    return Err(ctx.err(
+                        l.phys,
+                        "`:<` URL values are refused (they read local files); pass --allow-file-urls to read `file://` URLs",
+                    ));
+                }
+                let url = String::from_utf8_lossy(trim_end_spaces(rest)).into_owned();
+                let Some(path) = url.strip_prefix("file://") else {
+                    return Err(ctx.err(
+                        l.phys,
+                        format!("only `file://` URLs can be read, not `{url}`"),
+                    ));
+                };
+                let data = std::fs::read(path)
+                    .map_err(|e| ctx.err(l.phys, format!("cannot read `{url}`: {e}")))?;
+                out.extend_from_slice(&data);
+                Ok(())
+            }
+        }
+    }
+
+    fn control(
+        &self,
+        rest: &[u8],
+        kind: Kind,
+        l: &Line,
+        ctx: &Ctx<'_>,
+    ) -> Result<Control, ParseError> {
+        if kind != Kind::Plain {
+            return Err(ctx.err(l.phys, "`control:` must be followed by an OID"));
+        }
+        let oid_len = rest
+            .iter()
+            .take_while(|c| c.is_ascii_digit() || **c == b'.')
+            .count();
+        if oid_len == 0 {
+            return Err(ctx.err(l.phys, "`control:` must be followed by an OID"));
+        }
+        let oid = String::from_utf8_lossy(&rest[..oid_len]).into_owned();
+        let mut r = &rest[oid_len..];
+        let sp = r.iter().take_while(|c| **c == b' ').count();
+        r = &r[sp..];
+        let mut critical = false;
+        if r.starts_with(b"true") {
+            critical = true;
+            r = &r[4..];
+        } else if r.starts_with(b"false") {
+            r = &r[5..];
+        }
+        let value = if r.is_empty() {
+            None
+        } else if let Some(v) = r.strip_prefix(b"::") {
+            Some(self.value(Kind::Base64, trim_start_spaces(v), l, ctx)?)
+        } else if let Some(v) = r.strip_prefix(b":<") {
+            Some(self.value(Kind::Url, trim_start_spaces(v), l, ctx)?)
+        } else if let Some(v) = r.strip_prefix(b":") {
+            Some(trim_start_spaces(v).to_vec())
+        } else {
+            return Err(ctx.err(
+                l.phys,
+                "expected `true`, `false` or a value after the control OID",
+            ));
+        };
+        Ok(Control {
+            oid,
+            critical,
+            value,
+        })
+    }
+
+    fn content(
+        &self,
+        dn: &[u8],
+        size_hint: usize,
+        lines: &[Line],
+        ctx: &mut Ctx<'_>,
+    ) -> Result<crate::model::Entry, ParseError> {
+        let mut b = EntryBuilder::with_capacity(dn, size_hint);
+        let mut ranged = false;
+        for l in lines {
+            let t = self.text(l);
+            let Ok((rest, (name, kind))) = attr_line(t) else {
+                return Err(ctx.err(
+                    l.phys,
+                    if t == b"-" {
+                        "a `-` line belongs in a modify record".to_string()
+                    } else {
+                        format!(
+                            "expected `attribute: value`, found `{}`",
+                            String::from_utf8_lossy(&t[..t.len().min(40)])
+                        )
+                    },
+                ));
+            };
+            if name.eq_ignore_ascii_case(b"dn") {
+                return Err(ctx.err(
+                    l.phys,
+                    "a second `dn:` line in one record: records must be separated by an empty line",
+                ));
+            }
+            if name.eq_ignore_ascii_case(b"changetype") {
+                return Err(ctx.err(
+                    l.phys,
+                    "`changetype:` must directly follow `dn:` (and any `control:` lines)",
+                ));
+            }
+            if name.contains(&b';') {
+                ranged |= crate::model::entry::attr_options(name)
+                    .any(|o| o.len() > 6 && o[..6].eq_ignore_ascii_case(b"range="));
+            }
+            if kind == Kind::Plain {
+                if let Some(bin) = binary_from_text(name, rest) {
+                    b.push(name, &bin);
+                    continue;
+                }
+                b.push(name, rest);
+            } else {
+                b.push_with(name, |buf| self.value_into(kind, rest, l, ctx, buf))?;
+            }
+        }
+        let entry = b.finish();
+        if ranged {
+            return merge_ranges(&entry)
+                .map_err(|m| ctx.err(lines.first().map_or(0, |l| l.phys), m));
+        }
+        Ok(entry)
+    }
+
+    fn modify(&self, lines: &[Line], ctx: &mut Ctx<'_>) -> Result<Vec<Modification>, ParseError> {
+        let mut mods = Vec::new();
+        let mut i = 0;
+        while i < lines.len() {
+            let l = &lines[i];
+            let t = self.text(l);
+            let Ok((rest, (op_name, kind))) = attr_line(t) else {
+                return Err(ctx.err(
+                    l.phys,
+                    if t.starts_with(b"-") {
+                        "a `-` line must hold only `-` and follow a mod-spec".to_string()
+                    } else {
+                        format!(
+                            "expected `add:`, `delete:`, `replace:` or `increment:`, found `{}`",
+                            String::from_utf8_lossy(&t[..t.len().min(40)])
+                        )
+                    },
+                ));
+            };
+            let op = match op_name.to_ascii_lowercase().as_slice() {
+                b"add" => ModOp::Add,
+                b"delete" => ModOp::Delete,
+                b"replace" => ModOp::Replace,
+                b"increment" => ModOp::Increment,
+                _ => {
+                    return Err(ctx.err(
+                        l.phys,
+                        format!(
+                            "expected `add:`, `delete:`, `replace:` or `increment:`, found `{}:`",
+                            String::from_utf8_lossy(op_name)
+                        ),
+                    ))
+                }
+            };
+            if kind != Kind::Plain || rest.is_empty() || !rest.iter().all(|c| is_desc_char(*c)) {
+                return Err(ctx.err(
+                    l.phys,
+                    format!(
+                        "`{}:` must name one attribute description with no trailing space, found `{}`",
+                        op.keyword(),
+                        String::from_utf8_lossy(rest)
+                    ),
+                ));
+            }
+            let attr = rest.to_vec();
+            let mut values = Vec::new();
+            i += 1;
+            while i < lines.len() {
+                let l = &lines[i];
+                let t = self.text(l);
+                if t == b"-" {
+                    i += 1;
+                    break;
+                }
+                let Ok((vrest, (name, vkind))) = attr_line(t) else {
+                    return Err(ctx.err(
+                        l.phys,
+                        format!(
+                            "expected `{}: value` or `-`, found `{}`",
+                            String::from_utf8_lossy(&attr),
+                            String::from_utf8_lossy(&t[..t.len().min(40)])
+                        ),
+                    ));
+                };
+                if !attr_eq(name, &attr) {
+                    // The next mod-spec without a `-` before it is an error too, as in
+                    // ldapmodify.
+                    return Err(ctx.err(
+                        l.phys,
+                        format!(
+                            "value line for `{}` inside the mod-spec for `{}` (the attribute descriptions must match, options included; is a `-` missing?)",
+                            String::from_utf8_lossy(name),
+                            String::from_utf8_lossy(&attr)
+                        ),
+                    ));
+                }
+                let v = if vkind == Kind::Plain {
+                    binary_from_text(name, vrest).unwrap_or_else(|| vrest.to_vec())
+                } else {
+                    self.value(vkind, vrest, l, ctx)?
+                };
+                values.push(v);
+                i += 1;
+            }
+            if op == ModOp::Increment && values.len() != 1 {
+                return Err(ctx.err(l.phys, "`increment:` takes exactly one value"));
+            }
+            mods.push(Modification { op, attr, values });
+        }
+        Ok(mods)
+    }
+
+    fn moddn(&self, lines: &[Line], ctx: &mut Ctx<'_>) -> Result<Change, ParseError> {
+        let mut new_rdn = None;
+        let mut delete_old = None;
+        let mut new_superior = None;
+        for l in lines {
+            let t = self.text(l);
+            let Ok((rest, (name, kind))) = attr_line(t) else {
+                return Err(ctx.err(
+                    l.phys,
+                    "expected `newrdn:`, `deleteoldrdn:` or `newsuperior:`",
+                ));
+            };
+            let lname = name.to_ascii_lowercase();
+            match lname.as_slice() {
+                b"newrdn" if new_rdn.is_none() => new_rdn = Some(self.value(kind, rest, l, ctx)?),
+                b"deleteoldrdn" if delete_old.is_none() && new_rdn.is_some() => {
+                    delete_old = Some(match rest {
+                        b"0" => false,
+                        b"1" => true,
+                        _ => return Err(ctx.err(l.phys, "`deleteoldrdn:` must be 0 or 1")),
+                    })
+                }
+                b"newsuperior" if new_superior.is_none() && delete_old.is_some() => {
+                    new_superior = Some(self.value(kind, rest, l, ctx)?)
+                }
+                _ => {
+                    return Err(ctx.err(
+                        l.phys,
+                        format!(
+                            "unexpected `{}:` in a modrdn record (expected newrdn, deleteoldrdn, then optional newsuperior)",
+                            String::from_utf8_lossy(name)
+                        ),
+                    ))
+                }
+            }
+        }
+        let (Some(new_rdn), Some(delete_old_rdn)) = (new_rdn, delete_old) else {
+            let last = lines.last().map_or(0, |l| l.phys);
+            return Err(ctx.err(last, "a modrdn record needs `newrdn:` and `deleteoldrdn:`"));
+        };
+        if let Err(e) = crate::model::dn::parse(&new_rdn) {
+            return Err(ctx.err(0, format!("malformed `newrdn:`: {e}")));
+        }
+        Ok(Change::ModDn {
+            new_rdn,
+            delete_old_rdn,
+            new_superior,
+        })
+    }
+}
+
+fn trim_end_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().rev().take_while(|c| **c == b' ').count();
+    &s[..s.len() - n]
+}
+
+fn trim_start_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|c| **c == b' ').count();
+    &s[n..]
+}
+
+/// Converts `ldbsearch`'s text form of a GUID or SID into bytes, for attributes with that
+/// syntax. Cheap for everything else: only values shaped like a GUID or SID are looked up.
+pub fn binary_from_text(name: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    let guid_shaped = (value.len() == 36 || value.len() == 38) && value.contains(&b'-');
+    let sid_shaped = value.len() > 4 && (value.starts_with(b"S-") || value.starts_with(b"s-"));
+    if !guid_shaped && !sid_shaped {
+        return None;
+    }
+    let text = std::str::from_utf8(value).ok()?;
+    match attr_info(name).binary {
+        BinaryText::Guid if guid_shaped => binary::guid_text_to_bytes(text).map(|b| b.to_vec()),
+        BinaryText::Sid if sid_shaped => binary::sid_text_to_bytes(text),
+        _ => None,
+    }
+}
+
+/// Merges `attr;range=a-b` pieces into `attr` when every range is present; otherwise says
+/// which part is missing.
+fn merge_ranges(entry: &crate::model::Entry) -> Result<crate::model::Entry, String> {
+    use std::collections::BTreeMap;
+    // base description (without range option) -> (low, high or None for *, values)
+    struct Piece<'a> {
+        low: u64,
+        high: Option<u64>,
+        values: Vec<&'a [u8]>,
+    }
+    let mut pieces: BTreeMap<Vec<u8>, (Vec<u8>, Vec<Piece<'_>>)> = BTreeMap::new();
+    let mut b = EntryBuilder::new(entry.dn());
+    let mut order: Vec<Vec<u8>> = Vec::new();
+    for a in entry.attributes() {
+        let name = a.name();
+        let mut range = None;
+        let mut base = crate::model::attr_type(name).to_vec();
+        for o in crate::model::entry::attr_options(name) {
+            if o.len() > 6 && o[..6].eq_ignore_ascii_case(b"range=") {
+                range = Some(&o[6..]);
+            } else {
+                base.push(b';');
+                base.extend_from_slice(o);
+            }
+        }
+        match range {
+            None => {
+                for v in a.values() {
+                    b.push(name, v);
+                }
+            }
+            Some(r) => {
+                let text = String::from_utf8_lossy(r);
+                let (lo, hi) = text
+                    .split_once('-')
+                    .ok_or_else(|| format!("malformed range option `{text}`"))?;
+                let low: u64 = lo
+                    .parse()
+                    .map_err(|_| format!("malformed range option `{text}`"))?;
+                let high = if hi == "*" {
+                    None
+                } else {
+                    Some(
+                        hi.parse::<u64>()
+                            .map_err(|_| format!("malformed range option `{text}`"))?,
+                    )
+                };
+                let key = crate::model::schema::case_fold(&base);
+                if !pieces.contains_key(&key) {
+                    order.push(key.clone());
+                }
+                pieces
+                    .entry(key)
+                    .or_insert_with(|| (base.clone(), Vec::new()))
+                    .1
+                    .push(Piece {
+                        low,
+                        high,
+                        values: a.values().collect(),
+                    });
+            }
+        }
+    }
+    for key in order {
+        let Some((base, mut ps)) = pieces.remove(&key) else {
+            continue;
+        };
+        ps.sort_by_key(|p| p.low);
+        let mut expect = 0u64;
+        let mut complete = false;
+        for p in &ps {
+            if p.low != expect {
+                return Err(format!(
+                    "`{}` is a partial value set: range {}-... is missing (ranged retrieval must cover 0-*; re-export with ldifde or page the attribute fully)",
+                    String::from_utf8_lossy(&base),
+                    expect
+                ));
+            }
+            match p.high {
+                Some(h) => expect = h + 1,
+                None => complete = true,
+            }
+        }
+        if !complete {
+            return Err(format!(
+                "`{}` is a partial value set: the last range ends at {} without `*` (more values exist on the server)",
+                String::from_utf8_lossy(&base),
+                expect.saturating_sub(1)
+            ));
+        }
+        for p in ps {
+            for v in p.values {
+                b.push(&base, v);
+            }
+        }
+    }
+    Ok(b.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Entry;
+
+    fn parse(text: &[u8]) -> Result<Parsed, ParseError> {
+        let mut w = Vec::new();
+        Parser::new(ParseOptions::default()).parse(text, 1, &mut w)
+    }
+
+    fn entry(text: &[u8]) -> Entry {
+        match parse(text).unwrap() {
+            Parsed::Record(Record::Entry(e)) => e,
+            other => panic!("not an entry: {other:?}"),
+        }
+    }
+
+    fn change(text: &[u8]) -> ChangeRecord {
+        match parse(text).unwrap() {
+            Parsed::Record(Record::Change(c)) => c,
+            other => panic!("not a change: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn folds_inside_utf8_and_base64_are_rejoined() {
+        let e = entry("dn: cn=a\ndescription: J\u{fc}\n rgen\ncn:: SsO8\n cmdlbg==\n".as_bytes());
+        assert_eq!(e.first("description").unwrap(), "Jürgen".as_bytes());
+        assert_eq!(e.first("cn").unwrap(), "Jürgen".as_bytes());
+        // a fold splitting the two bytes of ü
+        let mut raw = b"dn: cn=a\ndescription: J\xc3\n \xbcrgen\n".to_vec();
+        raw.extend_from_slice(b"");
+        assert_eq!(
+            entry(&raw).first("description").unwrap(),
+            "Jürgen".as_bytes()
+        );
+    }
+
+    #[test]
+    fn folded_comments_are_skipped() {
+        let e = entry(b"dn: cn=a\n# a comment\n  that continues\ncn: a\n");
+        assert_eq!(e.attr_count(), 1);
+    }
+
+    #[test]
+    fn plain_values_lose_leading_fill_and_keep_trailing_spaces() {
+        let e = entry(b"dn:cn=a\ndescription:    x  \nempty:\n");
+        assert_eq!(e.first("description").unwrap(), b"x  ");
+        assert_eq!(e.first("empty").unwrap(), b"");
+        assert_eq!(e.dn(), b"cn=a");
+    }
+
+    #[test]
+    fn ldbsearch_text_guids_and_sids_become_binary() {
+        let e = entry(
+            b"dn: cn=a\nobjectGUID: 12345678-9abc-def0-1122-334455667788\nobjectSid: S-1-5-10\ndescription: S-1-5-10\n",
+        );
+        assert_eq!(e.first("objectGUID").unwrap().len(), 16);
+        assert_eq!(e.first("objectSid").unwrap(), &binary::SID_SELF);
+        assert_eq!(e.first("description").unwrap(), b"S-1-5-10");
+    }
+
+    #[test]
+    fn ranged_attributes_merge_only_when_complete() {
+        let e = entry(b"dn: cn=g\nmember;range=0-1: a\nmember;range=0-1: b\nmember;range=2-*: c\n");
+        let m: Vec<&[u8]> = e.values("member").collect();
+        assert_eq!(m, vec![&b"a"[..], b"b", b"c"]);
+        let err = parse(b"dn: cn=g\nmember;range=0-1: a\nmember;range=0-1: b\n").unwrap_err();
+        assert!(err.message.contains("partial value set"), "{}", err.message);
+        assert_eq!(err.dn.as_deref(), Some("cn=g"));
+        let err = parse(b"dn: cn=g\nmember;range=2-*: c\n").unwrap_err();
+        assert!(err.message.contains("range 0-"), "{}", err.message);
+    }
+
+    #[test]
+    fn modify_records_parse_every_operation() {
+        let c = change(
+            b"dn: cn=a\nchangetype: modify\nadd: mail\nmail: a@x\n-\ndelete: description\n-\nreplace: sn\n-\nincrement: uidNumber\nuidNumber: 1\n",
+        );
+        let Change::Modify(m) = c.change else {
+            panic!()
+        };
+        assert_eq!(m.len(), 4);
+        assert_eq!(m[0].op, ModOp::Add);
+        assert_eq!(m[1].op, ModOp::Delete);
+        assert!(m[2].values.is_empty());
+        assert_eq!(m[3].op, ModOp::Increment);
+    }
+
+    #[test]
+    fn structural_lines_with_trailing_spaces_are_errors() {
+        assert!(parse(b"dn: cn=a\nchangetype: modify \nreplace: mail\nmail: a\n-\n").is_err());
+        assert!(parse(b"dn: cn=a\nchangetype: modify\nreplace: mail \nmail: a\n-\n").is_err());
+        assert!(parse(b"dn: cn=a\nchangetype: modify\nreplace: mail\nmail: a\n- \n").is_err());
+    }
+
+    #[test]
+    fn a_value_cannot_inject_a_second_record() {
+        let err = parse(b"dn: cn=a\ncn: a\ndn: cn=admin\n").unwrap_err();
+        assert!(err.message.contains("second `dn:`"));
+        assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn moddn_with_newsuperior() {
+        let c = change(b"dn: cn=a,dc=x\nchangetype: moddn\nnewrdn: cn=b\ndeleteoldrdn: 0\nnewsuperior: ou=y,dc=x\n");
+        assert_eq!(
+            c.change,
+            Change::ModDn {
+                new_rdn: b"cn=b".to_vec(),
+                delete_old_rdn: false,
+                new_superior: Some(b"ou=y,dc=x".to_vec())
+            }
+        );
+    }
+
+    #[test]
+    fn controls_are_kept() {
+        let c = change(b"dn: cn=a\ncontrol: 1.2.840.113556.1.4.805 true\nchangetype: delete\n");
+        assert_eq!(c.controls[0].oid, "1.2.840.113556.1.4.805");
+        assert!(c.controls[0].critical);
+    }
+
+    #[test]
+    fn trailers_and_referrals_are_skipped_but_data_without_dn_is_an_error() {
+        assert!(matches!(
+            parse(b"search: 2\nresult: 0 Success\n").unwrap(),
+            Parsed::Skipped(_)
+        ));
+        assert!(matches!(
+            parse(b"ref: ldap://x/dc=x\n").unwrap(),
+            Parsed::Skipped(_)
+        ));
+        assert!(matches!(
+            parse(b"version: 1\n").unwrap(),
+            Parsed::Skipped(_)
+        ));
+        assert!(parse(b"delete: description\n-\n").is_err());
+    }
+
+    #[test]
+    fn file_urls_are_refused_by_default() {
+        let err = parse(b"dn: cn=a\njpegPhoto:< file:///etc/hostname\n").unwrap_err();
+        assert!(err.message.contains("--allow-file-urls"));
+    }
+}

@@ -1,0 +1,401 @@
+//! Writes change records that `ldifde -i` and `ldapmodify` both accept.
+//!
+//! The rules (ldif-interop.md 8.1): change records only, each with an explicit `changetype:`;
+//! pure 7-bit ASCII (base64 for non-ASCII, control characters, a leading space, `:` or `<`, a
+//! trailing space, and every binary attribute); `-` after every mod-spec; no trailing
+//! whitespace; no whitespace-only lines; no BOM; folding at 76 columns by default, never inside
+//! a UTF-8 sequence and never leaving a space at the end of a physical line; one empty line
+//! after every record. Structural lines (`changetype:`, mod-specs, `-`) are never folded.
+
+use base64::Engine;
+
+use crate::model::schema::attr_info;
+use crate::model::{Change, ChangeRecord, Control, Entry, ModOp};
+
+/// Line endings of the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineEnding {
+    /// `\r\n` (Windows, ldifde).
+    Crlf,
+    /// `\n` (ldapmodify).
+    Lf,
+}
+
+impl LineEnding {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Crlf => b"\r\n",
+            LineEnding::Lf => b"\n",
+        }
+    }
+}
+
+/// The two importers ldifstamp writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Microsoft `ldifde -i`: CRLF line endings (the default).
+    #[default]
+    Ldifde,
+    /// OpenLDAP `ldapmodify`: LF line endings.
+    Ldapmodify,
+}
+
+/// Writer settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteOptions {
+    /// Line endings.
+    pub line_ending: LineEnding,
+    /// Fold lines longer than this many bytes; 0 disables folding.
+    pub wrap: usize,
+    /// Start the output with `version: 1`.
+    pub version_line: bool,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions::for_dialect(Dialect::Ldifde)
+    }
+}
+
+impl WriteOptions {
+    /// The defaults for `dialect` (76-column folding, no version line).
+    pub fn for_dialect(dialect: Dialect) -> Self {
+        WriteOptions {
+            line_ending: match dialect {
+                Dialect::Ldifde => LineEnding::Crlf,
+                Dialect::Ldapmodify => LineEnding::Lf,
+            },
+            wrap: 76,
+            version_line: false,
+        }
+    }
+}
+
+/// Whether `value` of attribute `attr` must be written base64 (`attr:: ...`).
+pub fn needs_base64(attr: &[u8], value: &[u8]) -> bool {
+    attr_info(attr).is_binary() || text_needs_base64(value)
+}
+
+/// Whether a text value (or DN) must be written base64.
+pub fn text_needs_base64(value: &[u8]) -> bool {
+    match (value.first(), value.last()) {
+        (None, _) => false,
+        (Some(b' ' | b':' | b'<'), _) | (_, Some(b' ')) => true,
+        _ => value.iter().any(|&c| !(0x20..0x7f).contains(&c)),
+    }
+}
+
+/// Writes LDIF change records into byte buffers.
+#[derive(Clone, Debug, Default)]
+pub struct Writer {
+    opts: WriteOptions,
+    line: Vec<u8>,
+}
+
+impl Writer {
+    /// A writer with `opts`.
+    pub fn new(opts: WriteOptions) -> Self {
+        Writer {
+            opts,
+            line: Vec::with_capacity(256),
+        }
+    }
+
+    /// The settings.
+    pub fn options(&self) -> &WriteOptions {
+        &self.opts
+    }
+
+    /// The file header (`version: 1` and an empty line when asked for, else nothing).
+    pub fn header(&self, out: &mut Vec<u8>) {
+        if self.opts.version_line {
+            out.extend_from_slice(b"version: 1");
+            self.eol(out);
+            self.eol(out);
+        }
+    }
+
+    fn eol(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.opts.line_ending.bytes());
+    }
+
+    /// Writes a structural line verbatim (never folded).
+    fn raw(&self, out: &mut Vec<u8>, parts: &[&[u8]]) {
+        for p in parts {
+            out.extend_from_slice(p);
+        }
+        self.eol(out);
+    }
+
+    /// Writes `name: value` or `name:: base64`, folded.
+    fn attr_value(&mut self, out: &mut Vec<u8>, name: &[u8], value: &[u8], binary: bool) {
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.extend_from_slice(name);
+        if value.is_empty() {
+            line.push(b':');
+        } else if binary || text_needs_base64(value) {
+            line.extend_from_slice(b":: ");
+            b64_into(value, &mut line);
+        } else {
+            line.extend_from_slice(b": ");
+            line.extend_from_slice(value);
+        }
+        self.folded(out, &line);
+        self.line = line;
+    }
+
+    /// Writes a logical line folded at the configured width.
+    fn folded(&self, out: &mut Vec<u8>, line: &[u8]) {
+        let w = self.opts.wrap;
+        if w == 0 || line.len() <= w {
+            out.extend_from_slice(line);
+            self.eol(out);
+            return;
+        }
+        let mut pos = 0;
+        let mut first = true;
+        while pos < line.len() {
+            let room = if first { w } else { w - 1 };
+            let mut end = (pos + room).min(line.len());
+            if end < line.len() {
+                end = fold_point(line, pos, end);
+            }
+            if !first {
+                out.push(b' ');
+            }
+            out.extend_from_slice(&line[pos..end]);
+            self.eol(out);
+            pos = end;
+            first = false;
+        }
+    }
+
+    /// Writes a `# text` comment (folded; continuation lines stay part of the comment).
+    pub fn comment(&mut self, out: &mut Vec<u8>, text: &str) {
+        for l in text.lines() {
+            let mut line = b"# ".to_vec();
+            line.extend(l.bytes().map(|c| if c == b'\r' { b' ' } else { c }));
+            while line.last() == Some(&b' ') {
+                line.pop();
+            }
+            self.folded(out, &line);
+        }
+    }
+
+    /// Writes `dn: ...` / `dn:: ...`.
+    fn dn_line(&mut self, out: &mut Vec<u8>, key: &[u8], dn: &[u8]) {
+        self.attr_value(out, key, dn, false);
+    }
+
+    /// Writes one change record followed by an empty line.
+    pub fn record(&mut self, out: &mut Vec<u8>, rec: &ChangeRecord) {
+        self.dn_line(out, b"dn", &rec.dn);
+        for c in &rec.controls {
+            self.control(out, c);
+        }
+        self.raw(out, &[b"changetype: ", rec.changetype().as_bytes()]);
+        match &rec.change {
+            Change::Add(entry) => self.attributes(out, entry),
+            Change::Delete => {}
+            Change::Modify(mods) => {
+                for m in mods {
+                    self.raw(out, &[m.op.keyword().as_bytes(), b": ", &m.attr]);
+                    let binary = attr_info(&m.attr).is_binary();
+                    for v in &m.values {
+                        self.attr_value(out, &m.attr, v, binary);
+                    }
+                    self.raw(out, &[b"-"]);
+                }
+            }
+            Change::ModDn {
+                new_rdn,
+                delete_old_rdn,
+                new_superior,
+            } => {
+                self.dn_line(out, b"newrdn", new_rdn);
+                self.raw(
+                    out,
+                    &[b"deleteoldrdn: ", if *delete_old_rdn { b"1" } else { b"0" }],
+                );
+                if let Some(s) = new_superior {
+                    self.dn_line(out, b"newsuperior", s);
+                }
+            }
+        }
+        self.eol(out);
+    }
+
+    /// Writes `entry` as a `changetype: add` record.
+    pub fn add_record(&mut self, out: &mut Vec<u8>, entry: &Entry) {
+        self.dn_line(out, b"dn", entry.dn());
+        self.raw(out, &[b"changetype: add"]);
+        self.attributes(out, entry);
+        self.eol(out);
+    }
+
+    fn attributes(&mut self, out: &mut Vec<u8>, entry: &Entry) {
+        for a in entry.attributes() {
+            let binary = attr_info(a.name()).is_binary();
+            for v in a.values() {
+                self.attr_value(out, a.name(), v, binary);
+            }
+        }
+    }
+
+    fn control(&mut self, out: &mut Vec<u8>, c: &Control) {
+        let mut line = format!("control: {}", c.oid).into_bytes();
+        if c.critical {
+            line.extend_from_slice(b" true");
+        }
+        match &c.value {
+            None => {}
+            Some(v) if text_needs_base64(v) => {
+                line.extend_from_slice(b":: ");
+                b64_into(v, &mut line);
+            }
+            Some(v) => {
+                line.extend_from_slice(b": ");
+                line.extend_from_slice(v);
+            }
+        }
+        self.folded(out, &line);
+    }
+}
+
+/// Appends the base64 of `value` to `out`.
+pub fn b64_into(value: &[u8], out: &mut Vec<u8>) {
+    let start = out.len();
+    let len = base64::encoded_len(value.len(), true).unwrap_or(0);
+    out.resize(start + len, 0);
+    let written = base64::engine::general_purpose::STANDARD
+        .encode_slice(value, &mut out[start..])
+        .unwrap_or(0);
+    out.truncate(start + written);
+}
+
+/// Chooses where to end a physical line that would end at `end`: not inside a UTF-8
+/// sequence, and not right after a space (which would be trailing whitespace).
+fn fold_point(line: &[u8], pos: usize, end: usize) -> usize {
+    let bad = |e: usize| (line[e] & 0xC0) == 0x80 || line[e - 1] == b' ';
+    let mut e = end;
+    while e > pos + 1 && bad(e) {
+        e -= 1;
+    }
+    if e > pos + 1 || !bad(e) {
+        return e;
+    }
+    // A run of spaces or one long character sequence: move forward instead.
+    let mut e = end;
+    while e < line.len() && bad(e) {
+        e += 1;
+    }
+    e
+}
+
+/// The keyword of a modification (re-exported for callers building records).
+pub fn mod_keyword(op: ModOp) -> &'static str {
+    op.keyword()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EntryBuilder, Modification};
+
+    fn lf() -> Writer {
+        Writer::new(WriteOptions::for_dialect(Dialect::Ldapmodify))
+    }
+
+    #[test]
+    fn reference_modify_record_is_written_exactly() {
+        let rec = ChangeRecord::modify(
+            "CN=Jürgen Müller,OU=Users,DC=X".as_bytes(),
+            vec![
+                Modification::new(ModOp::Replace, "mailNickname", vec![b"jmueller".to_vec()]),
+                Modification::new(
+                    ModOp::Replace,
+                    "msExchMailboxGuid",
+                    vec![crate::model::binary::guid_text_to_bytes(
+                        "1b6f2a3c-4d5e-4f60-8a9b-0c1d2e3f4a5b",
+                    )
+                    .unwrap()
+                    .to_vec()],
+                ),
+                Modification::new(ModOp::Replace, "extensionAttribute1", vec![]),
+                Modification::new(
+                    ModOp::Replace,
+                    "description",
+                    vec![b"ends with space ".to_vec()],
+                ),
+            ],
+        );
+        let mut out = Vec::new();
+        Writer::default().record(&mut out, &rec);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "dn:: Q049SsO8cmdlbiBNw7xsbGVyLE9VPVVzZXJzLERDPVg=\r\nchangetype: modify\r\n\
+             replace: mailNickname\r\nmailNickname: jmueller\r\n-\r\n\
+             replace: msExchMailboxGuid\r\nmsExchMailboxGuid:: PCpvG15NYE+KmwwdLj9KWw==\r\n-\r\n\
+             replace: extensionAttribute1\r\n-\r\n\
+             replace: description\r\ndescription:: ZW5kcyB3aXRoIHNwYWNlIA==\r\n-\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn folding_keeps_width_and_never_ends_a_line_with_a_space() {
+        let mut b = EntryBuilder::new(b"cn=a");
+        let value = "word ".repeat(40);
+        b.push(b"description", value.trim_end().as_bytes());
+        let mut out = Vec::new();
+        lf().add_record(&mut out, &b.finish());
+        for line in out.split(|c| *c == b'\n') {
+            assert!(line.len() <= 76, "{}", String::from_utf8_lossy(line));
+            assert!(line.last() != Some(&b' '), "trailing space");
+        }
+    }
+
+    #[test]
+    fn values_that_need_base64() {
+        for v in [
+            &b" a"[..],
+            b":a",
+            b"<a",
+            b"a ",
+            b"a\nb",
+            b"a\rb",
+            b"a\0b",
+            b"\x7f",
+            "é".as_bytes(),
+        ] {
+            assert!(text_needs_base64(v), "{v:?}");
+        }
+        for v in [&b"a"[..], b"a:b", b"a<b", b"#x", b""] {
+            assert!(!text_needs_base64(v), "{v:?}");
+        }
+        assert!(needs_base64(b"objectGUID", b"abc"));
+    }
+
+    #[test]
+    fn empty_value_has_no_trailing_space() {
+        let mut b = EntryBuilder::new(b"cn=a");
+        b.push(b"description", b"");
+        let mut out = Vec::new();
+        lf().add_record(&mut out, &b.finish());
+        assert_eq!(out, b"dn: cn=a\nchangetype: add\ndescription:\n\n");
+    }
+
+    #[test]
+    fn wrap_zero_disables_folding() {
+        let mut w = Writer::new(WriteOptions {
+            wrap: 0,
+            ..WriteOptions::for_dialect(Dialect::Ldapmodify)
+        });
+        let long = "x".repeat(500);
+        let rec = ChangeRecord::delete(format!("cn={long}").into_bytes());
+        let mut out = Vec::new();
+        w.record(&mut out, &rec);
+        assert_eq!(out.iter().filter(|c| **c == b'\n').count(), 3);
+    }
+}
