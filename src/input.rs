@@ -272,11 +272,9 @@ fn looks_utf16le(head: &[u8]) -> bool {
 pub fn detect_format(head: &[u8]) -> Option<Format> {
     for line in head.split(|c| *c == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let t: &[u8] = {
-            let s = line.iter().take_while(|c| c.is_ascii_whitespace()).count();
-            &line[s..]
-        };
-        if t.is_empty() || t.starts_with(b"#") {
+        // Comments, their continuation lines and blank lines say nothing.
+        let t = line;
+        if t.is_empty() || t.starts_with(b"#") || t.starts_with(b" ") || t.starts_with(b"\t") {
             continue;
         }
         let lower = t.to_ascii_lowercase();
@@ -410,14 +408,10 @@ pub fn parse_raw(
         },
         Err(e) => {
             location.dn = e.dn.clone().or_else(|| peek_dn(bytes));
-            let at = if e.line != rec.line {
-                format!("line {}: ", e.line)
-            } else {
-                String::new()
-            };
+            location.line = e.line;
             Item {
                 location,
-                result: Err(format!("{at}{}", e.message)),
+                result: Err(e.message),
                 raw: Some(bytes.to_vec()),
                 warnings,
                 skipped: None,

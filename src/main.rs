@@ -1,5 +1,16 @@
 //! The `ldifstamp` binary: parse arguments, run the command, map the result to an exit code.
 
+use clap::Parser;
+
 fn main() {
-    std::process::exit(0);
+    let cli = ldifstamp::cli::Cli::parse();
+    let code = match ldifstamp::commands::run(cli) {
+        Ok(outcome) => outcome.code(),
+        Err(e) if ldifstamp::sink::is_broken_pipe(&e) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    };
+    std::process::exit(code);
 }

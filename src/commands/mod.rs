@@ -1,1 +1,168 @@
-//! (being written)
+//! One module per subcommand, plus what they share: diagnostics on stderr, the rejects file and
+//! exit codes.
+
+pub mod convert;
+pub mod diff;
+
+use std::path::Path;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Location, Result};
+use crate::input::Item;
+use crate::ldif::writer::{WriteOptions, Writer};
+use crate::sink::Output;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every record was processed (warnings allowed): exit 0.
+    Clean,
+    /// Some records were rejected: exit 1.
+    Rejected,
+}
+
+impl Outcome {
+    /// The process exit code.
+    pub fn code(self) -> i32 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Rejected => 1,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Convert(args) => convert::run(&args),
+        Command::Diff(args) => diff::run(&args),
+    }
+}
+
+/// Most messages of one kind printed before the rest are only counted.
+const MAX_PRINTED: usize = 50;
+
+/// Collects warnings and rejected records: prints them on stderr (up to a limit) and writes
+/// rejected records to the `--rejects` file.
+pub struct Diagnostics {
+    quiet: bool,
+    rejects: Option<Output>,
+    writer: Writer,
+    /// Warnings seen.
+    pub warnings: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Records skipped (no data: trailers, referrals).
+    pub skipped: u64,
+    printed_warnings: usize,
+    printed_errors: usize,
+}
+
+impl Diagnostics {
+    /// Diagnostics writing rejects to `rejects` (if any) in `write`'s dialect.
+    pub fn new(quiet: bool, rejects: Option<&Path>, write: &WriteOptions) -> Result<Self> {
+        Ok(Diagnostics {
+            quiet,
+            rejects: rejects.map(|p| Output::open(Some(p))).transpose()?,
+            writer: Writer::new(WriteOptions {
+                wrap: 0,
+                ..write.clone()
+            }),
+            warnings: 0,
+            rejected: 0,
+            skipped: 0,
+            printed_warnings: 0,
+            printed_errors: 0,
+        })
+    }
+
+    /// Prints the item's warnings.
+    pub fn warnings_of(&mut self, item: &Item) {
+        for w in &item.warnings {
+            self.warning(&item.location, w.line, &w.message);
+        }
+    }
+
+    /// One warning.
+    pub fn warning(&mut self, loc: &Location, line: u64, message: &str) {
+        self.warnings += 1;
+        if self.quiet {
+            return;
+        }
+        if self.printed_warnings < MAX_PRINTED {
+            let mut at = loc.clone();
+            if line > 0 {
+                at.line = line;
+            }
+            eprintln!("warning: {at}: {message}");
+            self.printed_warnings += 1;
+            if self.printed_warnings == MAX_PRINTED {
+                eprintln!("warning: further warnings are counted, not printed");
+            }
+        }
+    }
+
+    /// Records a rejected record: stderr and the rejects file.
+    pub fn reject(&mut self, loc: &Location, message: &str, raw: Option<&[u8]>) -> Result<()> {
+        self.rejected += 1;
+        if self.printed_errors < MAX_PRINTED {
+            eprintln!("error: {loc}: {message}");
+            self.printed_errors += 1;
+            if self.printed_errors == MAX_PRINTED {
+                eprintln!(
+                    "error: further rejected records are counted, not printed (see --rejects)"
+                );
+            }
+        }
+        if let Some(out) = self.rejects.as_mut() {
+            let mut buf = Vec::new();
+            self.writer
+                .comment(&mut buf, &format!("error: {loc}: {message}"));
+            if let Some(raw) = raw {
+                // The record as read, each line kept; never a partial change record.
+                for line in raw.split(|c| *c == b'\n') {
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.is_empty() {
+                        continue;
+                    }
+                    buf.extend_from_slice(line);
+                    buf.extend_from_slice(match self.writer.options().line_ending {
+                        crate::ldif::writer::LineEnding::Crlf => b"\r\n",
+                        crate::ldif::writer::LineEnding::Lf => b"\n",
+                    });
+                }
+            }
+            buf.extend_from_slice(match self.writer.options().line_ending {
+                crate::ldif::writer::LineEnding::Crlf => b"\r\n",
+                crate::ldif::writer::LineEnding::Lf => b"\n",
+            });
+            out.write_all(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// Handles an item that is not a record: a rejection or a skip. Returns true if it was one.
+    pub fn handle_non_record(&mut self, item: &Item) -> Result<bool> {
+        if item.skipped.is_some() {
+            self.skipped += 1;
+            return Ok(true);
+        }
+        if let Err(msg) = &item.result {
+            self.reject(&item.location, msg, item.raw.as_deref())?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Commits the rejects file and returns the outcome.
+    pub fn finish(self) -> Result<Outcome> {
+        if let Some(r) = self.rejects {
+            r.commit()?;
+        }
+        Ok(if self.rejected > 0 {
+            Outcome::Rejected
+        } else {
+            Outcome::Clean
+        })
+    }
+}
