@@ -87,21 +87,39 @@ pub fn diff(
             renamed_new.insert(*j);
         }
     }
-    renames.sort_by_key(|(i, _)| (dn::depth(old[*i].dn()), *i));
+    // Renames and adds together, by depth of the new DN: a parent (new or renamed) always
+    // comes before what goes under it.
+    let adds: Vec<usize> = (0..new.len())
+        .filter(|j| !old_set.contains(new_keys[*j].as_slice()) && !renamed_new.contains(j))
+        .collect();
+    let mut steps: Vec<(usize, usize, Option<usize>)> = Vec::new(); // (depth, new index, old index)
+    for (i, j) in &renames {
+        steps.push((dn::depth(new[*j].dn()), *j, Some(*i)));
+    }
+    for j in adds {
+        steps.push((dn::depth(new[j].dn()), j, None));
+    }
+    steps.sort_by_key(|(d, j, _)| (*d, *j));
 
     // Simulate on a copy of OLD so every record applies to the state before it.
     let mut sim = Directory::new(old.iter().cloned())?;
     let mut out = Vec::new();
-    let mut guid_current: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
-    for (i, j) in &renames {
+    for (_, j, old_index) in steps {
+        let Some(i) = old_index else {
+            let rec = ChangeRecord::add(strip(&new[j], opts));
+            sim.apply(&rec)?;
+            out.push(rec);
+            stats.adds += 1;
+            continue;
+        };
         // The entry's current DN (its parent may have been renamed already).
-        let guid = old[*i].first("objectGUID").unwrap_or_default().to_vec();
+        let guid = old[i].first("objectGUID").unwrap_or_default();
         let current = sim
             .entries()
-            .find(|e| e.first("objectGUID") == Some(guid.as_slice()))
+            .find(|e| e.first("objectGUID") == Some(guid))
             .map(|e| e.dn().to_vec())
-            .unwrap_or_else(|| old[*i].dn().to_vec());
-        let target = new[*j].dn();
+            .unwrap_or_else(|| old[i].dn().to_vec());
+        let target = new[j].dn();
         let new_rdn = dn::rdn_part(target).to_vec();
         let cur_parent = dn::parent(&current).map(dn::key_lossy);
         let tgt_parent = dn::parent(target).map(dn::key_lossy);
@@ -111,7 +129,7 @@ pub fn diff(
             Some(dn::parent(target).unwrap_or_default().to_vec())
         };
         let rec = ChangeRecord {
-            dn: current.clone(),
+            dn: current,
             controls: Vec::new(),
             change: Change::ModDn {
                 new_rdn,
@@ -120,22 +138,8 @@ pub fn diff(
             },
         };
         sim.apply(&rec)?;
-        guid_current.insert(guid, target.to_vec());
         out.push(rec);
         stats.renames += 1;
-    }
-
-    // Adds, parents first.
-    let mut adds: Vec<usize> = (0..new.len())
-        .filter(|j| !old_set.contains(new_keys[*j].as_slice()) && !renamed_new.contains(j))
-        .collect();
-    adds.sort_by_key(|j| (dn::depth(new[*j].dn()), *j));
-    for j in adds {
-        let e = strip(&new[j], opts);
-        let rec = ChangeRecord::add(e);
-        sim.apply(&rec)?;
-        out.push(rec);
-        stats.adds += 1;
     }
 
     // Modifies, in NEW order.

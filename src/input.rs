@@ -377,9 +377,15 @@ pub fn parse_raw(
     }
     let decoded;
     let mut input = bytes;
-    if fallback_1252 && std::str::from_utf8(bytes).is_err() {
-        let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-        decoded = text.into_owned().into_bytes();
+    if fallback_1252 && std::str::from_utf8(bytes).is_err() && !unfolds_to_utf8(bytes) {
+        // Only when the record is not UTF-8 even after unfolding (a fold may split a UTF-8
+        // sequence): decode the unfolded text as Windows-1252.
+        let unfolded = unfold_bytes(bytes);
+        decoded = encoding_rs::WINDOWS_1252
+            .decode(&unfolded)
+            .0
+            .into_owned()
+            .into_bytes();
         input = &decoded;
         warnings.push(Warning {
             line: rec.line,
@@ -418,6 +424,28 @@ pub fn parse_raw(
             }
         }
     }
+}
+
+/// The record with continuation line breaks removed (`\n ` and `\r\n `).
+fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') && bytes.get(i + 2) == Some(&b' ')
+        {
+            i += 3;
+        } else if bytes[i] == b'\n' && bytes.get(i + 1) == Some(&b' ') {
+            i += 2;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn unfolds_to_utf8(bytes: &[u8]) -> bool {
+    std::str::from_utf8(&unfold_bytes(bytes)).is_ok()
 }
 
 fn record_dn_lossy(r: &Record) -> String {

@@ -9,7 +9,7 @@ use std::fmt;
 use std::ops::Range;
 
 /// A byte range inside an entry's buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Span {
     start: u32,
     end: u32,
@@ -39,12 +39,6 @@ pub struct Entry {
     dn: Span,
     slots: Vec<Slot>,
     values: Vec<Span>,
-}
-
-impl Default for Span {
-    fn default() -> Self {
-        Span { start: 0, end: 0 }
-    }
 }
 
 /// One attribute of an [`Entry`]: its description as written and its values.

@@ -281,7 +281,7 @@ pub fn decode_field(f: &[u8]) -> Result<Vec<u8>, String> {
 pub fn encode_field(binary: bool, multi: bool, v: &[u8], out: &mut Vec<u8>) {
     let plain = !binary
         && v.iter().all(|c| (0x20..0x7f).contains(c))
-        && !(multi && v.contains(&b';'))
+        && (!multi || !v.contains(&b';'))
         && !is_hex_literal(v);
     if plain {
         out.extend_from_slice(v);

@@ -1,0 +1,7 @@
+//! The integration suite: one binary, one module per concern.
+
+mod conformance;
+mod golden;
+mod harness;
+mod ldapmodify;
+mod roundtrip;
