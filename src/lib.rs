@@ -38,6 +38,8 @@ pub mod input;
 pub mod ldif;
 pub mod model;
 pub mod pipeline;
+pub mod plan;
+pub mod policy;
 pub mod sink;
 pub mod tabular;
 

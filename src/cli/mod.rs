@@ -27,6 +27,75 @@ pub enum Command {
     Convert(ConvertArgs),
     /// The change records that turn the OLD export into the NEW one.
     Diff(DiffArgs),
+    /// Stamp what the Exchange 2003 Recipient Update Service would stamp (the main job).
+    Plan(PlanArgs),
+    /// Apply change records to an export offline; write the resulting entries.
+    Apply(ApplyArgs),
+}
+
+/// `ldifstamp apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The export the changes apply to.
+    #[arg(required = true, value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// The change records (LDIF).
+    #[arg(long, value_name = "CHANGES")]
+    pub changes: String,
+    /// Input settings.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output settings.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Run settings.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `--mode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Exchange 2003: generate an address type only for objects that have none of it.
+    NewOnly,
+    /// "Apply this policy now": regenerate by policy, keep old addresses, demote old primaries.
+    ApplyPolicy,
+}
+
+/// `ldifstamp plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Exports to stamp (`-` for standard input).
+    #[arg(required = true, value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// The policy file (TOML; see docs/policy.md).
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: PathBuf,
+    /// When addresses are generated.
+    #[arg(long, value_enum, default_value = "new-only")]
+    pub mode: ModeArg,
+    /// Seed for msExchMailboxGuid values (random when absent; printed in the summary).
+    #[arg(long, value_name = "N")]
+    pub guid_seed: Option<u64>,
+    /// Exports of other domains or forests, read only to reserve their addresses,
+    /// legacyExchangeDNs and SIP URIs (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub index: Vec<String>,
+    /// Stamp only objects under this DN; the whole input still counts for uniqueness.
+    #[arg(long, value_name = "DN")]
+    pub scope_base: Option<String>,
+    /// Write the summary as JSON here.
+    #[arg(long, value_name = "FILE.json")]
+    pub summary: Option<PathBuf>,
+    /// Input settings.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output settings.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Run settings.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `--from` values.

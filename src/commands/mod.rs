@@ -1,8 +1,10 @@
 //! One module per subcommand, plus what they share: diagnostics on stderr, the rejects file and
 //! exit codes.
 
+pub mod apply;
 pub mod convert;
 pub mod diff;
+pub mod plan;
 
 use std::path::Path;
 
@@ -36,6 +38,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Convert(args) => convert::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
     }
 }
 

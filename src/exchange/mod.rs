@@ -10,6 +10,9 @@
 
 pub mod alias;
 pub mod legacy_dn;
+pub mod recipient;
+pub mod stamp;
 pub mod template;
 pub mod translit;
+pub mod uniqueness;
 pub mod x400;

@@ -1,0 +1,458 @@
+//! `ldifstamp plan`: the change records that give every recipient what the Exchange 2003
+//! Recipient Update Service would have stamped.
+//!
+//! Two streaming passes over the exports: pass 1 indexes every held value and collects the
+//! claims of objects that need new ones; one deterministic allocation pass serves the claims;
+//! pass 2 re-reads the exports and stamps each entry in parallel, writing minimal modify
+//! records in input order.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::cli::{Common, PlanArgs};
+use crate::commands::convert::sources_of;
+use crate::commands::{Diagnostics, Outcome};
+use crate::error::{Error, Result};
+use crate::exchange::recipient::{self, Kind};
+use crate::exchange::stamp::{Engine, EngineSettings, Mode};
+use crate::exchange::uniqueness::{self, AllocSettings, Allocation, Claim, Index, INDEX_OWNER};
+use crate::input::Item;
+use crate::ldif::writer::Writer;
+use crate::model::{dn, Record};
+use crate::pipeline;
+use crate::policy::Policy;
+use crate::sink::Output;
+
+/// The JSON summary (`--summary FILE`).
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Seed used for msExchMailboxGuid.
+    pub guid_seed: u64,
+    /// Mode.
+    pub mode: String,
+    /// Records read from the exports.
+    pub records: u64,
+    /// Entries with a change record.
+    pub changed: u64,
+    /// Entries needing no change.
+    pub unchanged: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// Records skipped (no data).
+    pub skipped: u64,
+    /// Entries outside `--scope-base` (indexed only).
+    pub out_of_scope: u64,
+    /// Objects by kind (after mail-enabling).
+    pub kinds: BTreeMap<String, u64>,
+    /// Objects mail-enabled, by rule.
+    pub enabled_by_rule: BTreeMap<String, u64>,
+    /// Entries whose attribute changes, by attribute.
+    pub changes_by_attribute: BTreeMap<String, u64>,
+    /// Changed entries by recipient policy.
+    pub changes_by_policy: BTreeMap<String, u64>,
+    /// Warnings.
+    pub warnings: u64,
+    /// Values already shared by two objects in the input (reported, not fixed).
+    pub duplicates: Vec<DuplicateReport>,
+    /// Values indexed for uniqueness.
+    pub indexed_values: u64,
+}
+
+/// A pre-existing duplicate.
+#[derive(Debug, Serialize)]
+pub struct DuplicateReport {
+    /// The value.
+    pub value: String,
+    /// First holder (DN, or file:record when unknown).
+    pub first: String,
+    /// Second holder.
+    pub second: String,
+}
+
+struct Pass1 {
+    held: Vec<String>,
+    claim: Option<Claim>,
+    eds: Option<Vec<u8>>,
+}
+
+/// Runs `plan`.
+pub fn run(args: &PlanArgs) -> Result<Outcome> {
+    let common = Common::resolve(&args.input, &args.output, &args.run)?;
+    let policy = Policy::load(&args.policy)?;
+    let mut diag = Diagnostics::new(common.quiet, common.rejects.as_deref(), &common.write)?;
+    for w in &policy.warnings {
+        if !common.quiet {
+            eprintln!("warning: {}: {w}", args.policy.display());
+        }
+        diag.warnings += 1;
+    }
+    let mut sources = sources_of(&args.exports)?;
+    let index_sources = sources_of(&args.index)?;
+    let mut names = HashSet::new();
+    for s in sources.iter().chain(&index_sources) {
+        if !names.insert(s.name.to_string()) {
+            return Err(Error::Usage(format!("`{}` is given twice", s.name)));
+        }
+    }
+    for s in &mut sources {
+        s.spool()?;
+    }
+    let scope_key = match &args.scope_base {
+        Some(b) => Some(
+            dn::normalize(b.as_bytes())
+                .map_err(|e| Error::Usage(format!("--scope-base `{b}` is not a valid DN: {e}")))?,
+        ),
+        None => None,
+    };
+    let guid_seed = args.guid_seed.unwrap_or_else(|| {
+        let b = uuid::Uuid::new_v4().into_bytes();
+        u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) >> 1
+    });
+    let settings = EngineSettings {
+        mode: match args.mode {
+            crate::cli::ModeArg::NewOnly => Mode::NewOnly,
+            crate::cli::ModeArg::ApplyPolicy => Mode::ApplyPolicy,
+        },
+        guid_seed,
+        scope_key,
+    };
+    let pool = pipeline::pool(common.jobs)?;
+
+    // Pass 1: index held values, collect claims and the Exchange Domain Servers groups.
+    let no_eds: Vec<Vec<u8>> = Vec::new();
+    let engine1 = Engine {
+        policy: &policy,
+        settings: &settings,
+        eds_groups: &no_eds,
+    };
+    let mut index = Index::default();
+    let mut claims: Vec<Claim> = Vec::new();
+    let mut claim_place: HashMap<u32, (Arc<str>, u64)> = HashMap::new();
+    let mut places: Vec<(Arc<str>, u64)> = Vec::new();
+    let mut eds_groups: Vec<Vec<u8>> = Vec::new();
+    let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
+    let pass1 = |item: &Item| -> Option<Pass1> {
+        let Ok(Record::Entry(e)) = &item.result else {
+            return None;
+        };
+        let prepared = engine1.prepare(e);
+        let mut held: Vec<String> = Engine::held_values(e).collect();
+        held.extend(prepared.promoted().iter().cloned());
+        Some(Pass1 {
+            held,
+            claim: prepared.claim(0),
+            eds: recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
+        })
+    };
+    let mut seq: u32 = 0;
+    let mut add_eds = |eds: Option<Vec<u8>>, groups: &mut Vec<Vec<u8>>| {
+        if let Some(d) = eds {
+            if eds_keys.insert(dn::key_lossy(&d)) {
+                groups.push(d);
+            }
+        }
+    };
+    pipeline::run(
+        &sources,
+        &common.input,
+        &pool,
+        common.progress,
+        &pass1,
+        |item, out| {
+            seq += 1;
+            places.push((item.location.file.clone(), item.location.record));
+            if let Some(p) = out {
+                for v in &p.held {
+                    index.hold(v, seq);
+                }
+                if let Some(mut c) = p.claim {
+                    c.seq = seq;
+                    claim_place.insert(seq, (item.location.file.clone(), item.location.record));
+                    claims.push(c);
+                }
+                add_eds(p.eds, &mut eds_groups);
+            }
+            Ok(())
+        },
+    )?;
+    let mut index_diag = Diagnostics::new(true, None, &common.write)?;
+    pipeline::run(
+        &index_sources,
+        &common.input,
+        &pool,
+        common.progress,
+        |item: &Item| {
+            let Ok(Record::Entry(e)) = &item.result else {
+                return None;
+            };
+            let held: Vec<String> = Engine::held_values(e).collect();
+            let sip = e
+                .values("msRTCSIP-PrimaryUserAddress")
+                .map(|v| format!("sipuri:{}", String::from_utf8_lossy(v)))
+                .collect::<Vec<_>>();
+            Some((
+                held,
+                sip,
+                recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
+            ))
+        },
+        |item, out| {
+            index_diag.handle_non_record(&item)?;
+            if let Some((held, sip, eds)) = out {
+                for v in held.iter().chain(&sip) {
+                    index.hold(v, INDEX_OWNER);
+                }
+                add_eds(eds, &mut eds_groups);
+            }
+            Ok(())
+        },
+    )?;
+    if index_diag.rejected > 0 && !common.quiet {
+        eprintln!(
+            "warning: {} record(s) of the --index files could not be read and reserve nothing",
+            index_diag.rejected
+        );
+    }
+
+    // Allocation: one deterministic pass.
+    let alloc_settings = AllocSettings {
+        admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
+        duplicate_base: policy.addresses.duplicate_base,
+        x400_duplicates: policy.addresses.x400_duplicates,
+        max_retries: policy.addresses.max_retries,
+    };
+    let indexed_values = index.len() as u64;
+    let by_seq = uniqueness::allocate(&mut index, claims, &alloc_settings);
+    let allocations: HashMap<(Arc<str>, u64), Allocation> = by_seq
+        .into_iter()
+        .filter_map(|(s, a)| claim_place.remove(&s).map(|k| (k, a)))
+        .collect();
+    let dup_places: HashMap<(Arc<str>, u64), ()> = index
+        .duplicates
+        .iter()
+        .flat_map(|d| [d.first, d.second])
+        .filter_map(|s| places.get(s as usize - 1).cloned())
+        .map(|k| (k, ()))
+        .collect();
+
+    // Pass 2: stamp and write.
+    let engine = Engine {
+        policy: &policy,
+        settings: &settings,
+        eds_groups: &eds_groups,
+    };
+    let mut out = Output::open(common.output.as_deref())?;
+    let mut head = Vec::new();
+    Writer::new(common.write.clone()).header(&mut head);
+    out.write_all(&head)?;
+    let mut summary = Summary {
+        guid_seed,
+        mode: format!("{:?}", settings.mode),
+        indexed_values,
+        ..Summary::default()
+    };
+    for k in Kind::ALL {
+        summary.kinds.insert(k.label().to_string(), 0);
+    }
+    let mut dup_dns: HashMap<(Arc<str>, u64), String> = HashMap::new();
+    let wopts = common.write.clone();
+    let stamp = |item: &Item| -> Option<Stamped> {
+        let Ok(Record::Entry(e)) = &item.result else {
+            return None;
+        };
+        let prepared = engine.prepare(e);
+        let alloc = allocations.get(&(item.location.file.clone(), item.location.record));
+        let finished = engine.finish(prepared, alloc);
+        let p = &finished.prepared;
+        let mut bytes = Vec::new();
+        let mut attrs = Vec::new();
+        if finished.stamped {
+            if let Some(rec) = crate::plan::record(e, p.state.overrides()) {
+                if let crate::model::Change::Modify(mods) = &rec.change {
+                    for m in mods {
+                        let a = String::from_utf8_lossy(&m.attr).into_owned();
+                        if !attrs.contains(&a) {
+                            attrs.push(a);
+                        }
+                    }
+                }
+                Writer::new(wopts.clone()).record(&mut bytes, &rec);
+            }
+        }
+        Some(Stamped {
+            bytes,
+            attrs,
+            kind: p.kind,
+            in_scope: p.in_scope,
+            enabled_by: p.enabled_by.clone(),
+            policy: p.policy.map(|i| policy.recipient_policies[i].name.clone()),
+            warnings: p.warnings.clone(),
+        })
+    };
+    let stats = pipeline::run(
+        &sources,
+        &common.input,
+        &pool,
+        common.progress,
+        stamp,
+        |item, st| {
+            diag.warnings_of(&item);
+            if diag.handle_non_record(&item)? {
+                return Ok(());
+            }
+            let Some(st) = st else {
+                return diag.reject(
+                    &item.location,
+                    "plan reads exports of entries; this is a change record",
+                    None,
+                );
+            };
+            let place = (item.location.file.clone(), item.location.record);
+            if dup_places.contains_key(&place) {
+                dup_dns.insert(place, item.location.dn.clone().unwrap_or_default());
+            }
+            for w in &st.warnings {
+                diag.warning(&item.location, 0, w);
+            }
+            if !st.in_scope {
+                summary.out_of_scope += 1;
+            }
+            *summary
+                .kinds
+                .entry(st.kind.label().to_string())
+                .or_default() += 1;
+            if let Some(r) = &st.enabled_by {
+                *summary.enabled_by_rule.entry(r.clone()).or_default() += 1;
+            }
+            if st.bytes.is_empty() {
+                summary.unchanged += 1;
+                return Ok(());
+            }
+            summary.changed += 1;
+            for a in &st.attrs {
+                *summary.changes_by_attribute.entry(a.clone()).or_default() += 1;
+            }
+            let pname = st.policy.clone().unwrap_or_else(|| "(none)".into());
+            *summary.changes_by_policy.entry(pname).or_default() += 1;
+            out.write_all(&st.bytes)
+        },
+    )?;
+    out.commit()?;
+    for d in &index.duplicates {
+        let name = |s: u32| {
+            if s == INDEX_OWNER {
+                return "an --index file".to_string();
+            }
+            places
+                .get(s as usize - 1)
+                .map(|k| {
+                    dup_dns
+                        .get(k)
+                        .cloned()
+                        .unwrap_or_else(|| format!("{}: record {}", k.0, k.1))
+                })
+                .unwrap_or_default()
+        };
+        let report = DuplicateReport {
+            value: d.value.clone(),
+            first: name(d.first),
+            second: name(d.second),
+        };
+        diag.warning(
+            &crate::error::Location {
+                file: Arc::from("uniqueness"),
+                ..Default::default()
+            },
+            0,
+            &format!(
+                "`{}` is held by both `{}` and `{}` in the input; reported, not changed",
+                report.value, report.first, report.second
+            ),
+        );
+        summary.duplicates.push(report);
+    }
+    summary.records = stats.records;
+    summary.rejected = diag.rejected;
+    summary.skipped = diag.skipped;
+    summary.warnings = diag.warnings;
+    if let Some(path) = &args.summary {
+        let mut s = Output::open(Some(path))?;
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Input(e.to_string()))?;
+        s.write_all(&json)?;
+        s.write_all(b"\n")?;
+        s.commit()?;
+    }
+    if !common.quiet {
+        print_summary(&summary, &policy);
+    }
+    diag.finish()
+}
+
+struct Stamped {
+    bytes: Vec<u8>,
+    attrs: Vec<String>,
+    kind: Kind,
+    in_scope: bool,
+    enabled_by: Option<String>,
+    policy: Option<String>,
+    warnings: Vec<String>,
+}
+
+fn print_summary(s: &Summary, policy: &Policy) {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "ldifstamp plan: {} records: {} changed, {} unchanged, {} rejected, {} skipped{}\n",
+        s.records,
+        s.changed,
+        s.unchanged,
+        s.rejected,
+        s.skipped,
+        if s.out_of_scope > 0 {
+            format!(" ({} outside --scope-base, indexed only)", s.out_of_scope)
+        } else {
+            String::new()
+        }
+    ));
+    out.push_str(&format!(
+        "  organization {} · mode {} · msExchMailboxGuid seed {}\n",
+        policy.org.name, s.mode, s.guid_seed
+    ));
+    out.push_str("  objects:");
+    for k in Kind::ALL {
+        let n = s.kinds.get(k.label()).copied().unwrap_or(0);
+        if n > 0 {
+            out.push_str(&format!(" {n} {},", k.label()));
+        }
+    }
+    out.pop();
+    out.push('\n');
+    if !s.enabled_by_rule.is_empty() {
+        out.push_str("  mail-enabled by rule:");
+        for (r, n) in &s.enabled_by_rule {
+            out.push_str(&format!(" {r} {n},"));
+        }
+        out.pop();
+        out.push('\n');
+    }
+    if !s.changes_by_attribute.is_empty() {
+        out.push_str("  changes by attribute:\n");
+        for (a, n) in &s.changes_by_attribute {
+            out.push_str(&format!("    {a:<28} {n:>8}\n"));
+        }
+    }
+    if !s.changes_by_policy.is_empty() {
+        out.push_str("  changed objects by recipient policy:\n");
+        for (p, n) in &s.changes_by_policy {
+            out.push_str(&format!("    {p:<28} {n:>8}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "  {} warning(s), {} pre-existing duplicate value(s), {} values indexed for uniqueness\n",
+        s.warnings,
+        s.duplicates.len(),
+        s.indexed_values
+    ));
+    eprint!("{out}");
+}

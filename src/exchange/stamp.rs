@@ -1,0 +1,994 @@
+//! What the RUS stamps on one object: mail-enabling rules, system policy, recipient policy,
+//! address lists and server-group membership (reference sections 0-10), as pure functions.
+//!
+//! [`Engine::prepare`] runs in both passes and says what the object needs from the
+//! forest-wide allocation ([`Prepared::claim`]); [`Engine::finish`] takes the allocation and
+//! returns the desired values of every attribute the RUS owns, which [`crate::plan`] turns into
+//! a minimal modify record. Evaluation order per object: mail-enabling, then system policy, then
+//! recipient policy (its filter sees the mail-enabled state), then address lists (they see the
+//! stamped state).
+
+use crate::exchange::alias;
+use crate::exchange::legacy_dn;
+use crate::exchange::recipient::{self, classify, family, Family, Has, Kind};
+use crate::exchange::template::{RecipientFields, Template};
+use crate::exchange::uniqueness::{Allocation, Claim, Wanted};
+use crate::exchange::x400::X400Fields;
+use crate::filter::AttrSource;
+use crate::model::schema::{case_fold, case_ignore_eq};
+use crate::model::{binary, dn, Entry};
+use crate::policy::{Policy, Target, EAP_GUID};
+
+/// When addresses are generated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Exchange 2003: an address type is generated only for objects that have none of it.
+    NewOnly,
+    /// "Apply this policy now": regenerate by policy, keep old addresses, demote old primaries.
+    ApplyPolicy,
+}
+
+/// Run settings the engine needs besides the policy.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    /// Address generation mode.
+    pub mode: Mode,
+    /// Seed for msExchMailboxGuid derivation.
+    pub guid_seed: u64,
+    /// Only objects under this normalised DN are stamped.
+    pub scope_key: Option<Vec<u8>>,
+}
+
+/// The engine: a policy and settings.
+pub struct Engine<'a> {
+    /// The compiled policy.
+    pub policy: &'a Policy,
+    /// Run settings.
+    pub settings: &'a EngineSettings,
+    /// Every domain's Exchange Domain Servers group (DN as written), from pass 1.
+    pub eds_groups: &'a [Vec<u8>],
+}
+
+/// An entry plus planned values (an override replaces all values; empty = absent).
+pub struct State<'a> {
+    entry: &'a Entry,
+    overrides: Vec<(&'static str, Vec<Vec<u8>>)>,
+}
+
+impl<'a> State<'a> {
+    fn new(entry: &'a Entry) -> Self {
+        State {
+            entry,
+            overrides: Vec::new(),
+        }
+    }
+
+    fn find(&self, attr: &str) -> Option<&Vec<Vec<u8>>> {
+        self.overrides
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(attr))
+            .map(|(_, v)| v)
+    }
+
+    /// The values of `attr` in this state.
+    pub fn values(&self, attr: &str) -> Vec<&[u8]> {
+        match self.find(attr) {
+            Some(v) => v.iter().map(Vec::as_slice).collect(),
+            None => self.entry.values(attr).collect(),
+        }
+    }
+
+    /// The first value as text.
+    pub fn text(&self, attr: &str) -> Option<String> {
+        self.values(attr)
+            .first()
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// Sets `attr` (canonical name) to `values`.
+    pub fn set(&mut self, attr: &'static str, values: Vec<Vec<u8>>) {
+        if let Some(slot) = self
+            .overrides
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(attr))
+        {
+            slot.1 = values;
+        } else {
+            self.overrides.push((attr, values));
+        }
+    }
+
+    fn set_one(&mut self, attr: &'static str, value: impl Into<Vec<u8>>) {
+        self.set(attr, vec![value.into()]);
+    }
+
+    /// The planned overrides, in the order they were set.
+    pub fn overrides(&self) -> &[(&'static str, Vec<Vec<u8>>)] {
+        &self.overrides
+    }
+
+    /// The entry underneath.
+    pub fn entry(&self) -> &'a Entry {
+        self.entry
+    }
+}
+
+impl Has for State<'_> {
+    fn has(&self, attr: &str) -> bool {
+        match self.find(attr) {
+            Some(v) => !v.is_empty(),
+            None => self.entry.has(attr),
+        }
+    }
+}
+
+impl AttrSource for State<'_> {
+    fn any_value(&self, attr: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        match self.find(attr) {
+            Some(v) => v.iter().any(|x| f(x)),
+            None => self.entry.any_value(attr, f),
+        }
+    }
+
+    fn dn(&self) -> Option<&[u8]> {
+        Some(self.entry.dn())
+    }
+}
+
+/// What [`Engine::prepare`] found.
+pub struct Prepared<'a> {
+    /// The working state.
+    pub state: State<'a>,
+    /// The kind after mail-enabling.
+    pub kind: Kind,
+    /// Whether the object is inside `--scope-base`.
+    pub in_scope: bool,
+    /// The mail-enabling rule that applied (`mailbox[0]` ...).
+    pub enabled_by: Option<String>,
+    /// Index of the recipient policy that applies.
+    pub policy: Option<usize>,
+    /// Addresses to allocate, with the template index each comes from.
+    pub wanted: Vec<(usize, Wanted)>,
+    /// Base CN when a legacyExchangeDN is needed.
+    pub legacy: Option<String>,
+    /// Observations for the report.
+    pub warnings: Vec<String>,
+    /// Pre-set `mail` / `textEncodedORAddress` promoted to primary (new-only mode).
+    promoted: Vec<String>,
+}
+
+impl Prepared<'_> {
+    /// Values this object will hold without allocation: a pre-set `mail` or
+    /// `textEncodedORAddress` promoted to primary (`SMTP:...`, `X400:...`).
+    pub fn promoted(&self) -> &[String] {
+        &self.promoted
+    }
+
+    /// The claim this object makes in the allocation pass (`None` when it needs nothing).
+    pub fn claim(&self, seq: u32) -> Option<Claim> {
+        if self.wanted.is_empty() && self.legacy.is_none() {
+            return None;
+        }
+        let e = self.state.entry();
+        Some(Claim {
+            seq,
+            when_created: e.first("whenCreated").map(<[u8]>::to_vec),
+            guid: e.first("objectGUID").and_then(|g| g.try_into().ok()),
+            wanted: self.wanted.iter().map(|(_, w)| w.clone()).collect(),
+            legacy: self
+                .legacy
+                .as_ref()
+                .map(|b| (b.clone(), e.dn_lossy().into_owned())),
+        })
+    }
+}
+
+/// The prefix type of a proxy address (`SMTP` of `SMTP:a@x`).
+pub fn proxy_type(p: &[u8]) -> &[u8] {
+    match memchr::memchr(b':', p) {
+        Some(i) => &p[..i],
+        None => p,
+    }
+}
+
+/// Whether a proxy address is the primary of its type (its type is written in upper case).
+pub fn is_primary(p: &[u8]) -> bool {
+    let t = proxy_type(p);
+    t.iter().any(u8::is_ascii_alphabetic) && !t.iter().any(u8::is_ascii_lowercase)
+}
+
+/// Adds `addr` to `proxies` (or finds it, case-insensitively). As a primary it becomes the one
+/// primary of its type and the old primary is demoted; a secondary never demotes anything.
+fn put_address(proxies: &mut Vec<Vec<u8>>, addr: &[u8], primary: bool) {
+    let t = proxy_type(addr).to_vec();
+    if primary {
+        for x in proxies.iter_mut() {
+            if proxy_type(x).eq_ignore_ascii_case(&t) && is_primary(x) && !case_ignore_eq(x, addr) {
+                *x = with_type_case(x, false);
+            }
+        }
+    }
+    match proxies.iter().position(|x| case_ignore_eq(x, addr)) {
+        Some(i) if primary => proxies[i] = with_type_case(addr, true),
+        Some(_) => {}
+        None => proxies.push(with_type_case(addr, primary)),
+    }
+}
+
+fn with_type_case(p: &[u8], primary: bool) -> Vec<u8> {
+    let t = proxy_type(p).len();
+    let mut out = p.to_vec();
+    for c in &mut out[..t] {
+        *c = if primary {
+            c.to_ascii_uppercase()
+        } else {
+            c.to_ascii_lowercase()
+        };
+    }
+    out
+}
+
+/// Registry form of an objectGUID-derived mailbox GUID: a v4-format GUID derived from the
+/// seed and the object's objectGUID (or DN), in AD's byte layout.
+pub fn mailbox_guid(seed: u64, object_guid: Option<&[u8]>, dn_bytes: &[u8]) -> [u8; 16] {
+    fn mix(mut z: u64) -> u64 {
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    let source: &[u8] = object_guid.unwrap_or(dn_bytes);
+    let mut h1 = 0xcbf2_9ce4_8422_2325u64 ^ mix(seed);
+    let mut h2 = 0x8422_2325_cbf2_9ce4u64 ^ mix(seed.wrapping_add(1));
+    for &b in source {
+        h1 = (h1 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        h2 = (h2 ^ u64::from(b))
+            .wrapping_mul(0x0000_0100_0000_01b3)
+            .rotate_left(7);
+    }
+    let a = mix(h1 ^ (source.len() as u64));
+    let b = mix(h2 ^ a);
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    let u = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    u.to_bytes_le()
+}
+
+const TRUE: &[u8] = b"TRUE";
+const FALSE: &[u8] = b"FALSE";
+
+impl Engine<'_> {
+    fn fields<'s>(state: &'s FieldText) -> RecipientFields<'s> {
+        RecipientFields {
+            given: &state.given,
+            surname: &state.surname,
+            initials: &state.initials,
+            display: &state.display,
+            alias: &state.alias,
+        }
+    }
+
+    /// Mail-enabling and system policy, and what the object needs allocated.
+    pub fn prepare<'e>(&self, entry: &'e Entry) -> Prepared<'e> {
+        let fam = family(entry);
+        let in_scope = match &self.settings.scope_key {
+            None => true,
+            Some(base) => dn::key_is_under(&dn::key_lossy(entry.dn()), base),
+        };
+        let mut p = Prepared {
+            state: State::new(entry),
+            kind: classify(fam, entry),
+            in_scope,
+            enabled_by: None,
+            policy: None,
+            wanted: Vec::new(),
+            legacy: None,
+            warnings: Vec::new(),
+            promoted: Vec::new(),
+        };
+        if !in_scope {
+            return p;
+        }
+        if p.kind == Kind::NonRecipient {
+            self.mail_enable(fam, &mut p);
+            p.kind = classify(fam, &p.state);
+        }
+        match p.kind {
+            Kind::NonRecipient => return p,
+            Kind::Broken => {
+                p.warnings.push(
+                    "broken recipient: mailNickname without mailbox attributes or targetAddress; not stamped".into(),
+                );
+                return p;
+            }
+            _ => {}
+        }
+        self.system_policy(&mut p);
+        self.choose_policy(&mut p);
+        p
+    }
+
+    fn mail_enable(&self, fam: Family, p: &mut Prepared<'_>) {
+        let policy = self.policy;
+        let entry = p.state.entry();
+        let sam = entry.first_str("sAMAccountName").unwrap_or("").to_string();
+        let cn = dn::first_value(entry.dn())
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        match fam {
+            Family::User => {
+                if let Some((i, rule)) = policy
+                    .mailbox
+                    .iter()
+                    .enumerate()
+                    .find(|(_, r)| r.filter.matches(entry))
+                {
+                    let alias = match &rule.alias {
+                        Some(t) => {
+                            let ft = FieldText::of(&p.state, &sam);
+                            let x = t.expand_local(
+                                &Self::fields(&ft),
+                                policy.addresses.transliteration,
+                                &policy.addresses.expand,
+                            );
+                            Some(x.local).filter(|l| !l.is_empty())
+                        }
+                        None => alias::alias_from(&sam).or_else(|| alias::alias_from(&cn)),
+                    };
+                    let Some(alias) = alias else {
+                        p.warnings.push(format!("mailbox[{i}] matches but no valid alias can be made from sAMAccountName `{sam}`"));
+                        return;
+                    };
+                    let server = &policy.servers[rule.server];
+                    p.state.set_one("mailNickname", alias);
+                    p.state.set_one("homeMDB", rule.store.clone());
+                    p.state
+                        .set_one("msExchHomeServerName", server.legacy_dn.clone());
+                    p.state.set_one("homeMTA", server.mta_dn());
+                    p.enabled_by = Some(format!("mailbox[{i}]"));
+                    if let Some(sid) = linked_sid(rule, entry) {
+                        p.state.set_one("msExchMasterAccountSid", sid);
+                    }
+                    return;
+                }
+                if let Some((i, rule)) = policy
+                    .mail_user
+                    .iter()
+                    .enumerate()
+                    .find(|(_, r)| r.filter.matches(entry))
+                {
+                    let Some(alias) = alias::alias_from(&sam).or_else(|| alias::alias_from(&cn))
+                    else {
+                        p.warnings.push(format!(
+                            "mail_user[{i}] matches but no valid alias can be made"
+                        ));
+                        return;
+                    };
+                    self.target_enable(
+                        p,
+                        rule.target_address.as_ref(),
+                        alias,
+                        &format!("mail_user[{i}]"),
+                    );
+                }
+            }
+            Family::Contact => {
+                if let Some((i, rule)) = policy
+                    .contact
+                    .iter()
+                    .enumerate()
+                    .find(|(_, r)| r.filter.matches(entry))
+                {
+                    let source: String = cn.chars().filter(|c| *c != ' ').collect();
+                    let Some(alias) = alias::alias_from(&source) else {
+                        p.warnings.push(format!(
+                            "contact[{i}] matches but no valid alias can be made from `{cn}`"
+                        ));
+                        return;
+                    };
+                    self.target_enable(
+                        p,
+                        rule.target_address.as_ref(),
+                        alias,
+                        &format!("contact[{i}]"),
+                    );
+                }
+            }
+            Family::Group => {
+                if let Some(i) = policy.group.iter().position(|f| f.matches(entry)) {
+                    let source = if sam.is_empty() {
+                        cn.clone()
+                    } else {
+                        sam.clone()
+                    };
+                    if let Some(alias) = alias::alias_from(&source) {
+                        p.state.set_one("mailNickname", alias);
+                        p.enabled_by = Some(format!("group[{i}]"));
+                    } else {
+                        p.warnings.push(format!(
+                            "group[{i}] matches but no valid alias can be made from `{source}`"
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn target_enable(
+        &self,
+        p: &mut Prepared<'_>,
+        template: Option<&Template>,
+        alias: String,
+        rule: &str,
+    ) {
+        let target = match template {
+            Some(t) => {
+                let mut ft = FieldText::of(&p.state, &alias);
+                ft.alias = alias.clone();
+                let x = t.expand_local(
+                    &Self::fields(&ft),
+                    self.policy.addresses.transliteration,
+                    &self.policy.addresses.expand,
+                );
+                if !x.valid {
+                    p.warnings.push(format!(
+                        "{rule}: the targetAddress template gives no valid address"
+                    ));
+                    return;
+                }
+                t.address(&x.local)
+            }
+            None => match p.state.text("mail") {
+                Some(m) if m.contains('@') => format!("SMTP:{m}"),
+                _ => {
+                    p.warnings.push(format!(
+                        "{rule} matches but the object has no `mail` and the rule no `target_address`"
+                    ));
+                    return;
+                }
+            },
+        };
+        p.state.set_one("mailNickname", alias);
+        p.state.set_one("targetAddress", target);
+        p.state.set_one("mAPIRecipient", FALSE);
+        p.enabled_by = Some(rule.to_string());
+    }
+
+    fn system_policy(&self, p: &mut Prepared<'_>) {
+        let policy = self.policy;
+        let alias = p.state.text("mailNickname").unwrap_or_default();
+        if !p.state.has("displayName") {
+            p.state.set_one("displayName", alias.clone());
+        }
+        if !p.state.has("legacyExchangeDN") && p.kind != Kind::PublicFolder {
+            p.legacy = Some(legacy_dn::legacy_cn_from_alias(
+                &alias,
+                policy.addresses.legacy_dn_invalid,
+            ));
+        }
+        if p.kind != Kind::Mailbox {
+            return;
+        }
+        // Home attributes: complete from whichever is present, never change.
+        let mdb = p.state.text("homeMDB");
+        let hsn = p.state.text("msExchHomeServerName");
+        let mta = p.state.text("homeMTA");
+        let server = mdb
+            .as_deref()
+            .and_then(|m| {
+                let parts = dn::parse(m.as_bytes()).ok()?;
+                (parts.len() > 3).then(|| dn::key_of(&parts[3..]))
+            })
+            .and_then(|k| policy.servers.iter().find(|s| s.dn_key == k))
+            .or_else(|| {
+                hsn.as_deref().and_then(|h| {
+                    policy
+                        .servers
+                        .iter()
+                        .find(|s| s.legacy_dn.eq_ignore_ascii_case(h))
+                })
+            })
+            .or_else(|| {
+                mta.as_deref().and_then(|m| {
+                    let k = dn::key_lossy(dn::parent(m.as_bytes())?);
+                    policy.servers.iter().find(|s| s.dn_key == k)
+                })
+            });
+        match server {
+            None => p.warnings.push(format!(
+                "the mailbox's server is not in the policy ([[server]]); home attributes are not completed (homeMDB `{}`, msExchHomeServerName `{}`)",
+                mdb.as_deref().unwrap_or("-"),
+                hsn.as_deref().unwrap_or("-")
+            )),
+            Some(s) => {
+                if mdb.is_none() {
+                    if let Some(store) = s.stores.first() {
+                        p.state.set_one("homeMDB", store.clone());
+                    }
+                }
+                if hsn.is_none() {
+                    p.state.set_one("msExchHomeServerName", s.legacy_dn.clone());
+                } else if hsn.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(&s.legacy_dn)) {
+                    p.warnings.push(format!(
+                        "home attributes disagree: msExchHomeServerName `{}` is not the server of homeMDB (`{}`); left as is",
+                        hsn.as_deref().unwrap_or(""),
+                        s.legacy_dn
+                    ));
+                }
+                if mta.is_none() {
+                    p.state.set_one("homeMTA", s.mta_dn());
+                }
+            }
+        }
+        if !p.state.has("mDBUseDefaults") {
+            p.state.set_one("mDBUseDefaults", TRUE);
+        }
+        let entry = p.state.entry();
+        if !p.state.has("msExchMailboxGuid") {
+            let g = entry.first("objectGUID").filter(|g| g.len() == 16);
+            if g.is_none() {
+                p.warnings.push("no objectGUID: msExchMailboxGuid is derived from the DN (it changes if the object is renamed before import)".into());
+            }
+            p.state.set_one(
+                "msExchMailboxGuid",
+                mailbox_guid(self.settings.guid_seed, g, entry.dn()).to_vec(),
+            );
+        }
+        let disabled = recipient::is_disabled(entry);
+        let current: i64 = p
+            .state
+            .text("msExchUserAccountControl")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let want = if disabled { current | 2 } else { current & !2 };
+        if want != current || !p.state.has("msExchUserAccountControl") {
+            p.state
+                .set_one("msExchUserAccountControl", want.to_string());
+        }
+        if disabled && !p.state.has("msExchMasterAccountSid") {
+            p.state
+                .set_one("msExchMasterAccountSid", binary::SID_SELF.to_vec());
+        }
+        if p.state.has("targetAddress") {
+            p.warnings.push(
+                "a mailbox user had targetAddress (mail would leave the organisation); cleared"
+                    .into(),
+            );
+            p.state.set("targetAddress", Vec::new());
+        }
+    }
+
+    fn choose_policy(&self, p: &mut Prepared<'_>) {
+        let excluded = p
+            .state
+            .values("msExchPoliciesExcluded")
+            .iter()
+            .any(|v| case_ignore_eq(v, EAP_GUID.as_bytes()));
+        if excluded {
+            return;
+        }
+        let Some(idx) = self
+            .policy
+            .recipient_policies
+            .iter()
+            .position(|rp| rp.filter.matches(&p.state))
+        else {
+            p.warnings
+                .push("no recipient policy matches: no addresses generated".into());
+            return;
+        };
+        p.policy = Some(idx);
+        let rp = &self.policy.recipient_policies[idx];
+        let proxies: Vec<Vec<u8>> = p
+            .state
+            .values("proxyAddresses")
+            .iter()
+            .map(|v| v.to_vec())
+            .collect();
+        let has_type = |t: &str| {
+            proxies
+                .iter()
+                .any(|x| proxy_type(x).eq_ignore_ascii_case(t.as_bytes()))
+        };
+        let mode = self.settings.mode;
+        let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
+        let alias = p.state.text("mailNickname").unwrap_or_default();
+        let ft = FieldText::of(&p.state, &alias);
+        for (ti, t) in rp.templates.iter().enumerate() {
+            let tkind = t.kind.to_ascii_uppercase();
+            if mode == Mode::NewOnly && has_type(&tkind) {
+                continue;
+            }
+            if mode == Mode::NewOnly && t.primary {
+                // A pre-set mail / textEncodedORAddress becomes the primary (KB 275636).
+                let preset = match tkind.as_str() {
+                    "SMTP" if !target_primary => p.state.text("mail").filter(|m| m.contains('@')),
+                    "X400" => p.state.text("textEncodedORAddress"),
+                    _ => None,
+                };
+                if let Some(v) = preset {
+                    p.promoted.push(format!("{tkind}:{v}"));
+                    continue;
+                }
+            }
+            if t.is_x400() {
+                let fields = X400Fields {
+                    surname: &ft.surname,
+                    given: &ft.given,
+                    initials: &ft.initials,
+                    display: &ft.display,
+                    alias: &ft.alias,
+                };
+                if let Some(full) = t.expand_x400(&fields, &self.policy.addresses.x400) {
+                    let address = full
+                        .split_once(':')
+                        .map_or(full.clone(), |(_, a)| a.to_string());
+                    p.wanted.push((
+                        ti,
+                        Wanted::X400 {
+                            kind: t.kind.clone(),
+                            address,
+                        },
+                    ));
+                }
+                continue;
+            }
+            let x = t.expand_local(
+                &Self::fields(&ft),
+                self.policy.addresses.transliteration,
+                &self.policy.addresses.expand,
+            );
+            if !x.valid {
+                p.warnings.push(format!(
+                    "template `{t}` gives no valid address for this object"
+                ));
+                continue;
+            }
+            if let Some(r) = &x.fallback {
+                p.warnings.push(format!(
+                    "template `{t}` gave `{}` ({}); the alias is used",
+                    r.output, r.reason
+                ));
+            }
+            let alias_local = alias::alias_from(&crate::exchange::translit::map_local(
+                self.policy.addresses.transliteration,
+                &alias,
+            ))
+            .unwrap_or_else(|| x.local.clone());
+            p.wanted.push((
+                ti,
+                Wanted::Local {
+                    kind: t.kind.clone(),
+                    template: x.local,
+                    alias: alias_local,
+                    domain: t.domain().unwrap_or("").to_string(),
+                },
+            ));
+        }
+    }
+
+    /// Every value the object holds that must stay unique: its proxy addresses and its
+    /// legacyExchangeDN slot (and a pre-set `mail` that will become its primary).
+    pub fn held_values(entry: &Entry) -> impl Iterator<Item = String> + '_ {
+        let proxies = entry
+            .values("proxyAddresses")
+            .map(|v| String::from_utf8_lossy(v).into_owned());
+        let legacy = entry
+            .first_str("legacyExchangeDN")
+            .map(crate::exchange::uniqueness::legacy_slot);
+        proxies.chain(legacy)
+    }
+
+    /// The desired state after the allocation: every RUS-owned attribute the object should
+    /// have, as overrides over the entry. `None` when the object is not stamped.
+    pub fn finish<'e>(&self, mut p: Prepared<'e>, alloc: Option<&Allocation>) -> Finished<'e> {
+        if !p.in_scope || !p.kind.is_recipient() {
+            return Finished {
+                prepared: p,
+                stamped: false,
+            };
+        }
+        if let Some(a) = alloc {
+            p.warnings.extend(a.warnings.iter().cloned());
+            if let Some(f) = &a.failed {
+                p.warnings.push(format!("not stamped: {f}"));
+                return Finished {
+                    prepared: p,
+                    stamped: false,
+                };
+            }
+            if let Some(l) = &a.legacy_dn {
+                p.state.set_one("legacyExchangeDN", l.clone());
+            }
+        }
+        self.merge_addresses(&mut p, alloc);
+        if p.kind == Kind::Group {
+            let rto = p.state.values("reportToOriginator");
+            if rto.len() != 1 || !case_ignore_eq(rto[0], TRUE) {
+                p.state.set_one("reportToOriginator", TRUE);
+            }
+            if p.state
+                .values("hideDLMembership")
+                .first()
+                .is_some_and(|v| case_ignore_eq(v, TRUE))
+            {
+                p.warnings.push("hideDLMembership is TRUE: the hidden-membership ACL needs a live Exchange 2003 RUS; no ACL is written".into());
+            }
+        }
+        if self.policy.org.target == Target::Exchange2007 {
+            self.e2007(&mut p);
+        }
+        self.address_lists(&mut p);
+        if let Some(_domain) =
+            recipient::well_known_group(p.state.entry(), "Exchange Enterprise Servers")
+        {
+            self.ees_members(&mut p);
+        }
+        Finished {
+            prepared: p,
+            stamped: true,
+        }
+    }
+
+    fn merge_addresses(&self, p: &mut Prepared<'_>, alloc: Option<&Allocation>) {
+        let Some(pi) = p.policy else {
+            return;
+        };
+        let rp = &self.policy.recipient_policies[pi];
+        let mut proxies: Vec<Vec<u8>> = p
+            .state
+            .values("proxyAddresses")
+            .iter()
+            .map(|v| v.to_vec())
+            .collect();
+        let original = proxies.clone();
+        // targetAddress is the primary SMTP of mail users and contacts.
+        let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
+        let has_smtp = original
+            .iter()
+            .any(|x| proxy_type(x).eq_ignore_ascii_case(b"SMTP"));
+        if target_primary && (self.settings.mode == Mode::ApplyPolicy || !has_smtp) {
+            if let Some(t) = p.state.text("targetAddress") {
+                if proxy_type(t.as_bytes()).eq_ignore_ascii_case(b"SMTP") {
+                    put_address(&mut proxies, t.as_bytes(), true);
+                }
+            }
+        }
+        for pr in &p.promoted {
+            put_address(&mut proxies, pr.as_bytes(), true);
+        }
+        if let Some(a) = alloc {
+            for ((ti, _), got) in p.wanted.iter().zip(&a.addresses) {
+                let Some(addr) = got else { continue };
+                let t = &rp.templates[*ti];
+                let mut primary = t.primary;
+                if target_primary && t.is_smtp() {
+                    primary = false;
+                }
+                put_address(&mut proxies, addr.as_bytes(), primary);
+            }
+        }
+        if self.policy.addresses.remove_disabled_types {
+            let disabled: Vec<String> = rp
+                .disabled
+                .iter()
+                .map(|t| t.kind.to_ascii_uppercase())
+                .filter(|k| !rp.templates.iter().any(|t| t.kind.eq_ignore_ascii_case(k)))
+                .collect();
+            proxies.retain(|x| {
+                !disabled
+                    .iter()
+                    .any(|d| proxy_type(x).eq_ignore_ascii_case(d.as_bytes()))
+            });
+        }
+        if proxies != original {
+            p.state.set("proxyAddresses", proxies.clone());
+        }
+        // mail and textEncodedORAddress follow the primaries.
+        if let Some(smtp) = proxies
+            .iter()
+            .find(|x| is_primary(x) && proxy_type(x) == b"SMTP")
+        {
+            let m = smtp[5..].to_vec();
+            if p.state
+                .values("mail")
+                .first()
+                .is_none_or(|cur| *cur != m.as_slice())
+            {
+                p.state.set("mail", vec![m]);
+            }
+        }
+        if let Some(x4) = proxies
+            .iter()
+            .find(|x| is_primary(x) && proxy_type(x) == b"X400")
+        {
+            let v = x4[5..].to_vec();
+            if p.state
+                .values("textEncodedORAddress")
+                .first()
+                .is_none_or(|cur| *cur != v.as_slice())
+            {
+                p.state.set("textEncodedORAddress", vec![v]);
+            }
+        }
+        // msExchPoliciesIncluded in the target's form; other policy types are kept.
+        if let Some(guid) = &rp.guid {
+            let current: Vec<Vec<u8>> = p
+                .state
+                .values("msExchPoliciesIncluded")
+                .iter()
+                .map(|v| v.to_vec())
+                .collect();
+            let eap = EAP_GUID.as_bytes();
+            let wanted: Vec<Vec<u8>> = match self.policy.org.target {
+                Target::Exchange2003 => vec![format!("{guid},{EAP_GUID}").into_bytes()],
+                Target::Exchange2007 => vec![
+                    EAP_GUID.to_ascii_lowercase().into_bytes(),
+                    guid.to_ascii_lowercase().into_bytes(),
+                ],
+            };
+            let is_eap_value = |v: &[u8]| {
+                let f = case_fold(v);
+                f.windows(eap.len()).any(|w| w.eq_ignore_ascii_case(eap))
+                    || (self.policy.org.target == Target::Exchange2007
+                        && self.policy.recipient_policies.iter().any(|r| {
+                            r.guid
+                                .as_deref()
+                                .is_some_and(|g| case_ignore_eq(g.as_bytes(), v))
+                        }))
+            };
+            let mut next: Vec<Vec<u8>> = current
+                .iter()
+                .filter(|v| !is_eap_value(v))
+                .cloned()
+                .collect();
+            next.extend(wanted);
+            let same = next.len() == current.len()
+                && next
+                    .iter()
+                    .all(|n| current.iter().any(|c| case_ignore_eq(c, n)));
+            if !same {
+                p.state.set("msExchPoliciesIncluded", next);
+            }
+        }
+    }
+
+    fn e2007(&self, p: &mut Prepared<'_>) {
+        let e = p.state.entry();
+        let group_type: i64 = e
+            .first_str("groupType")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        let universal = group_type & 0x8 != 0;
+        let security = group_type & 0x8000_0000 != 0 || group_type < 0;
+        let disabled = recipient::is_disabled(e);
+        let self_sid = p
+            .state
+            .values("msExchMasterAccountSid")
+            .first()
+            .is_some_and(|v| *v == binary::SID_SELF);
+        let (rtd, rdt): (i64, i64) = match p.kind {
+            Kind::Mailbox if disabled && p.state.has("msExchMasterAccountSid") && !self_sid => {
+                (2, 0)
+            }
+            Kind::Mailbox if disabled => (4, 0),
+            Kind::Mailbox => (1, 0),
+            Kind::MailUser => (128, 6),
+            Kind::Contact => (64, 6),
+            Kind::Group if universal && security => (1024, 1_073_741_833),
+            Kind::Group if universal => (256, 1),
+            Kind::Group => (512, 1),
+            Kind::DynamicDl => (2048, 3),
+            Kind::PublicFolder => (4096, 2),
+            _ => return,
+        };
+        for (attr, v) in [
+            ("msExchRecipientTypeDetails", rtd),
+            ("msExchRecipientDisplayType", rdt),
+            ("msExchVersion", 4_535_486_012_416),
+        ] {
+            let cur: Option<i64> = p.state.text(attr).and_then(|t| t.trim().parse().ok());
+            if cur != Some(v) {
+                p.state.set_one(attr, v.to_string());
+            }
+        }
+    }
+
+    fn address_lists(&self, p: &mut Prepared<'_>) {
+        let current: Vec<Vec<u8>> = p
+            .state
+            .values("showInAddressBook")
+            .iter()
+            .map(|v| v.to_vec())
+            .collect();
+        let hidden = p
+            .state
+            .values("msExchHideFromAddressLists")
+            .first()
+            .is_some_and(|v| case_ignore_eq(v, TRUE));
+        let lists = &self.policy.address_lists;
+        let mut next: Vec<Vec<u8>> = Vec::new();
+        if !hidden {
+            // Values for lists the policy does not describe are kept (they cannot be evaluated).
+            for v in &current {
+                let k = dn::key_lossy(v);
+                if !lists.iter().any(|l| l.dn_key == k) {
+                    next.push(v.clone());
+                }
+            }
+            for l in lists {
+                if l.filter.matches(&p.state) {
+                    match current.iter().find(|v| dn::key_lossy(v) == l.dn_key) {
+                        Some(v) => next.push(v.clone()),
+                        None => next.push(l.dn.as_bytes().to_vec()),
+                    }
+                }
+            }
+        }
+        let same = next.len() == current.len() && next.iter().all(|n| current.contains(n));
+        if !same {
+            p.state.set("showInAddressBook", next);
+        }
+    }
+
+    fn ees_members(&self, p: &mut Prepared<'_>) {
+        let current: Vec<Vec<u8>> = p
+            .state
+            .values("member")
+            .iter()
+            .map(|v| v.to_vec())
+            .collect();
+        let keys: Vec<Vec<u8>> = current.iter().map(|m| dn::key_lossy(m)).collect();
+        let mut next = current.clone();
+        for eds in self.eds_groups {
+            if !keys.contains(&dn::key_lossy(eds)) {
+                next.push(eds.clone());
+            }
+        }
+        if next.len() != current.len() {
+            p.state.set("member", next);
+        }
+    }
+}
+
+/// The result of [`Engine::finish`].
+pub struct Finished<'e> {
+    /// Everything known about the object.
+    pub prepared: Prepared<'e>,
+    /// Whether the object is stamped (its overrides are to be written).
+    pub stamped: bool,
+}
+
+fn linked_sid(rule: &crate::policy::MailboxRule, entry: &Entry) -> Option<Vec<u8>> {
+    if rule.linked_sids.is_empty() {
+        return None;
+    }
+    let sam = entry.first_str("sAMAccountName").map(str::to_lowercase);
+    let key = String::from_utf8_lossy(&dn::key_lossy(entry.dn())).into_owned();
+    sam.and_then(|s| rule.linked_sids.get(&s))
+        .or_else(|| rule.linked_sids.get(&key))
+        .cloned()
+}
+
+/// The text fields templates read, taken from the working state.
+struct FieldText {
+    given: String,
+    surname: String,
+    initials: String,
+    display: String,
+    alias: String,
+}
+
+impl FieldText {
+    fn of(state: &State<'_>, alias: &str) -> FieldText {
+        FieldText {
+            given: state.text("givenName").unwrap_or_default(),
+            surname: state.text("sn").unwrap_or_default(),
+            initials: state.text("initials").unwrap_or_default(),
+            display: state.text("displayName").unwrap_or_default(),
+            alias: alias.to_string(),
+        }
+    }
+}

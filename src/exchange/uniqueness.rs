@@ -1,0 +1,419 @@
+//! Forest-wide uniqueness of proxy addresses and legacyExchangeDNs (reference sections 0.4,
+//! 1.3, 2.6, 3.4), decided in one deterministic pass.
+//!
+//! Pass 1 registers every value objects already hold ([`Index::hold`]) and collects the
+//! [`Claim`]s of objects that need new values. [`allocate`] then serves the claims in a fixed
+//! order — `whenCreated` (oldest first; none = last), then input position, then `objectGUID` —
+//! trying the template, then the alias, then alias2, alias3 ... for each address that conflicts.
+//! Values are compared case-insensitively on the whole `TYPE:address`, and a legacyExchangeDN
+//! `L` occupies the same slot as an `X500:L` proxy. Threads never decide anything here.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+
+use crate::exchange::legacy_dn;
+use crate::exchange::template::DuplicateBase;
+use crate::exchange::x400;
+use crate::policy::X400Duplicates;
+
+/// The owner recorded for values read from `--index` files.
+pub const INDEX_OWNER: u32 = u32::MAX;
+
+/// A 128-bit key of a case-folded value (collisions are astronomically unlikely; a collision
+/// would only cost a retry).
+fn key(value: &str) -> u128 {
+    let folded = value.to_lowercase();
+    let mut h1 = std::collections::hash_map::DefaultHasher::new();
+    0u8.hash(&mut h1);
+    folded.hash(&mut h1);
+    let mut h2 = std::collections::hash_map::DefaultHasher::new();
+    1u8.hash(&mut h2);
+    folded.hash(&mut h2);
+    (u128::from(h1.finish()) << 64) | u128::from(h2.finish())
+}
+
+/// The slot a legacyExchangeDN occupies (shared with `X500:` proxies).
+pub fn legacy_slot(legacy_dn: &str) -> String {
+    format!("x500:{legacy_dn}")
+}
+
+/// A value two objects already share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The value.
+    pub value: String,
+    /// The first holder (sequence number).
+    pub first: u32,
+    /// The second holder.
+    pub second: u32,
+}
+
+/// Every value in use, with its holder.
+#[derive(Default)]
+pub struct Index {
+    taken: HashMap<u128, u32>,
+    /// Values held by more than one object in the input.
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Index {
+    /// Records that `owner` holds `value` (a proxy address or [`legacy_slot`]).
+    pub fn hold(&mut self, value: &str, owner: u32) {
+        match self.taken.entry(key(value)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(owner);
+            }
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let first = *o.get();
+                if first != owner && owner != INDEX_OWNER && first != INDEX_OWNER {
+                    self.duplicates.push(Duplicate {
+                        value: value.to_string(),
+                        first,
+                        second: owner,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether `value` is free for `owner` (unused, or used by `owner` itself).
+    pub fn free_for(&self, value: &str, owner: u32) -> bool {
+        self.taken.get(&key(value)).is_none_or(|o| *o == owner)
+    }
+
+    /// Number of values indexed.
+    pub fn len(&self) -> usize {
+        self.taken.len()
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.taken.is_empty()
+    }
+}
+
+/// One address an object needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Wanted {
+    /// A `user@domain` address: template output, alias, and domain.
+    Local {
+        /// The address type as the template writes it (`SMTP`, `smtp`).
+        kind: String,
+        /// Local part from the template (retry 0).
+        template: String,
+        /// The alias local part (retry 1 and the base of later ones).
+        alias: String,
+        /// Domain.
+        domain: String,
+    },
+    /// An X.400 address (`c=...;s=...;` without the type) and its type as written.
+    X400 {
+        /// `X400` / `x400`.
+        kind: String,
+        /// The generated address.
+        address: String,
+    },
+}
+
+/// What one object needs allocated.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    /// Input sequence number of the object.
+    pub seq: u32,
+    /// `whenCreated` as read (GeneralizedTime sorts as text).
+    pub when_created: Option<Vec<u8>>,
+    /// `objectGUID` bytes.
+    pub guid: Option<[u8; 16]>,
+    /// Addresses, in template order.
+    pub wanted: Vec<Wanted>,
+    /// `(base CN, DN)` when the object needs a legacyExchangeDN.
+    pub legacy: Option<(String, String)>,
+}
+
+/// What [`allocate`] decided for one object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allocation {
+    /// One entry per [`Claim::wanted`]: the address (with its type) or `None` when none was
+    /// free (see `warnings`).
+    pub addresses: Vec<Option<String>>,
+    /// The legacyExchangeDN, when one was needed.
+    pub legacy_dn: Option<String>,
+    /// What happened that a reviewer should know (retries, skipped addresses).
+    pub warnings: Vec<String>,
+    /// Set when a primary SMTP address could not be found: the object must not be stamped.
+    pub failed: Option<String>,
+}
+
+/// Allocation settings.
+#[derive(Clone, Debug)]
+pub struct AllocSettings {
+    /// The administrative group's legacyExchangeDN.
+    pub admin_group_legacy_dn: String,
+    /// Base of numbered retries.
+    pub duplicate_base: DuplicateBase,
+    /// X.400 conflicts.
+    pub x400_duplicates: X400Duplicates,
+    /// Attempts before giving up.
+    pub max_retries: u32,
+}
+
+fn numbered(base: &str, n: u32) -> String {
+    let digits = n.to_string();
+    let room = 64usize.saturating_sub(digits.len());
+    let mut b: String = base.chars().take(room).collect();
+    while b.ends_with('.') {
+        b.pop();
+    }
+    b.push_str(&digits);
+    b
+}
+
+/// Serves every claim in claim order; returns the allocations by sequence number.
+pub fn allocate(
+    index: &mut Index,
+    mut claims: Vec<Claim>,
+    settings: &AllocSettings,
+) -> HashMap<u32, Allocation> {
+    claims.sort_by(|a, b| {
+        let wa = a.when_created.as_deref().unwrap_or(b"\xff");
+        let wb = b.when_created.as_deref().unwrap_or(b"\xff");
+        wa.cmp(wb).then(a.seq.cmp(&b.seq)).then(a.guid.cmp(&b.guid))
+    });
+    let mut out = HashMap::with_capacity(claims.len());
+    for claim in claims {
+        let mut alloc = Allocation::default();
+        for w in &claim.wanted {
+            let got = match w {
+                Wanted::Local {
+                    kind,
+                    template,
+                    alias,
+                    domain,
+                } => {
+                    let mut found = None;
+                    let mut tried = Vec::new();
+                    for n in 0..settings.max_retries {
+                        let local = match n {
+                            0 => template.clone(),
+                            1 => alias.clone(),
+                            _ => numbered(
+                                match settings.duplicate_base {
+                                    DuplicateBase::Alias => alias,
+                                    DuplicateBase::Template => template,
+                                },
+                                n,
+                            ),
+                        };
+                        if local.is_empty() || tried.contains(&local) {
+                            continue;
+                        }
+                        let addr = if domain.is_empty() {
+                            format!("{kind}:{local}")
+                        } else {
+                            format!("{kind}:{local}@{domain}")
+                        };
+                        if index.free_for(&addr, claim.seq) {
+                            if n > 0 {
+                                alloc.warnings.push(format!(
+                                    "`{kind}:{}@{domain}` is taken; using `{addr}` (retry {n})",
+                                    template
+                                ));
+                            }
+                            found = Some(addr);
+                            break;
+                        }
+                        tried.push(local);
+                    }
+                    if found.is_none() {
+                        let msg = format!(
+                            "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
+                            settings.max_retries
+                        );
+                        if kind == "SMTP" {
+                            alloc.failed = Some(msg.clone());
+                        }
+                        alloc.warnings.push(msg);
+                    }
+                    found
+                }
+                Wanted::X400 { kind, address } => {
+                    let first = format!("{kind}:{address}");
+                    if index.free_for(&first, claim.seq) {
+                        Some(first)
+                    } else {
+                        match settings.x400_duplicates {
+                            X400Duplicates::Skip => {
+                                alloc.warnings.push(format!(
+                                    "`{first}` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")"
+                                ));
+                                None
+                            }
+                            X400Duplicates::Suffix => {
+                                let mut found = None;
+                                for n in 2..settings.max_retries.max(3) {
+                                    let a = format!("{kind}:{}", x400::with_suffix(address, n));
+                                    if index.free_for(&a, claim.seq) {
+                                        found = Some(a);
+                                        break;
+                                    }
+                                }
+                                if found.is_none() {
+                                    alloc
+                                        .warnings
+                                        .push(format!("no free X.400 address for `{first}`"));
+                                }
+                                found
+                            }
+                        }
+                    }
+                }
+            };
+            if let Some(a) = &got {
+                index.hold(a, claim.seq);
+            }
+            alloc.addresses.push(got);
+        }
+        if let Some((base, dn_text)) = &claim.legacy {
+            let ag = &settings.admin_group_legacy_dn;
+            let mut chosen = None;
+            for attempt in 0..1000u32 {
+                let cn = if attempt == 0 && !base.is_empty() {
+                    base.clone()
+                } else {
+                    let b = if base.is_empty() {
+                        "recipient"
+                    } else {
+                        base.as_str()
+                    };
+                    legacy_dn::collision_candidate(b, claim.guid.as_ref(), dn_text, attempt)
+                };
+                let value = legacy_dn::recipient_legacy_dn(ag, &cn);
+                if index.free_for(&legacy_slot(&value), claim.seq) {
+                    if attempt > 0 {
+                        alloc.warnings.push(format!(
+                            "legacyExchangeDN `{}` is taken; using `{value}`",
+                            legacy_dn::recipient_legacy_dn(ag, base)
+                        ));
+                    }
+                    chosen = Some(value);
+                    break;
+                }
+            }
+            if let Some(v) = &chosen {
+                index.hold(&legacy_slot(v), claim.seq);
+            }
+            alloc.legacy_dn = chosen;
+        }
+        out.insert(claim.seq, alloc);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> AllocSettings {
+        AllocSettings {
+            admin_group_legacy_dn: "/o=Corp/ou=AG".into(),
+            duplicate_base: DuplicateBase::Alias,
+            x400_duplicates: X400Duplicates::Skip,
+            max_retries: 20,
+        }
+    }
+
+    fn smtp(seq: u32, when: &str, template: &str, alias: &str, domain: &str) -> Claim {
+        Claim {
+            seq,
+            when_created: Some(when.as_bytes().to_vec()),
+            guid: None,
+            wanted: vec![Wanted::Local {
+                kind: "smtp".into(),
+                template: template.into(),
+                alias: alias.into(),
+                domain: domain.into(),
+            }],
+            legacy: None,
+        }
+    }
+
+    #[test]
+    fn kb315900_third_user_gets_user3() {
+        let mut idx = Index::default();
+        idx.hold("smtp:user@b.com", 1);
+        idx.hold("smtp:user2@b.com", 2);
+        let a = allocate(
+            &mut idx,
+            vec![smtp(3, "2", "user", "user", "b.com")],
+            &settings(),
+        );
+        assert_eq!(a[&3].addresses[0].as_deref(), Some("smtp:user3@b.com"));
+    }
+
+    #[test]
+    fn older_objects_win_contested_addresses_whatever_the_input_order() {
+        let mut idx = Index::default();
+        let claims = vec![
+            smtp(1, "20240102000000.0Z", "john.smith", "jsmith2", "x"),
+            smtp(2, "20230101000000.0Z", "john.smith", "jsmith", "x"),
+        ];
+        let a = allocate(&mut idx, claims, &settings());
+        assert_eq!(a[&2].addresses[0].as_deref(), Some("smtp:john.smith@x"));
+        assert_eq!(a[&1].addresses[0].as_deref(), Some("smtp:jsmith2@x"));
+    }
+
+    #[test]
+    fn an_objects_own_address_is_free_for_it_and_case_is_ignored() {
+        let mut idx = Index::default();
+        idx.hold("SMTP:A@X", 7);
+        assert!(idx.free_for("smtp:a@x", 7));
+        assert!(!idx.free_for("smtp:a@x", 8));
+        idx.hold("smtp:a@x", 8);
+        assert_eq!(idx.duplicates.len(), 1);
+    }
+
+    #[test]
+    fn legacy_dns_collide_with_x500_proxies_and_get_a_stable_suffix() {
+        let mut idx = Index::default();
+        idx.hold("X500:/o=Corp/ou=AG/cn=Recipients/cn=jsmith", 1);
+        let claim = Claim {
+            seq: 2,
+            when_created: None,
+            guid: Some([7; 16]),
+            wanted: vec![],
+            legacy: Some(("jsmith".into(), "cn=J,dc=x".into())),
+        };
+        let a = allocate(&mut idx, vec![claim.clone()], &settings());
+        let v = a[&2].legacy_dn.clone().unwrap();
+        assert!(v.starts_with("/o=Corp/ou=AG/cn=Recipients/cn=jsmith"));
+        assert_ne!(v, "/o=Corp/ou=AG/cn=Recipients/cn=jsmith");
+        let mut idx2 = Index::default();
+        idx2.hold("X500:/o=Corp/ou=AG/cn=Recipients/cn=jsmith", 1);
+        assert_eq!(
+            allocate(&mut idx2, vec![claim], &settings())[&2]
+                .legacy_dn
+                .clone()
+                .unwrap(),
+            v
+        );
+    }
+
+    #[test]
+    fn x400_conflicts_are_skipped_by_default() {
+        let mut idx = Index::default();
+        idx.hold("X400:c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;", 1);
+        let claim = Claim {
+            seq: 2,
+            when_created: None,
+            guid: None,
+            wanted: vec![Wanted::X400 {
+                kind: "X400".into(),
+                address: "c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;".into(),
+            }],
+            legacy: None,
+        };
+        let a = allocate(&mut idx, vec![claim], &settings());
+        assert_eq!(a[&2].addresses[0], None);
+        assert_eq!(a[&2].warnings.len(), 1);
+    }
+}
