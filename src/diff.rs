@@ -61,11 +61,16 @@ pub fn diff(
     let old_keys: Vec<Vec<u8>> = old.iter().map(|e| dn::key_lossy(e.dn())).collect();
     let new_keys: Vec<Vec<u8>> = new.iter().map(|e| dn::key_lossy(e.dn())).collect();
     let old_set: HashSet<&[u8]> = old_keys.iter().map(Vec::as_slice).collect();
-    let new_set: HashMap<&[u8], usize> = new_keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_slice(), i))
-        .collect();
+    let mut new_set: HashMap<&[u8], usize> = HashMap::with_capacity(new.len());
+    for (i, k) in new_keys.iter().enumerate() {
+        if new_set.insert(k.as_slice(), i).is_some() {
+            return Err(ApplyError {
+                dn: new[i].dn_lossy().into_owned(),
+                code: "entryAlreadyExists",
+                message: "the NEW export holds this DN twice".into(),
+            });
+        }
+    }
 
     // Renames: old-only and new-only entries sharing an objectGUID.
     let mut new_only_by_guid: HashMap<&[u8], usize> = HashMap::new();
@@ -152,7 +157,9 @@ pub fn diff(
         }
         let mods = modifications(current, e, opts);
         if mods.is_empty() {
-            stats.unchanged += 1;
+            if !renamed_new.contains(&j) {
+                stats.unchanged += 1;
+            }
             continue;
         }
         let rec = ChangeRecord::modify(e.dn().to_vec(), mods);
@@ -212,7 +219,7 @@ pub fn modifications(old: &Entry, new: &Entry, opts: &DiffOptions) -> Vec<Modifi
             }
             Some(o) => {
                 let old_vals: Vec<&[u8]> = o.values().collect();
-                if attr_info(a.name()).single || (old_vals.len() == 1 && new_vals.len() == 1) {
+                if attr_info(a.name()).single {
                     if old_vals != new_vals {
                         mods.push(Modification::new(
                             ModOp::Replace,

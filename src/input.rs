@@ -47,7 +47,6 @@ impl Charset {
         let l = match l.as_str() {
             "cp1252" | "ansi" => "windows-1252",
             "utf16" | "utf-16" | "unicode" => "utf-16le",
-            "cp850" | "ibm850" => "ibm866",
             other => other,
         };
         Encoding::for_label(l.as_bytes()).map(Charset::Forced)
@@ -181,20 +180,22 @@ impl Source {
                     }
                 }
             };
-        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        // Peek at the decoded start (a transcoder may return only a few bytes per read).
+        let mut reader = reader;
+        let mut peek = vec![0u8; 4096];
+        let got =
+            read_full(&mut reader, &mut peek).map_err(|e| Error::io(self.name.to_string(), e))?;
+        peek.truncate(got);
         let format = match opts.format {
             Some(f) => f,
-            None => {
-                let peek = io::BufRead::fill_buf(&mut reader)
-                    .map_err(|e| Error::io(self.name.to_string(), e))?;
-                detect_format(peek).ok_or_else(|| {
-                    Error::Input(format!(
-                        "{}: cannot tell whether this is LDIF or csvde CSV (expected `dn:` or a header starting with `DN`); use --from ldif|csv",
-                        self.name
-                    ))
-                })?
-            }
+            None => detect_format(&peek).ok_or_else(|| {
+                Error::Input(format!(
+                    "{}: cannot tell whether this is LDIF or csvde CSV (expected `dn:` or a header starting with `DN`); use --from ldif|csv",
+                    self.name
+                ))
+            })?,
         };
+        let reader = BufReader::with_capacity(1 << 16, io::Cursor::new(peek).chain(reader));
         Ok(Opened {
             name: self.name.clone(),
             reader: Box::new(reader),
@@ -272,9 +273,14 @@ fn looks_utf16le(head: &[u8]) -> bool {
 pub fn detect_format(head: &[u8]) -> Option<Format> {
     for line in head.split(|c| *c == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // Comments, their continuation lines and blank lines say nothing.
+        // Comments, their continuation lines, blank lines and slapcat entry ids say nothing.
         let t = line;
-        if t.is_empty() || t.starts_with(b"#") || t.starts_with(b" ") || t.starts_with(b"\t") {
+        if t.is_empty()
+            || t.starts_with(b"#")
+            || t.starts_with(b" ")
+            || t.starts_with(b"\t")
+            || t.iter().all(u8::is_ascii_digit)
+        {
             continue;
         }
         let lower = t.to_ascii_lowercase();
@@ -545,6 +551,7 @@ mod tests {
         assert_eq!(detect_format(b"DN,cn,sn\n"), Some(Format::Csv));
         assert_eq!(detect_format(b"\"dn\",objectClass\r\n"), Some(Format::Csv));
         assert_eq!(detect_format(b"hello world\n"), None);
+        assert_eq!(detect_format(b"42\ndn: cn=a\n"), Some(Format::Ldif));
     }
 
     #[test]

@@ -80,12 +80,27 @@ impl Output {
                 tmp.as_file()
                     .sync_all()
                     .map_err(|e| Error::io(name.clone(), e))?;
+                set_mode(&tmp, &target);
                 tmp.persist(&target).map_err(|e| Error::io(name, e.error))?;
                 Ok(())
             }
         }
     }
 }
+
+/// Gives the new file the target's permissions, or 0644 for a new file (a temporary file is
+/// created 0600).
+#[cfg(unix)]
+fn set_mode(tmp: &tempfile::NamedTempFile, target: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(target)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0o644);
+    let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode));
+}
+
+#[cfg(not(unix))]
+fn set_mode(_tmp: &tempfile::NamedTempFile, _target: &Path) {}
 
 /// Whether an error is a closed pipe on standard output (treated as a normal end).
 pub fn is_broken_pipe(e: &Error) -> bool {

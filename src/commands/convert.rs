@@ -55,6 +55,7 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
             }
             // Pass 1: the union of attribute columns in first-appearance order.
             let mut columns: Vec<Vec<u8>> = Vec::new();
+            let mut ambiguous: Vec<Vec<u8>> = Vec::new();
             pipeline::run(
                 &sources,
                 &common.input,
@@ -67,11 +68,34 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
                             if !columns.iter().any(|c| attr_eq(c, a.name())) {
                                 columns.push(a.name().to_vec());
                             }
+                            let known = crate::tabular::MULTI_VALUED
+                                .iter()
+                                .any(|m| attr_eq(m.as_bytes(), a.name()));
+                            if a.len() > 1
+                                && !known
+                                && !ambiguous.iter().any(|c| attr_eq(c, a.name()))
+                            {
+                                ambiguous.push(a.name().to_vec());
+                            }
                         }
                     }
                     Ok(())
                 },
             )?;
+            for a in &ambiguous {
+                diag.warning(
+                    &crate::error::Location {
+                        file: sources[0].name.clone(),
+                        ..Default::default()
+                    },
+                    0,
+                    &format!(
+                        "`{}` has several values in some entries; csvde joins them with `;` — read this CSV back with `--csv-multi-valued {}`",
+                        String::from_utf8_lossy(a),
+                        String::from_utf8_lossy(a)
+                    ),
+                );
+            }
             let writer = CsvWriter::new(columns);
             let mut head = Vec::new();
             writer.header(&mut head);

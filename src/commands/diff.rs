@@ -37,6 +37,12 @@ pub fn run(args: &DiffArgs) -> Result<Outcome> {
         common.progress,
         &mut diag,
     )?;
+    if diag.rejected > 0 {
+        return Err(Error::Input(format!(
+            "{} record(s) of the exports could not be read (see above); no diff is written, because a missing entry would become a delete",
+            diag.rejected
+        )));
+    }
     let opts = DiffOptions {
         ignore: args.ignore_attr.clone(),
         all_attrs: args.all_attrs,

@@ -684,10 +684,18 @@ impl Engine<'_> {
     /// The desired state after the allocation: every RUS-owned attribute the object should
     /// have, as overrides over the entry. `None` when the object is not stamped.
     pub fn finish<'e>(&self, mut p: Prepared<'e>, alloc: Option<&Allocation>) -> Finished<'e> {
+        let ees = p.in_scope
+            && recipient::well_known_group(p.state.entry(), "Exchange Enterprise Servers")
+                .is_some();
         if !p.in_scope || !p.kind.is_recipient() {
+            // Exchange Enterprise Servers membership is kept whether or not the group is a
+            // recipient (reference section 10).
+            if ees {
+                self.ees_members(&mut p);
+            }
             return Finished {
                 prepared: p,
-                stamped: false,
+                stamped: ees,
             };
         }
         if let Some(a) = alloc {
@@ -721,9 +729,7 @@ impl Engine<'_> {
             self.e2007(&mut p);
         }
         self.address_lists(&mut p);
-        if let Some(_domain) =
-            recipient::well_known_group(p.state.entry(), "Exchange Enterprise Servers")
-        {
+        if ees {
             self.ees_members(&mut p);
         }
         Finished {

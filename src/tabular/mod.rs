@@ -186,10 +186,12 @@ impl CsvReader {
                 continue;
             }
             let name = &self.header[i];
-            let parts: Vec<&[u8]> = if self.split[i] {
-                field.split(|c| *c == b';').collect()
-            } else {
+            let parts: Vec<&[u8]> = if !self.split[i] {
                 vec![field]
+            } else if attr_eq(name, b"proxyAddresses") {
+                split_proxies(field)
+            } else {
+                field.split(|c| *c == b';').collect()
             };
             for part in parts {
                 if part.is_empty() {
@@ -246,6 +248,30 @@ impl CsvReader {
         }
         v
     }
+}
+
+/// Splits a csvde `proxyAddresses` field. X.400 addresses contain `;` themselves, so a piece
+/// only starts a new value when it begins with an address type and `:` (`smtp:`, `X400:`);
+/// other pieces belong to the value before them.
+fn split_proxies(field: &[u8]) -> Vec<&[u8]> {
+    let starts_value = |p: &[u8]| {
+        let t = p.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+        (t > 0 && p.get(t) == Some(&b':')) || is_hex_literal(p)
+    };
+    let mut out: Vec<&[u8]> = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i <= field.len() {
+        if i == field.len() || field[i] == b';' {
+            let next = &field[(i + 1).min(field.len())..];
+            if i == field.len() || starts_value(next) {
+                out.push(&field[start..i]);
+                start = i + 1;
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 fn newlines(r: &csv::ByteRecord) -> u64 {
@@ -387,6 +413,23 @@ mod tests {
         assert_eq!(e.values("proxyAddresses").count(), 2);
         assert_eq!(e.first("objectGUID").unwrap().len(), 16);
         assert_eq!(items[0].location.line, 2);
+    }
+
+    #[test]
+    fn x400_proxies_keep_their_semicolons() {
+        let items = read("DN,proxyAddresses\r\n\"CN=x,DC=x\",SMTP:a@x;X400:c=US;a= ;p=Corp;o=Exchange;s=A;;smtp:b@x\r\n");
+        let Ok(Record::Entry(e)) = &items[0].result else {
+            panic!()
+        };
+        let v: Vec<&[u8]> = e.values("proxyAddresses").collect();
+        assert_eq!(
+            v,
+            vec![
+                &b"SMTP:a@x"[..],
+                b"X400:c=US;a= ;p=Corp;o=Exchange;s=A;",
+                b"smtp:b@x"
+            ]
+        );
     }
 
     #[test]

@@ -4,4 +4,5 @@ mod conformance;
 mod golden;
 mod harness;
 mod ldapmodify;
+mod plan;
 mod roundtrip;
