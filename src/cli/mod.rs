@@ -31,6 +31,28 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply change records to an export offline; write the resulting entries.
     Apply(ApplyArgs),
+    /// Validate a policy file and, given exports, lint the data.
+    Check(CheckArgs),
+}
+
+/// `ldifstamp check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The policy file.
+    #[arg(long, value_name = "POLICY.toml")]
+    pub policy: PathBuf,
+    /// Exports to lint (optional).
+    #[arg(value_name = "EXPORT")]
+    pub exports: Vec<String>,
+    /// Input settings.
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output settings.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Run settings.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `ldifstamp apply`.

@@ -2,6 +2,7 @@
 //! exit codes.
 
 pub mod apply;
+pub mod check;
 pub mod convert;
 pub mod diff;
 pub mod plan;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Diff(args) => diff::run(&args),
         Command::Plan(args) => plan::run(&args),
         Command::Apply(args) => apply::run(&args),
+        Command::Check(args) => check::run(&args),
     }
 }
 

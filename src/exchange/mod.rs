@@ -10,6 +10,7 @@
 
 pub mod alias;
 pub mod legacy_dn;
+pub mod lint;
 pub mod recipient;
 pub mod stamp;
 pub mod template;

@@ -402,3 +402,51 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn check_reports_every_policy_problem_with_line_column_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let text = std::fs::read_to_string(root().join("samples/policy.toml"))
+        .unwrap()
+        .replace("server = \"SRV01\"", "server = \"SRV9\"")
+        .replace(
+            "\"SMTP:%g.%s@corp.example.com\"",
+            "\"SMTP:%q@corp.example.com\"",
+        );
+    std::fs::write(&bad, text).unwrap();
+    let out = run(&["check", "--policy", bad.to_str().unwrap()], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("`mailbox[1].server`: unknown server `SRV9`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`recipient_policy[1].addresses[0]`: invalid address template"),
+        "{err}"
+    );
+    assert!(err.contains("2 problem(s)"), "{err}");
+    let line = err.lines().find(|l| l.contains("SRV9")).unwrap();
+    assert!(line.contains("bad.toml:35:10:"), "{line}");
+}
+
+#[test]
+fn check_lints_the_sample_export() {
+    let out = run(
+        &[
+            "check",
+            "--policy",
+            "samples/policy.toml",
+            "samples/corp.ldf",
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("broken recipient"), "{err}");
+    assert!(err.contains("mailbox user with `targetAddress`"), "{err}");
+    assert!(err.contains("hidden from address lists"), "{err}");
+    let ok = run(&["check", "--policy", "samples/policy.toml"], None);
+    assert_eq!(ok.status.code(), Some(0));
+}
