@@ -139,9 +139,46 @@ fn present<S: AttrSource + ?Sized>(s: &S, attr: &str) -> bool {
         || (is_object_category(attr) && s.any_value("objectClass", &mut |_| true))
 }
 
+/// The superclasses of the structural classes exports carry, for exports that list only the
+/// most specific class (csvde writes `user`, not `top;person;organizationalPerson;user`).
+const SUPERCLASSES: &[(&str, &[&str])] = &[
+    ("user", &["organizationalPerson", "person", "top"]),
+    (
+        "inetOrgPerson",
+        &["user", "organizationalPerson", "person", "top"],
+    ),
+    (
+        "computer",
+        &["user", "organizationalPerson", "person", "top"],
+    ),
+    ("contact", &["organizationalPerson", "person", "top"]),
+    ("organizationalPerson", &["person", "top"]),
+    ("person", &["top"]),
+    ("group", &["top"]),
+    ("organizationalUnit", &["top"]),
+    ("container", &["top"]),
+    ("publicFolder", &["top"]),
+    ("msExchDynamicDistributionList", &["top"]),
+    ("domainDNS", &["domain", "top"]),
+];
+
+/// `objectClass=x`: any value, or a superclass of any value.
+fn class_matches<S: AttrSource + ?Sized>(s: &S, want: &[u8]) -> bool {
+    s.any_value("objectClass", &mut |v| {
+        case_ignore_eq(v, want)
+            || SUPERCLASSES.iter().any(|(c, supers)| {
+                case_ignore_eq(v, c.as_bytes())
+                    && supers.iter().any(|x| case_ignore_eq(x.as_bytes(), want))
+            })
+    })
+}
+
 fn equality<S: AttrSource + ?Sized>(s: &S, attr: &str, want: &[u8], approx: bool) -> bool {
     if is_object_category(attr) {
         return category_matches(s, want);
+    }
+    if attr.eq_ignore_ascii_case("objectClass") {
+        return class_matches(s, want);
     }
     match attr_info(attr.as_bytes()).equality {
         Equality::CaseIgnore => s.any_value(attr, &mut |v| case_ignore_eq(v, want)),
@@ -814,6 +851,16 @@ mod tests {
             "dynamic DL" => vec![GAL],
             _ => vec![],
         }
+    }
+
+    #[test]
+    fn a_single_structural_class_matches_its_superclasses() {
+        let e = crate::apply::entry_of("cn=u,dc=x", &[("objectClass", "user")]);
+        assert!(parse("(objectClass=person)").unwrap().matches(&e));
+        assert!(parse("(objectClass=organizationalPerson)")
+            .unwrap()
+            .matches(&e));
+        assert!(!parse("(objectClass=contact)").unwrap().matches(&e));
     }
 
     #[test]

@@ -37,6 +37,12 @@ pub const MULTI_VALUED: &[&str] = &[
     "seeAlso",
     "managedObjects",
     "msExchPolicyList",
+    "wellKnownObjects",
+    "otherWellKnownObjects",
+    "subRefs",
+    "masteredBy",
+    "msDS-hasMasterNCs",
+    "hasMasterNCs",
 ];
 
 /// Reads csvde rows as [`Item`]s.

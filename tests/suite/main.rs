@@ -6,3 +6,4 @@ mod harness;
 mod ldapmodify;
 mod plan;
 mod roundtrip;
+mod samples;

@@ -48,7 +48,7 @@ fn plan(export: &str, policy: &str, extra: &[&str]) -> (Vec<u8>, String, i32) {
 }
 
 /// Plans `export`, applies the output in memory, writes the result, plans again.
-fn replan_is_empty(export: &Path, policy: &str) -> (Vec<Entry>, Vec<Entry>) {
+pub fn replan_is_empty(export: &Path, policy: &str) -> (Vec<Entry>, Vec<Entry>) {
     let (out, err, code) = plan(export.to_str().unwrap(), policy, &[]);
     assert!(code == 0 || code == 1, "plan failed: {err}");
     assert_ldapmodify_accepts(&out, "plan output");

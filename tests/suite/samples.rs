@@ -1,0 +1,111 @@
+//! Every shipped sample runs, and generated exports plan idempotently.
+
+#[allow(dead_code, clippy::all)]
+#[path = "../../benches/generator.rs"]
+mod generator;
+
+use ldifstamp::input::InputOptions;
+use ldifstamp::model::Record;
+
+use crate::harness::{assert_ldapmodify_accepts, read_items, root, run};
+
+#[test]
+fn every_sample_converts_cleanly_and_passes_ldapmodify() {
+    let mut n = 0;
+    for e in std::fs::read_dir(root().join("samples")).unwrap() {
+        let p = e.unwrap().path();
+        let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
+        if !["ldf", "ldif", "csv"].contains(&ext) {
+            continue;
+        }
+        let path = p.to_str().unwrap();
+        let out = run(&["convert", "-q", path], None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_ldapmodify_accepts(&out.stdout, path);
+        n += 1;
+    }
+    assert!(n >= 3, "only {n} samples");
+}
+
+#[test]
+fn the_ldf_and_csv_samples_hold_the_same_directory() {
+    let out_ldf = run(
+        &[
+            "convert",
+            "-q",
+            "--dialect",
+            "ldapmodify",
+            "samples/corp.ldf",
+        ],
+        None,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.ldif");
+    std::fs::write(&a, &out_ldf.stdout).unwrap();
+    // csvde lists only the most specific objectClass; everything else must match.
+    let d = run(
+        &[
+            "diff",
+            "-q",
+            "--ignore-attr",
+            "objectClass",
+            a.to_str().unwrap(),
+            "samples/corp.csv",
+        ],
+        None,
+    );
+    assert_eq!(
+        d.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&d.stderr)
+    );
+    assert!(
+        d.stdout.is_empty(),
+        "the CSV sample differs from the LDIF sample:\n{}",
+        String::from_utf8_lossy(&d.stdout)
+    );
+}
+
+#[test]
+fn ldifde_follow_up_records_merge_into_one_large_group() {
+    let items = read_items(
+        &root().join("samples/corp-large-group.ldf"),
+        &InputOptions::default(),
+    );
+    let groups: Vec<_> = items
+        .iter()
+        .filter_map(|i| match &i.result {
+            Ok(Record::Entry(e)) if e.values("member").count() > 1500 => Some(e.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(groups.len(), 1);
+    assert_eq!(groups[0].values("member").count(), 1510);
+    assert!(items
+        .iter()
+        .all(|i| !matches!(i.result, Ok(Record::Change(_)))));
+}
+
+#[test]
+fn a_generated_export_plans_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("gen.ldf");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&export).unwrap());
+    generator::generate(
+        &mut f,
+        &generator::GenOptions {
+            seed: 11,
+            count: 3000,
+        },
+    )
+    .unwrap();
+    drop(f);
+    let (before, after) = crate::plan::replan_is_empty(&export, "samples/policy.toml");
+    assert_eq!(before.len(), after.len());
+}
