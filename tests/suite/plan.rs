@@ -450,3 +450,187 @@ fn check_lints_the_sample_export() {
     let ok = run(&["check", "--policy", "samples/policy.toml"], None);
     assert_eq!(ok.status.code(), Some(0));
 }
+
+#[test]
+fn scope_base_stamps_one_wave_but_counts_the_whole_input() {
+    let (out, _, code) = plan(
+        "samples/corp.ldf",
+        "samples/policy.toml",
+        &[
+            "--scope-base",
+            "OU=Wave2,DC=corp,DC=example,DC=com",
+            "--dialect",
+            "ldapmodify",
+            "--wrap",
+            "0",
+        ],
+    );
+    assert_eq!(code, 0);
+    let text = String::from_utf8(out.clone()).unwrap();
+    let dns: Vec<&str> = text.lines().filter(|l| l.starts_with("dn:")).collect();
+    assert!(!dns.is_empty());
+    for d in &dns {
+        // every stamped object is in the wave (dn:: lines are base64 of a Wave2 DN)
+        let plain = if let Some(b) = d.strip_prefix("dn:: ") {
+            let mut v = Vec::new();
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD
+                .decode_vec(b, &mut v)
+                .unwrap();
+            String::from_utf8(v).unwrap()
+        } else {
+            d.to_string()
+        };
+        assert!(plain.contains("OU=Wave2"), "{plain}");
+    }
+    // John Smith in the wave still cannot take the address the Staff John Smith holds.
+    assert!(!text.contains("SMTP:John.Smith@corp.example.com"));
+}
+
+#[test]
+fn summary_json_accounts_for_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let sum = dir.path().join("s.json");
+    let (_, _, code) = plan(
+        "samples/corp.ldf",
+        "samples/policy.toml",
+        &["--summary", sum.to_str().unwrap()],
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&sum).unwrap()).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap();
+    assert_eq!(
+        n("records"),
+        n("changed") + n("unchanged") + n("rejected") + n("skipped")
+    );
+    assert_eq!(n("guid_seed"), 7);
+    assert!(
+        v["changes_by_attribute"]["proxyAddresses"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(v["kinds"]["mailbox users"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn exchange2007_target_writes_recipient_type_attributes() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.toml");
+    let text = std::fs::read_to_string(root().join("tests/fixtures/plan-rules/policy.toml"))
+        .unwrap()
+        .replace(
+            "default_address_lists = true",
+            "default_address_lists = true\ntarget = \"exchange2007\"",
+        );
+    std::fs::write(&policy, text).unwrap();
+    let export = root().join("tests/fixtures/plan-rules/export.ldf");
+    let (out, err, _) = plan(export.to_str().unwrap(), policy.to_str().unwrap(), &[]);
+    assert_ldapmodify_accepts(&out, "e2007 plan");
+    let room = entry_after(&out, &export, "Disabled Room");
+    assert_eq!(
+        values(&room, "msExchRecipientTypeDetails"),
+        vec!["4"],
+        "{err}"
+    );
+    assert_eq!(values(&room, "msExchVersion"), vec!["4535486012416"]);
+    let jose = entry_after(&out, &export, "Müller");
+    assert_eq!(values(&jose, "msExchRecipientTypeDetails"), vec!["1"]);
+    let inc = values(&jose, "msExchPoliciesIncluded");
+    assert_eq!(inc.len(), 2, "{inc:?}");
+    let contact = entry_after(&out, &export, "Hidden Contact");
+    assert_eq!(values(&contact, "msExchRecipientTypeDetails"), vec!["64"]);
+    assert_eq!(values(&contact, "msExchRecipientDisplayType"), vec!["6"]);
+}
+
+#[test]
+fn apply_policy_mode_regenerates_and_demotes_the_old_primary() {
+    let export = root().join("tests/fixtures/plan-rules/export.ldf");
+    let (out, _, _) = plan(
+        export.to_str().unwrap(),
+        "tests/fixtures/plan-rules/policy.toml",
+        &["--mode", "apply-policy"],
+    );
+    // Y's primary was SMTP:y@a.com; the KB policy's primary template is SMTP:@a.com = y@a.com,
+    // so it stays; its b.com secondary is added next to the existing user@b.com.
+    let y = entry_after(&out, &export, "CN=Y,");
+    let p = values(&y, "proxyAddresses");
+    assert!(p.contains(&"SMTP:y@a.com".to_string()), "{p:?}");
+    assert!(p.contains(&"smtp:user@b.com".to_string()), "{p:?}");
+    assert!(p.contains(&"smtp:y@b.com".to_string()), "{p:?}");
+    // Other Jose had SMTP:ojose@contoso.com from elsewhere; the Default Policy's primary is
+    // @contoso.com with the alias: the same address, still primary, nothing demoted.
+    let o = entry_after(&out, &export, "Other Jose");
+    let p = values(&o, "proxyAddresses");
+    assert!(p.contains(&"SMTP:ojose@contoso.com".to_string()), "{p:?}");
+    assert!(
+        p.contains(&"smtp:Jose.MuellerLuedenscheidt@contoso.com".to_string()),
+        "{p:?}"
+    );
+    assert_eq!(
+        p.iter().filter(|a| a.starts_with("SMTP:")).count(),
+        1,
+        "{p:?}"
+    );
+
+    // A renamed alias: the new address becomes primary, the old one is kept as secondary.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("r.ldf");
+    std::fs::write(
+        &f,
+        "dn: CN=Renamed,OU=Staff,DC=contoso,DC=com\nobjectClass: user\nmailNickname: newalias\nhomeMDB: CN=Mailbox Store (SRV01),CN=First Storage Group,CN=InformationStore,CN=SRV01,CN=Servers,CN=First Administrative Group,CN=Administrative Groups,CN=Contoso,CN=Microsoft Exchange,CN=Services,CN=Configuration,DC=contoso,DC=com\nproxyAddresses: SMTP:oldalias@contoso.com\nproxyAddresses: X500:/o=Old/cn=oldalias\nmail: oldalias@contoso.com\n",
+    )
+    .unwrap();
+    for (mode, want_primary) in [
+        ("new-only", "SMTP:oldalias@contoso.com"),
+        ("apply-policy", "SMTP:newalias@contoso.com"),
+    ] {
+        let (out, _, _) = plan(
+            f.to_str().unwrap(),
+            "tests/fixtures/plan-rules/policy.toml",
+            &["--mode", mode],
+        );
+        let r = entry_after(&out, &f, "Renamed");
+        let p = values(&r, "proxyAddresses");
+        assert!(p.contains(&want_primary.to_string()), "{mode}: {p:?}");
+        assert!(
+            p.contains(&"X500:/o=Old/cn=oldalias".to_string()),
+            "{mode}: {p:?}"
+        );
+        assert_eq!(
+            p.iter().filter(|a| a.starts_with("SMTP:")).count(),
+            1,
+            "{mode}: {p:?}"
+        );
+        if mode == "apply-policy" {
+            assert!(
+                p.contains(&"smtp:oldalias@contoso.com".to_string()),
+                "{p:?}"
+            );
+            assert_eq!(values(&r, "mail"), vec!["newalias@contoso.com"]);
+        }
+    }
+}
+
+#[test]
+fn check_reports_pre_existing_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("d.ldf");
+    std::fs::write(
+        &f,
+        "dn: cn=a,dc=x\nobjectClass: user\nproxyAddresses: SMTP:same@x\n\ndn: cn=b,dc=x\nobjectClass: contact\nproxyAddresses: smtp:SAME@x\n",
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "check",
+            "--policy",
+            "samples/policy.toml",
+            f.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains("is held by two objects"), "{err}");
+}
