@@ -11,10 +11,8 @@ use crate::commands::convert::sources_of;
 use crate::commands::diff::read_entries;
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
-use crate::ldif::writer::Writer;
 use crate::model::{ChangeRecord, Record};
 use crate::pipeline;
-use crate::sink::Output;
 
 /// Runs `apply`.
 pub fn run(args: &ApplyArgs) -> Result<Outcome> {
@@ -60,19 +58,12 @@ pub fn run(args: &ApplyArgs) -> Result<Outcome> {
             }
         },
     )?;
-    let mut out = Output::open(common.output.as_deref())?;
-    let mut w = Writer::new(common.write.clone());
-    let mut buf = Vec::new();
-    w.header(&mut buf);
-    for e in dir.entries() {
-        w.add_record(&mut buf, e);
-        if buf.len() > 1 << 20 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
-    }
-    out.write_all(&buf)?;
-    out.commit()?;
+    crate::commands::write_ldif(
+        common.output.as_deref(),
+        &common.write,
+        dir.entries(),
+        |w, buf, e| w.add_record(buf, e),
+    )?;
     if !common.quiet {
         eprintln!(
             "ldifstamp apply: {count} entries; applied {applied} change record(s), rejected {}",

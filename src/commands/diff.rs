@@ -6,10 +6,8 @@ use crate::commands::{Diagnostics, Outcome};
 use crate::diff::{diff, DiffOptions};
 use crate::error::{Error, Result};
 use crate::input::{InputOptions, Source};
-use crate::ldif::writer::Writer;
 use crate::model::{Entry, Record};
 use crate::pipeline::{self, Progress};
-use crate::sink::Output;
 
 /// Runs `diff`.
 pub fn run(args: &DiffArgs) -> Result<Outcome> {
@@ -49,19 +47,12 @@ pub fn run(args: &DiffArgs) -> Result<Outcome> {
     };
     let (records, stats) =
         diff(&old, &new, &opts).map_err(|e| Error::Input(format!("cannot diff: {e}")))?;
-    let mut out = Output::open(common.output.as_deref())?;
-    let mut w = Writer::new(common.write.clone());
-    let mut buf = Vec::new();
-    w.header(&mut buf);
-    for r in &records {
-        w.record(&mut buf, r);
-        if buf.len() > 1 << 20 {
-            out.write_all(&buf)?;
-            buf.clear();
-        }
-    }
-    out.write_all(&buf)?;
-    out.commit()?;
+    crate::commands::write_ldif(
+        common.output.as_deref(),
+        &common.write,
+        &records,
+        |w, buf, r| w.record(buf, r),
+    )?;
     if !common.quiet {
         eprintln!(
             "ldifstamp diff: {} old and {} new entries: {} added, {} deleted, {} modified, {} renamed, {} unchanged; rejected {}, {} warning(s)",

@@ -45,6 +45,29 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
+/// Writes `items` as LDIF to `output` (atomically for a file): the header, then `emit` for
+/// each item, in bounded chunks.
+pub fn write_ldif<T>(
+    output: Option<&Path>,
+    opts: &WriteOptions,
+    items: impl IntoIterator<Item = T>,
+    mut emit: impl FnMut(&mut Writer, &mut Vec<u8>, T),
+) -> Result<()> {
+    let mut out = Output::open(output)?;
+    let mut w = Writer::new(opts.clone());
+    let mut buf = Vec::new();
+    w.header(&mut buf);
+    for item in items {
+        emit(&mut w, &mut buf, item);
+        if buf.len() > 1 << 20 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    out.commit()
+}
+
 /// Most messages of one kind printed before the rest are only counted.
 const MAX_PRINTED: usize = 50;
 
