@@ -11,7 +11,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use crate::error::Location;
-use crate::input::Item;
+use crate::ldif::Item;
 use crate::model::{attr_eq, EntryBuilder, Record};
 
 /// Attributes whose csvde values are `;`-joined lists.
