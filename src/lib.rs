@@ -27,6 +27,16 @@
 //! [`model`] ← [`ldif`], [`tabular`], [`filter`] ← [`input`] ← [`apply`], [`diff`] ←
 //! [`sink`] ← [`commands`] ← [`cli`].
 
+/// Writes one line to standard error, ignoring failures: a closed stderr (`2>&1 | head`)
+/// must not turn into a panic.
+#[macro_export]
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod apply;
 pub mod cli;
 pub mod commands;

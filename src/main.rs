@@ -8,7 +8,7 @@ fn main() {
         Ok(outcome) => outcome.code(),
         Err(e) if ldifstamp::sink::is_broken_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            ldifstamp::note!("error: {e}");
             2
         }
     };

@@ -65,7 +65,7 @@ pub fn run(args: &ApplyArgs) -> Result<Outcome> {
         |w, buf, e| w.add_record(buf, e),
     )?;
     if !common.quiet {
-        eprintln!(
+        crate::note!(
             "ldifstamp apply: {count} entries; applied {applied} change record(s), rejected {}",
             diag.rejected
         );

@@ -27,9 +27,9 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
                 } else {
                     format!("`{}`: ", p.key)
                 };
-                eprintln!("error: {name}:{}:{}: {key}{}", p.line, p.column, p.message);
+                crate::note!("error: {name}:{}:{}: {key}{}", p.line, p.column, p.message);
             }
-            eprintln!(
+            crate::note!(
                 "ldifstamp check: {} problem(s) in `{name}`",
                 errors.problems.len()
             );
@@ -37,10 +37,10 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         }
     };
     for w in &policy.warnings {
-        eprintln!("warning: {name}: {w}");
+        crate::note!("warning: {name}: {w}");
     }
     if !common.quiet {
-        eprintln!(
+        crate::note!(
             "ldifstamp check: `{name}` is valid: {} server(s), {} mailbox rule(s), {} recipient polic(ies), {} address list(s)",
             policy.servers.len(),
             policy.mailbox.len(),
@@ -77,7 +77,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             if let Some((found, held)) = out {
                 for f in found {
                     findings += 1;
-                    eprintln!("finding: {}: {f}", item.location);
+                    crate::note!("finding: {}: {f}", item.location);
                 }
                 for v in held {
                     index.hold(&v, places.len() as u32);
@@ -89,16 +89,18 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     for d in &index.duplicates {
         findings += 1;
         let at = |s: u32| places.get(s as usize - 1).cloned().unwrap_or_default();
-        eprintln!(
+        crate::note!(
             "finding: `{}` is held by two objects: {} and {}",
             d.value,
             at(d.first),
             at(d.second)
         );
     }
-    eprintln!(
+    crate::note!(
         "ldifstamp check: {} finding(s), {} record(s) rejected, {} warning(s)",
-        findings, diag.rejected, diag.warnings
+        findings,
+        diag.rejected,
+        diag.warnings
     );
     let outcome = diag.finish()?;
     Ok(if findings > 0 {

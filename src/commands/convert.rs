@@ -132,7 +132,7 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
     };
     out.commit()?;
     if !common.quiet {
-        eprintln!(
+        crate::note!(
             "ldifstamp convert: read {} records ({} bytes) from {} input(s); wrote {written}, rejected {}, skipped {}, {} warning(s)",
             stats.records,
             stats.bytes,

@@ -54,7 +54,7 @@ pub fn run(args: &DiffArgs) -> Result<Outcome> {
         |w, buf, r| w.record(buf, r),
     )?;
     if !common.quiet {
-        eprintln!(
+        crate::note!(
             "ldifstamp diff: {} old and {} new entries: {} added, {} deleted, {} modified, {} renamed, {} unchanged; rejected {}, {} warning(s)",
             old.len(),
             new.len(),

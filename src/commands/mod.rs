@@ -123,10 +123,10 @@ impl Diagnostics {
             if line > 0 {
                 at.line = line;
             }
-            eprintln!("warning: {at}: {message}");
+            crate::note!("warning: {at}: {message}");
             self.printed_warnings += 1;
             if self.printed_warnings == MAX_PRINTED {
-                eprintln!("warning: further warnings are counted, not printed");
+                crate::note!("warning: further warnings are counted, not printed");
             }
         }
     }
@@ -135,10 +135,10 @@ impl Diagnostics {
     pub fn reject(&mut self, loc: &Location, message: &str, raw: Option<&[u8]>) -> Result<()> {
         self.rejected += 1;
         if self.printed_errors < MAX_PRINTED {
-            eprintln!("error: {loc}: {message}");
+            crate::note!("error: {loc}: {message}");
             self.printed_errors += 1;
             if self.printed_errors == MAX_PRINTED {
-                eprintln!(
+                crate::note!(
                     "error: further rejected records are counted, not printed (see --rejects)"
                 );
             }

@@ -84,7 +84,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut diag = Diagnostics::new(common.quiet, common.rejects.as_deref(), &common.write)?;
     for w in &policy.warnings {
         if !common.quiet {
-            eprintln!("warning: {}: {w}", args.policy.display());
+            crate::note!("warning: {}: {w}", args.policy.display());
         }
         diag.warnings += 1;
     }
@@ -210,7 +210,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         },
     )?;
     if index_diag.rejected > 0 && !common.quiet {
-        eprintln!(
+        crate::note!(
             "warning: {} record(s) of the --index files could not be read and reserve nothing",
             index_diag.rejected
         );
@@ -222,6 +222,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         duplicate_base: policy.addresses.duplicate_base,
         x400_duplicates: policy.addresses.x400_duplicates,
         max_retries: policy.addresses.max_retries,
+        legacy_collision: policy.addresses.legacy_dn_collision,
     };
     let indexed_values = index.len() as u64;
     let by_seq = uniqueness::allocate(&mut index, claims, &alloc_settings);
@@ -249,7 +250,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     out.write_all(&head)?;
     let mut summary = Summary {
         guid_seed,
-        mode: format!("{:?}", settings.mode),
+        mode: match settings.mode {
+            Mode::NewOnly => "new-only".into(),
+            Mode::ApplyPolicy => "apply-policy".into(),
+        },
         indexed_values,
         ..Summary::default()
     };
@@ -420,6 +424,9 @@ fn print_summary(s: &Summary, policy: &Policy) {
         policy.org.name, s.mode, s.guid_seed
     ));
     out.push_str("  objects:");
+    if s.kinds.values().all(|n| *n == 0) {
+        out.push_str(" none,");
+    }
     for k in Kind::ALL {
         let n = s.kinds.get(k.label()).copied().unwrap_or(0);
         if n > 0 {
@@ -454,5 +461,5 @@ fn print_summary(s: &Summary, policy: &Policy) {
         s.duplicates.len(),
         s.indexed_values
     ));
-    eprint!("{out}");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), out.as_bytes());
 }

@@ -15,9 +15,9 @@ use crate::exchange::template::{RecipientFields, Template};
 use crate::exchange::uniqueness::{Allocation, Claim, Wanted};
 use crate::exchange::x400::X400Fields;
 use crate::filter::AttrSource;
-use crate::model::schema::{case_fold, case_ignore_eq};
+use crate::model::schema::case_ignore_eq;
 use crate::model::{binary, dn, Entry};
-use crate::policy::{Policy, Target, EAP_GUID};
+use crate::policy::{GuidCase, Policy, Target, EAP_GUID};
 
 /// When addresses are generated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -148,8 +148,8 @@ pub struct Prepared<'a> {
     pub enabled_by: Option<String>,
     /// Index of the recipient policy that applies.
     pub policy: Option<usize>,
-    /// Addresses to allocate, with the template index each comes from.
-    pub wanted: Vec<(usize, Wanted)>,
+    /// Addresses to allocate, with the (policy, template) each comes from.
+    pub wanted: Vec<((usize, usize), Wanted)>,
     /// Base CN when a legacyExchangeDN is needed.
     pub legacy: Option<String>,
     /// Observations for the report.
@@ -324,18 +324,9 @@ impl Engine<'_> {
                     .enumerate()
                     .find(|(_, r)| r.filter.matches(entry))
                 {
-                    let alias = match &rule.alias {
-                        Some(t) => {
-                            let ft = FieldText::of(&p.state, &sam);
-                            let x = t.expand_local(
-                                &Self::fields(&ft),
-                                policy.addresses.transliteration,
-                                &policy.addresses.expand,
-                            );
-                            Some(x.local).filter(|l| !l.is_empty())
-                        }
-                        None => alias::alias_from(&sam).or_else(|| alias::alias_from(&cn)),
-                    };
+                    let alias = self
+                        .make_alias(rule.alias.as_ref(), &p.state, &sam)
+                        .or_else(|| alias::alias_from(&cn));
                     let Some(alias) = alias else {
                         p.warnings.push(format!("mailbox[{i}] matches but no valid alias can be made from sAMAccountName `{sam}`"));
                         return;
@@ -358,7 +349,12 @@ impl Engine<'_> {
                     .enumerate()
                     .find(|(_, r)| r.filter.matches(entry))
                 {
-                    let Some(alias) = alias::alias_from(&sam).or_else(|| alias::alias_from(&cn))
+                    let source = if sam.is_empty() {
+                        cn.clone()
+                    } else {
+                        sam.clone()
+                    };
+                    let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source)
                     else {
                         p.warnings.push(format!(
                             "mail_user[{i}] matches but no valid alias can be made"
@@ -381,7 +377,8 @@ impl Engine<'_> {
                     .find(|(_, r)| r.filter.matches(entry))
                 {
                     let source: String = cn.chars().filter(|c| *c != ' ').collect();
-                    let Some(alias) = alias::alias_from(&source) else {
+                    let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source)
+                    else {
                         p.warnings.push(format!(
                             "contact[{i}] matches but no valid alias can be made from `{cn}`"
                         ));
@@ -396,13 +393,18 @@ impl Engine<'_> {
                 }
             }
             Family::Group => {
-                if let Some(i) = policy.group.iter().position(|f| f.matches(entry)) {
+                if let Some((i, rule)) = policy
+                    .group
+                    .iter()
+                    .enumerate()
+                    .find(|(_, g)| g.filter.matches(entry))
+                {
                     let source = if sam.is_empty() {
                         cn.clone()
                     } else {
                         sam.clone()
                     };
-                    if let Some(alias) = alias::alias_from(&source) {
+                    if let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source) {
                         p.state.set_one("mailNickname", alias);
                         p.enabled_by = Some(format!("group[{i}]"));
                     } else {
@@ -413,6 +415,28 @@ impl Engine<'_> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The alias for an object being mail-enabled: the rule's alias template (with `%m` =
+    /// `source`) or `source` made valid.
+    fn make_alias(
+        &self,
+        template: Option<&Template>,
+        state: &State<'_>,
+        source: &str,
+    ) -> Option<String> {
+        match template {
+            Some(t) => {
+                let ft = FieldText::of(state, source);
+                let x = t.expand_local(
+                    &Self::fields(&ft),
+                    self.policy.addresses.transliteration,
+                    &self.policy.addresses.expand,
+                );
+                Some(x.local).filter(|l| !l.is_empty() && x.valid)
+            }
+            None => alias::alias_from(source),
         }
     }
 
@@ -596,7 +620,30 @@ impl Engine<'_> {
         let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
         let alias = p.state.text("mailNickname").unwrap_or_default();
         let ft = FieldText::of(&p.state, &alias);
-        for (ti, t) in rp.templates.iter().enumerate() {
+        // Every Exchange 2003 recipient needs an X.400 address: when the matching policy has
+        // no X.400 template, the last policy that has one (the Default Policy) supplies it.
+        let mut templates: Vec<(usize, usize)> =
+            (0..rp.templates.len()).map(|t| (idx, t)).collect();
+        if self.policy.addresses.x400_from_default_policy
+            && !rp.templates.iter().any(Template::is_x400)
+        {
+            if let Some((pi, dp)) = self
+                .policy
+                .recipient_policies
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, r)| r.templates.iter().any(Template::is_x400))
+            {
+                for (ti, t) in dp.templates.iter().enumerate() {
+                    if t.is_x400() {
+                        templates.push((pi, ti));
+                    }
+                }
+            }
+        }
+        for (pi, ti) in templates {
+            let t = &self.policy.recipient_policies[pi].templates[ti];
             let tkind = t.kind.to_ascii_uppercase();
             if mode == Mode::NewOnly && has_type(&tkind) {
                 continue;
@@ -626,7 +673,7 @@ impl Engine<'_> {
                         .split_once(':')
                         .map_or(full.clone(), |(_, a)| a.to_string());
                     p.wanted.push((
-                        ti,
+                        (pi, ti),
                         Wanted::X400 {
                             kind: t.kind.clone(),
                             address,
@@ -658,7 +705,7 @@ impl Engine<'_> {
             ))
             .unwrap_or_else(|| x.local.clone());
             p.wanted.push((
-                ti,
+                (pi, ti),
                 Wanted::Local {
                     kind: t.kind.clone(),
                     template: x.local,
@@ -713,8 +760,8 @@ impl Engine<'_> {
         }
         self.merge_addresses(&mut p, alloc);
         if p.kind == Kind::Group {
-            let rto = p.state.values("reportToOriginator");
-            if rto.len() != 1 || !case_ignore_eq(rto[0], TRUE) {
+            // The ADUC default, set only when the group has no value (a deliberate FALSE stays).
+            if !p.state.has("reportToOriginator") {
                 p.state.set_one("reportToOriginator", TRUE);
             }
             if p.state
@@ -740,6 +787,29 @@ impl Engine<'_> {
 
     fn merge_addresses(&self, p: &mut Prepared<'_>, alloc: Option<&Allocation>) {
         let Some(pi) = p.policy else {
+            // Exchange 2007+ clears msExchPoliciesIncluded of an object opted out of e-mail
+            // address policies (reference section 2.3); values of other policy types stay.
+            let opted_out = p
+                .state
+                .values("msExchPoliciesExcluded")
+                .iter()
+                .any(|v| case_ignore_eq(v, EAP_GUID.as_bytes()));
+            if opted_out && self.policy.org.target == Target::Exchange2007 {
+                let current: Vec<Vec<u8>> = p
+                    .state
+                    .values("msExchPoliciesIncluded")
+                    .iter()
+                    .map(|v| v.to_vec())
+                    .collect();
+                let keep: Vec<Vec<u8>> = current
+                    .iter()
+                    .filter(|v| !self.is_eap_value(v))
+                    .cloned()
+                    .collect();
+                if keep.len() != current.len() {
+                    p.state.set("msExchPoliciesIncluded", keep);
+                }
+            }
             return;
         };
         let rp = &self.policy.recipient_policies[pi];
@@ -766,9 +836,9 @@ impl Engine<'_> {
             put_address(&mut proxies, pr.as_bytes(), true);
         }
         if let Some(a) = alloc {
-            for ((ti, _), got) in p.wanted.iter().zip(&a.addresses) {
+            for (((pi, ti), _), got) in p.wanted.iter().zip(&a.addresses) {
                 let Some(addr) = got else { continue };
-                let t = &rp.templates[*ti];
+                let t = &self.policy.recipient_policies[*pi].templates[*ti];
                 let mut primary = t.primary;
                 if target_primary && t.is_smtp() {
                     primary = false;
@@ -827,27 +897,19 @@ impl Engine<'_> {
                 .iter()
                 .map(|v| v.to_vec())
                 .collect();
-            let eap = EAP_GUID.as_bytes();
             let wanted: Vec<Vec<u8>> = match self.policy.org.target {
                 Target::Exchange2003 => vec![format!("{guid},{EAP_GUID}").into_bytes()],
-                Target::Exchange2007 => vec![
-                    EAP_GUID.to_ascii_lowercase().into_bytes(),
-                    guid.to_ascii_lowercase().into_bytes(),
-                ],
-            };
-            let is_eap_value = |v: &[u8]| {
-                let f = case_fold(v);
-                f.windows(eap.len()).any(|w| w.eq_ignore_ascii_case(eap))
-                    || (self.policy.org.target == Target::Exchange2007
-                        && self.policy.recipient_policies.iter().any(|r| {
-                            r.guid
-                                .as_deref()
-                                .is_some_and(|g| case_ignore_eq(g.as_bytes(), v))
-                        }))
+                Target::Exchange2007 => {
+                    let case = |g: &str| match self.policy.addresses.policies_included_case {
+                        GuidCase::Lower => g.to_ascii_lowercase(),
+                        GuidCase::Upper => g.to_ascii_uppercase(),
+                    };
+                    vec![case(EAP_GUID).into_bytes(), case(guid).into_bytes()]
+                }
             };
             let mut next: Vec<Vec<u8>> = current
                 .iter()
-                .filter(|v| !is_eap_value(v))
+                .filter(|v| !self.is_eap_value(v))
                 .cloned()
                 .collect();
             next.extend(wanted);
@@ -859,6 +921,19 @@ impl Engine<'_> {
                 p.state.set("msExchPoliciesIncluded", next);
             }
         }
+    }
+
+    /// Whether an msExchPoliciesIncluded value belongs to e-mail address policies (the E2003
+    /// `{policy},{EAP}` value, or an E2007 EAP type or policy GUID value).
+    fn is_eap_value(&self, v: &[u8]) -> bool {
+        let eap = EAP_GUID.as_bytes();
+        v.windows(eap.len()).any(|w| w.eq_ignore_ascii_case(eap))
+            || (self.policy.org.target == Target::Exchange2007
+                && self.policy.recipient_policies.iter().any(|r| {
+                    r.guid
+                        .as_deref()
+                        .is_some_and(|g| case_ignore_eq(g.as_bytes(), v))
+                }))
     }
 
     fn e2007(&self, p: &mut Prepared<'_>) {

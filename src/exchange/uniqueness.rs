@@ -153,8 +153,10 @@ pub struct AllocSettings {
     pub duplicate_base: DuplicateBase,
     /// X.400 conflicts.
     pub x400_duplicates: X400Duplicates,
-    /// Attempts before giving up.
+    /// Retries after the template before giving up.
     pub max_retries: u32,
+    /// How a taken legacyExchangeDN gets a unique variant.
+    pub legacy_collision: crate::policy::LegacyCollision,
 }
 
 fn numbered(base: &str, n: u32) -> String {
@@ -192,7 +194,7 @@ pub fn allocate(
                 } => {
                     let mut found = None;
                     let mut tried = Vec::new();
-                    for n in 0..settings.max_retries {
+                    for n in 0..=settings.max_retries {
                         let local = match n {
                             0 => template.clone(),
                             1 => alias.clone(),
@@ -279,6 +281,10 @@ pub fn allocate(
             for attempt in 0..1000u32 {
                 let cn = if attempt == 0 && !base.is_empty() {
                     base.clone()
+                } else if settings.legacy_collision == crate::policy::LegacyCollision::Number
+                    && !base.is_empty()
+                {
+                    numbered(base, attempt + 1)
                 } else {
                     let b = if base.is_empty() {
                         "recipient"
@@ -319,6 +325,7 @@ mod tests {
             duplicate_base: DuplicateBase::Alias,
             x400_duplicates: X400Duplicates::Skip,
             max_retries: 20,
+            legacy_collision: crate::policy::LegacyCollision::Hash,
         }
     }
 

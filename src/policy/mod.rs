@@ -95,6 +95,35 @@ pub struct TargetRule {
     pub filter: Filter,
     /// targetAddress template; `None` = `SMTP:` + the object's `mail`.
     pub target_address: Option<Template>,
+    /// Alias template (`%m` is the default alias source); `None` = the default rule.
+    pub alias: Option<Template>,
+}
+
+/// A `[[group]]` rule.
+#[derive(Clone, Debug)]
+pub struct GroupRule {
+    /// Which groups.
+    pub filter: Filter,
+    /// Alias template (`%m` is the sAMAccountName); `None` = sAMAccountName made valid.
+    pub alias: Option<Template>,
+}
+
+/// How a legacyExchangeDN that is taken gets a unique variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegacyCollision {
+    /// Append 8 hex characters derived from objectGUID (the Exchange 2007+ rule; default).
+    Hash,
+    /// Append 2, 3, 4 ... to the CN.
+    Number,
+}
+
+/// Case of the GUIDs in Exchange 2007 msExchPoliciesIncluded values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuidCase {
+    /// `{26491cfc-...}` (default).
+    Lower,
+    /// `{26491CFC-...}`.
+    Upper,
 }
 
 /// A `[[recipient_policy]]`.
@@ -144,8 +173,15 @@ pub struct AddressSettings {
     pub x400: X400Settings,
     /// Invalid characters in a legacyExchangeDN CN.
     pub legacy_dn_invalid: Invalid,
-    /// Retries before giving up on an address.
+    /// Retries before giving up on an address (after the template itself).
     pub max_retries: u32,
+    /// Take the X.400 template from the last policy that has one when the matching policy has
+    /// none (every Exchange 2003 recipient needs an X.400 address).
+    pub x400_from_default_policy: bool,
+    /// legacyExchangeDN collisions.
+    pub legacy_dn_collision: LegacyCollision,
+    /// GUID case in Exchange 2007 msExchPoliciesIncluded.
+    pub policies_included_case: GuidCase,
 }
 
 /// A compiled policy.
@@ -162,7 +198,7 @@ pub struct Policy {
     /// Contact rules.
     pub contact: Vec<TargetRule>,
     /// Group rules.
-    pub group: Vec<Filter>,
+    pub group: Vec<GroupRule>,
     /// Recipient policies sorted by priority (stable for equal priorities).
     pub recipient_policies: Vec<RecipientPolicy>,
     /// Address lists (defaults first when enabled).
@@ -271,12 +307,16 @@ struct TargetFile {
     filter: Spanned<String>,
     #[serde(default)]
     target_address: Option<Spanned<String>>,
+    #[serde(default)]
+    alias: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GroupFile {
     filter: Spanned<String>,
+    #[serde(default)]
+    alias: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -321,6 +361,12 @@ struct AddressesFile {
     legacy_dn_invalid: Option<Spanned<String>>,
     #[serde(default)]
     max_retries: Option<Spanned<u32>>,
+    #[serde(default)]
+    x400_from_default_policy: Option<bool>,
+    #[serde(default)]
+    legacy_dn_collision: Option<Spanned<String>>,
+    #[serde(default)]
+    policies_included_case: Option<Spanned<String>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -412,7 +458,26 @@ impl Collector<'_> {
             Ok(t) => Some(t),
             Err(e) => {
                 let col = e.column.saturating_sub(1);
-                self.inside(s.span(), col, key, format!("invalid address template: {e}"));
+                self.inside(
+                    s.span(),
+                    col,
+                    key,
+                    format!("invalid address template: {}", without_column(&e)),
+                );
+                None
+            }
+        }
+    }
+
+    /// An alias template: the address template language without type and domain.
+    fn alias(&mut self, a: &Spanned<String>, key: String) -> Option<Template> {
+        let wrapped = format!("SMTP:{}@alias.invalid", a.get_ref());
+        match Template::parse(&wrapped) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let col = e.column.saturating_sub(6);
+                let msg = format!("invalid alias template: {}", without_column(&e));
+                self.inside(a.span(), col, key, msg);
                 None
             }
         }
@@ -435,6 +500,16 @@ impl Collector<'_> {
                 None
             }
         }
+    }
+}
+
+/// A template error's text without its own `column N:` prefix (the policy message already
+/// gives file:line:column).
+fn without_column(e: &crate::exchange::template::TemplateError) -> String {
+    let text = e.to_string();
+    match text.split_once(": ") {
+        Some((head, rest)) if head.starts_with("column ") => rest.to_string(),
+        _ => text,
     }
 }
 
@@ -497,7 +572,11 @@ impl Policy {
 fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Policy> {
     let mut warnings = Vec::new();
     let org_file = file.organization.into_inner();
-    let target = match org_file.target.as_ref().map(|t| t.get_ref().as_str()) {
+    let target_name = org_file
+        .target
+        .as_ref()
+        .map(|t| t.get_ref().to_ascii_lowercase());
+    let target = match target_name.as_deref() {
         None | Some("exchange2003") => Target::Exchange2003,
         Some("exchange2007") => Target::Exchange2007,
         Some(other) => {
@@ -639,21 +718,10 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
                 (None, None)
             }
         };
-        let alias = m.alias.as_ref().and_then(|a| {
-            let wrapped = Spanned::new(a.span(), format!("SMTP:{}@alias.invalid", a.get_ref()));
-            match Template::parse(wrapped.get_ref()) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    c.inside(
-                        a.span(),
-                        e.column.saturating_sub(6),
-                        format!("mailbox[{i}].alias"),
-                        format!("invalid alias template: {e}"),
-                    );
-                    None
-                }
-            }
-        });
+        let alias = m
+            .alias
+            .as_ref()
+            .and_then(|a| c.alias(a, format!("mailbox[{i}].alias")));
         let linked = match &m.linked_sids {
             None => HashMap::new(),
             Some(p) => match load_linked_sids(p.get_ref(), base) {
@@ -689,10 +757,17 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
                     tp.map(Some)
                 }
             };
-            if let (Some(filter), Some(target_address)) = (filter, t) {
+            let alias = r
+                .alias
+                .as_ref()
+                .map(|a| c.alias(a, format!("{section}[{i}].alias")));
+            if let (Some(filter), Some(target_address), Some(alias)) =
+                (filter, t, alias.map_or(Some(None), |a| a.map(Some)))
+            {
                 out.push(TargetRule {
                     filter,
                     target_address,
+                    alias,
                 });
             }
         }
@@ -700,11 +775,21 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
     };
     let mail_user = target_rules(&file.mail_user, "mail_user", c);
     let contact = target_rules(&file.contact, "contact", c);
-    let group: Vec<Filter> = file
+    let group: Vec<GroupRule> = file
         .group
         .iter()
         .enumerate()
-        .filter_map(|(i, g)| c.filter(&g.filter, format!("group[{i}].filter")))
+        .filter_map(|(i, g)| {
+            let filter = c.filter(&g.filter, format!("group[{i}].filter"));
+            let alias = match &g.alias {
+                None => Some(None),
+                Some(a) => c.alias(a, format!("group[{i}].alias")).map(Some),
+            };
+            Some(GroupRule {
+                filter: filter?,
+                alias: alias?,
+            })
+        })
         .collect();
 
     // Recipient policies.
@@ -732,6 +817,13 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
         let mut primaries: Vec<String> = Vec::new();
         for (j, t) in p.addresses.get_ref().iter().enumerate() {
             if let Some(tp) = c.template(t, format!("recipient_policy[{i}].addresses[{j}]")) {
+                for note in &tp.notes {
+                    warnings.push(format!(
+                        "recipient policy `{}`, template `{}`: {note}",
+                        p.name.get_ref(),
+                        t.get_ref()
+                    ));
+                }
                 if tp.primary {
                     let k = tp.kind.to_ascii_lowercase();
                     if primaries.contains(&k) {
@@ -856,6 +948,9 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
         x400_unrepresentable_name_is_empty: None,
         legacy_dn_invalid: None,
         max_retries: None,
+        x400_from_default_policy: None,
+        legacy_dn_collision: None,
+        policies_included_case: None,
     });
     let mut choose = |v: &Option<Spanned<String>>, key: &str, options: &[&str]| -> usize {
         match v {
@@ -902,7 +997,22 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
         1 => Invalid::Replace('_'),
         _ => Invalid::Remove,
     };
+    let legacy_dn_collision = [LegacyCollision::Hash, LegacyCollision::Number][choose(
+        &a.legacy_dn_collision,
+        "legacy_dn_collision",
+        &["hash", "number"],
+    )];
+    let policies_included_case = [GuidCase::Lower, GuidCase::Upper][choose(
+        &a.policies_included_case,
+        "policies_included_case",
+        &["lower", "upper"],
+    )];
     let max_retries = a.max_retries.as_ref().map_or(20, |m| *m.get_ref());
+    if let Some(m) = &a.max_retries {
+        if *m.get_ref() < 1 {
+            c.at(m.span(), "addresses.max_retries", "must be at least 1");
+        }
+    }
     if c.problems.is_empty() && org_key.is_some() {
         Some(Policy {
             org,
@@ -928,7 +1038,10 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
                     surname_fallback,
                 },
                 legacy_dn_invalid,
-                max_retries: max_retries.max(2),
+                max_retries,
+                x400_from_default_policy: a.x400_from_default_policy.unwrap_or(true),
+                legacy_dn_collision,
+                policies_included_case,
             },
             warnings,
         })

@@ -188,7 +188,16 @@ fn kb315900_new_user_gets_user3_at_b_com() {
     let x = entry_after(&out, &export, "CN=X,");
     let mut p = values(&x, "proxyAddresses");
     p.sort();
-    assert_eq!(p, vec!["SMTP:user@a.com", "smtp:user3@b.com"]);
+    // The KB policy has no X.400 template: the Default Policy's supplies the X.400 address
+    // every Exchange 2003 recipient needs (reference section 2.2).
+    assert_eq!(
+        p,
+        vec![
+            "SMTP:user@a.com",
+            "X400:c=US;a= ;p=Contoso;o=Exchange;s=user;",
+            "smtp:user3@b.com"
+        ]
+    );
 }
 
 #[test]
