@@ -5,5 +5,6 @@ mod golden;
 mod harness;
 mod ldapmodify;
 mod plan;
+mod policy_docs;
 mod roundtrip;
 mod samples;
