@@ -533,9 +533,16 @@ fn exchange2007_target_writes_recipient_type_attributes() {
             "default_address_lists = true\ntarget = \"exchange2007\"",
         );
     std::fs::write(&policy, text).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/plan-rules/linked.csv"),
+        dir.path().join("linked.csv"),
+    )
+    .unwrap();
     let export = root().join("tests/fixtures/plan-rules/export.ldf");
     let (out, err, _) = plan(export.to_str().unwrap(), policy.to_str().unwrap(), &[]);
     assert_ldapmodify_accepts(&out, "e2007 plan");
+    let linked = entry_after(&out, &export, "Linked User");
+    assert_eq!(values(&linked, "msExchRecipientTypeDetails"), vec!["2"]);
     let room = entry_after(&out, &export, "Disabled Room");
     assert_eq!(
         values(&room, "msExchRecipientTypeDetails"),
@@ -642,4 +649,47 @@ fn check_reports_pre_existing_duplicates() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(err.contains("is held by two objects"), "{err}");
+}
+
+#[test]
+fn public_folders_dynamic_lists_and_linked_mailboxes() {
+    let export = root().join("tests/fixtures/plan-rules/export.ldf");
+    let (out, err, _) = plan(
+        export.to_str().unwrap(),
+        "tests/fixtures/plan-rules/policy.toml",
+        &[],
+    );
+    // A public folder keeps the legacyExchangeDN its store gave it, gets addresses by policy
+    // and is listed in the Public Folders list, not All Users; it never gets targetAddress.
+    let pf = entry_after(&out, &export, "Help Desk Folder");
+    assert_eq!(
+        values(&pf, "legacyExchangeDN"),
+        vec!["/o=Contoso/ou=First Administrative Group/cn=Recipients/cn=HelpDesk"]
+    );
+    assert!(
+        values(&pf, "proxyAddresses").contains(&"SMTP:HelpDesk@contoso.com".to_string())
+            || values(&pf, "proxyAddresses")
+                .iter()
+                .any(|p| p.starts_with("SMTP:")),
+        "{err}"
+    );
+    assert!(values(&pf, "targetAddress").is_empty());
+    let lists = values(&pf, "showInAddressBook").join("|");
+    assert!(lists.contains("CN=Public Folders,"), "{lists}");
+    assert!(!lists.contains("CN=All Users,"), "{lists}");
+    // A query-based DL gets addresses and list membership (GAL only).
+    let ddl = entry_after(&out, &export, "All Engineers");
+    assert!(values(&ddl, "proxyAddresses")
+        .iter()
+        .any(|p| p.starts_with("SMTP:")));
+    let lists = values(&ddl, "showInAddressBook").join("|");
+    assert!(lists.contains("CN=Default Global Address List,"), "{lists}");
+    assert!(!lists.contains("CN=All Groups,"), "{lists}");
+    // A linked mailbox gets the external account's SID from linked_sids, not SELF.
+    let linked = entry_after(&out, &export, "Linked User");
+    let sid = linked.first("msExchMasterAccountSid").unwrap();
+    assert_eq!(
+        ldifstamp::model::binary::sid_bytes_to_text(sid).unwrap(),
+        "S-1-5-21-1004336348-1177238915-682003330-1103"
+    );
 }
