@@ -99,6 +99,10 @@ const AG_LEGACY: &str = "/o=Corp/ou=First Administrative Group";
 const X400_SITE: &str = "c=US;a= ;p=Corp;o=Exchange;";
 const POLICIES_INCLUDED: &str =
     "{E491A201-A02A-4EA2-BC41-1B45A6CD3A4F},{26491CFC-9E50-4857-861B-0CB8DF22B5D7}";
+/// Stamped contacts carry the `Partners` recipient policy of samples/policy.toml.
+const PARTNERS_POLICIES_INCLUDED: &str =
+    "{0F5B7D3E-2C1A-4B8E-9F6D-1A2B3C4D5E6F},{26491CFC-9E50-4857-861B-0CB8DF22B5D7}";
+const PARTNERS_SMTP: &str = "partners.corp.example.com";
 const EAP_GUID: &str = "{26491CFC-9E50-4857-861B-0CB8DF22B5D7}";
 const DOMAIN_SID: [u32; 3] = [1_004_336_348, 1_177_238_915, 682_003_330];
 const SELF_SID: [u8; 12] = [1, 1, 0, 0, 0, 0, 0, 5, 10, 0, 0, 0];
@@ -595,8 +599,8 @@ fn key_hash(s: &str) -> u64 {
 }
 
 /// A self-relative security descriptor like the ones Exchange stamps on mailboxes: owner and
-/// group SELF, a DACL granting SELF and the account full mailbox access (CreateChild |
-/// ReadControl), inherited by child containers.
+/// group SELF, a DACL granting SELF and the account full mailbox access (`CreateChild` |
+/// `ReadControl`), inherited by child containers.
 fn mailbox_sd(rid: u32) -> [u8; 108] {
     let mut sd = [0u8; 108];
     let acl = 20;
@@ -1081,7 +1085,7 @@ impl Gen {
     }
 
     /// `Given.Surname` local part, if the names transliterate to something.
-    fn gs_local(&mut self, given: &str, sn: &str) -> Option<String> {
+    fn gs_local(given: &str, sn: &str) -> Option<String> {
         let mut g = String::new();
         translit(given, false, &mut g);
         let mut s = String::new();
@@ -1099,7 +1103,7 @@ impl Gen {
         let (sn, sn_ascii) = culture.surnames[si];
         let r = self.rng.pct();
         let kind = match r {
-            0..=29 => UserKind::Stamped,
+            // 0..=29 and 99: stamped (below).
             30..=49 => UserKind::HomeMdbOnly,
             50..=89 => UserKind::Plain,
             90..=93 => UserKind::MailUser,
@@ -1224,7 +1228,7 @@ impl Gen {
         if stamped {
             let xa = self.x400(sn, given, &alias);
             proxies.push(format!("X400:{xa}"));
-            if let Some(gs) = self.gs_local(given, sn) {
+            if let Some(gs) = Self::gs_local(given, sn) {
                 if self.stamped.insert(key_hash(&gs)) {
                     proxies.push(format!("smtp:{gs}@{SMTP_DOMAIN}"));
                 }
@@ -1401,7 +1405,7 @@ impl Gen {
         if stamped {
             self.rec.str("proxyAddresses", &format!("X400:{x400}"));
             self.rec
-                .str("proxyAddresses", &format!("smtp:{alias}@{SMTP_DOMAIN}"));
+                .str("proxyAddresses", &format!("smtp:{alias}@{PARTNERS_SMTP}"));
             self.rec.str("proxyAddresses", &format!("SMTP:{ext}"));
         }
         if mail_enabled {
@@ -1425,12 +1429,13 @@ impl Gen {
         if stamped {
             self.rec.str("textEncodedORAddress", &x400);
         }
-        if stamped || (!mail_enabled && r % 3 == 0) {
+        if stamped || (!mail_enabled && r >= 85) {
             self.rec.str("mail", &ext);
         }
         if stamped {
             self.rec.int("internetEncoding", 0);
-            self.rec.str("msExchPoliciesIncluded", POLICIES_INCLUDED);
+            self.rec
+                .str("msExchPoliciesIncluded", PARTNERS_POLICIES_INCLUDED);
         }
         self.rec.end();
         self.remember(&dn);

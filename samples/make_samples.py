@@ -43,6 +43,9 @@ NS = uuid.UUID("6f1c2b9e-4c1d-5a7b-8e2f-0d3c4b5a6978")
 
 DEFAULT_POLICY_DN = "CN=Default Policy,CN=Recipient Policies," + ORG
 DEFAULT_POLICY_GUID = uuid.UUID(bytes=uuid.uuid5(NS, DEFAULT_POLICY_DN.lower()).bytes, version=4)
+# The "Partners" recipient policy of samples/policy.toml (contacts and mail users).
+PARTNERS_POLICY_GUID = uuid.UUID("0F5B7D3E-2C1A-4B8E-9F6D-1A2B3C4D5E6F")
+PARTNERS_SMTP = "partners.corp.example.com"
 
 
 def server(name):
@@ -184,7 +187,7 @@ def x400(surname=None, given=None, initials=None, alias=None):
 
 
 def stamp(o, alias, primary, secondaries=(), x400addr=None, extra_proxies=(), lists=(GAL,),
-          policies=True):
+          policy=DEFAULT_POLICY_GUID):
     """Exchange attributes as the RUS wrote them (already-stamped recipient)."""
     a = o["attrs"]
     a["mailNickname"] = [alias]
@@ -201,8 +204,9 @@ def stamp(o, alias, primary, secondaries=(), x400addr=None, extra_proxies=(), li
         a["textEncodedORAddress"] = [x400addr]
     if lists:
         a["showInAddressBook"] = list(lists)
-    if policies:
-        a["msExchPoliciesIncluded"] = ["{%s},%s" % (str(DEFAULT_POLICY_GUID).upper(), EAP_GUID)]
+    a["msExchPoliciesIncluded"] = ["{%s},%s" % (str(policy).upper(), EAP_GUID)]
+    if "displayName" not in a:
+        a["displayName"] = [alias]  # the RUS sets displayName := mailNickname when absent
     a["msExchALObjectVersion"] = [str(20 + len(OBJECTS) % 37)]
 
 
@@ -363,6 +367,7 @@ def define():
                upn=False, extra={"adminCount": ["1"], "isCriticalSystemObject": ["TRUE"]})
     adm["rid"] = 500
     mailbox_attrs(adm, "SRV01")
+    adm["attrs"]["msExchUserAccountControl"] = ["0"]
     stamp(adm, "Administrator", "Administrator@corp.example.com",
           x400addr=x400(alias="Administrator"), lists=(GAL, ALL_USERS))
     guest = user(USERS, "Guest", sam="Guest", created="2004-03-01 10:15:22", uac=66082,
@@ -482,9 +487,8 @@ def define():
     dk["attrs"]["targetAddress"] = ["SMTP:dkim@partner.example"]
     dk["attrs"]["mAPIRecipient"] = ["FALSE"]
     dk["attrs"]["internetEncoding"] = ["0"]
-    stamp(dk, "dkim", "dkim@partner.example",
-          secondaries=["dkim@corp.example.com", "Daniel.Kim@corp.example.com"],
-          x400addr=x400("Kim", "Daniel"), lists=(GAL, ALL_USERS))
+    stamp(dk, "dkim", "dkim@partner.example", secondaries=["Daniel.Kim@" + PARTNERS_SMTP],
+          x400addr=x400("Kim", "Daniel"), lists=(GAL, ALL_USERS), policy=PARTNERS_POLICY_GUID)
 
     # Mailboxes with only mailNickname + homeMDB: the RUS completes them.
     jose = user(STAFF, "José Müller Lüdenscheidt", "José", "Müller Lüdenscheidt", "jmueller",
@@ -570,15 +574,17 @@ def define():
     hz["attrs"].update({"targetAddress": ["SMTP:hans.zimmermann@partner.example"],
                         "mAPIRecipient": ["FALSE"], "internetEncoding": ["0"]})
     stamp(hz, "HansZimmermann", "hans.zimmermann@partner.example",
-          secondaries=["HansZimmermann@corp.example.com", "Hans.Zimmermann@corp.example.com"],
-          x400addr=x400("Zimmermann", "Hans"), lists=(GAL, ALL_CONTACTS))
+          secondaries=["Hans.Zimmermann@" + PARTNERS_SMTP],
+          x400addr=x400("Zimmermann", "Hans"), lists=(GAL, ALL_CONTACTS),
+          policy=PARTNERS_POLICY_GUID)
     isa = contact("Isabel Fernández", "Isabel", "Fernández", "2010-10-10 10:00:00",
                   "2022-10-10 10:00:00", company="Proveedores SA")
     isa["attrs"].update({"targetAddress": ["SMTP:isabel.fernandez@proveedores.example"],
                          "mAPIRecipient": ["FALSE"]})
     stamp(isa, "IsabelFernandez", "isabel.fernandez@proveedores.example",
-          secondaries=["IsabelFernandez@corp.example.com", "Isabel.Fernandez@corp.example.com"],
-          x400addr=x400("Fernandez", "Isabel"), lists=(GAL, ALL_CONTACTS))
+          secondaries=["Isabel.Fernandez@" + PARTNERS_SMTP],
+          x400addr=x400("Fernandez", "Isabel"), lists=(GAL, ALL_CONTACTS),
+          policy=PARTNERS_POLICY_GUID)
     contact("Céline Moreau", "Céline", "Moreau", "2023-06-01 09:00:00", "2024-01-20 09:00:40",
             company="Partenaire SARL",
             extra={"mailNickname": ["CelineMoreau"],
