@@ -159,7 +159,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         &common.input,
         &pool,
         common.progress,
-        &pass1,
+        pass1,
         |item, out| {
             seq += 1;
             places.push((item.location.file.clone(), item.location.record));

@@ -533,8 +533,8 @@ fn substring<S: AttrSource + ?Sized>(
             substring_match(v, initial, any, final_, |x, y| x == y)
         }),
         Equality::CaseIgnore | Equality::Integer => {
-            let pattern_ascii = initial.map_or(true, <[u8]>::is_ascii)
-                && final_.map_or(true, <[u8]>::is_ascii)
+            let pattern_ascii = initial.is_none_or(<[u8]>::is_ascii)
+                && final_.is_none_or(<[u8]>::is_ascii)
                 && any.iter().all(|p| p.is_ascii());
             let mut folded: Option<FoldedPattern> = None;
             s.any_value(attr, &mut |v| {

@@ -70,7 +70,7 @@ pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Mod
                 .collect();
             let added: Vec<Vec<u8>> = want
                 .iter()
-                .filter(|w| !current.iter().any(|c| *c == w.as_slice()))
+                .filter(|w| !current.contains(&w.as_slice()))
                 .cloned()
                 .collect();
             let member = name.eq_ignore_ascii_case("member");
