@@ -13,6 +13,13 @@ use crate::error::{Error, Result};
 pub enum Output {
     /// Standard output.
     Stdout(BufWriter<io::Stdout>),
+    /// An existing device or FIFO, written in place.
+    Device {
+        /// The open file.
+        file: BufWriter<std::fs::File>,
+        /// Its path (for messages).
+        target: PathBuf,
+    },
     /// A temporary file renamed to `target` on [`Output::commit`].
     File {
         /// The temporary file.
@@ -34,6 +41,17 @@ impl Output {
                 1 << 16,
                 io::stdout(),
             ))),
+            Some(p) if std::fs::metadata(p).is_ok_and(|m| !m.is_file()) => {
+                // A device or FIFO (`-o /dev/null`): write to it directly, never replace it.
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(p)
+                    .map_err(|e| Error::io(p.display().to_string(), e))?;
+                Ok(Output::Device {
+                    file: BufWriter::with_capacity(1 << 16, f),
+                    target: p.to_path_buf(),
+                })
+            }
             Some(p) => {
                 let dir = match p.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -55,7 +73,9 @@ impl Output {
     fn name(&self) -> String {
         match self {
             Output::Stdout(_) => "<stdout>".into(),
-            Output::File { target, .. } => target.display().to_string(),
+            Output::File { target, .. } | Output::Device { target, .. } => {
+                target.display().to_string()
+            }
         }
     }
 
@@ -64,6 +84,7 @@ impl Output {
         let r = match self {
             Output::Stdout(w) => w.write_all(bytes),
             Output::File { tmp, .. } => tmp.write_all(bytes),
+            Output::Device { file, .. } => file.write_all(bytes),
         };
         r.map_err(|e| Error::io(self.name(), e))
     }
@@ -73,6 +94,7 @@ impl Output {
         let name = self.name();
         match self {
             Output::Stdout(mut w) => w.flush().map_err(|e| Error::io(name, e)),
+            Output::Device { mut file, .. } => file.flush().map_err(|e| Error::io(name, e)),
             Output::File { tmp, target } => {
                 let tmp = tmp
                     .into_inner()
@@ -94,7 +116,7 @@ impl Output {
 fn set_mode(tmp: &tempfile::NamedTempFile, target: &Path) {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(target)
-        .map(|m| m.permissions().mode())
+        .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(0o644);
     let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode));
 }

@@ -357,6 +357,14 @@ impl EntryBuilder {
 /// Compares two attribute descriptions the way LDAP does: the type case-insensitively and the
 /// options case-insensitively as a set (`ou;lang-ja;phonetic` equals `OU;Phonetic;Lang-JA`).
 pub fn attr_eq(a: &[u8], b: &[u8]) -> bool {
+    // Different first letters mean different types whatever the options: the common case when
+    // a name is looked up among an entry's attributes.
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if !x.eq_ignore_ascii_case(y) => return false,
+        (None, None) => return true,
+        (None, _) | (_, None) => return false,
+        _ => {}
+    }
     if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
         return true;
     }

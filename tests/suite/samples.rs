@@ -109,3 +109,14 @@ fn a_generated_export_plans_idempotently() {
     let (before, after) = crate::plan::replan_is_empty(&export, "samples/policy.toml");
     assert_eq!(before.len(), after.len());
 }
+
+#[test]
+fn output_to_a_device_writes_through_and_never_replaces_it() {
+    let out = run(
+        &["convert", "-q", "-o", "/dev/null", "samples/corp.ldf"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.is_file(), "/dev/null was replaced by a regular file");
+}
