@@ -343,54 +343,16 @@ impl Engine<'_> {
                     }
                     return;
                 }
-                if let Some((i, rule)) = policy
-                    .mail_user
-                    .iter()
-                    .enumerate()
-                    .find(|(_, r)| r.filter.matches(entry))
-                {
-                    let source = if sam.is_empty() {
-                        cn.clone()
-                    } else {
-                        sam.clone()
-                    };
-                    let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source)
-                    else {
-                        p.warnings.push(format!(
-                            "mail_user[{i}] matches but no valid alias can be made"
-                        ));
-                        return;
-                    };
-                    self.target_enable(
-                        p,
-                        rule.target_address.as_ref(),
-                        alias,
-                        &format!("mail_user[{i}]"),
-                    );
-                }
+                let source = if sam.is_empty() {
+                    cn.clone()
+                } else {
+                    sam.clone()
+                };
+                self.target_rules(p, &policy.mail_user, "mail_user", &source);
             }
             Family::Contact => {
-                if let Some((i, rule)) = policy
-                    .contact
-                    .iter()
-                    .enumerate()
-                    .find(|(_, r)| r.filter.matches(entry))
-                {
-                    let source: String = cn.chars().filter(|c| *c != ' ').collect();
-                    let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source)
-                    else {
-                        p.warnings.push(format!(
-                            "contact[{i}] matches but no valid alias can be made from `{cn}`"
-                        ));
-                        return;
-                    };
-                    self.target_enable(
-                        p,
-                        rule.target_address.as_ref(),
-                        alias,
-                        &format!("contact[{i}]"),
-                    );
-                }
+                let source: String = cn.chars().filter(|c| *c != ' ').collect();
+                self.target_rules(p, &policy.contact, "contact", &source);
             }
             Family::Group => {
                 if let Some((i, rule)) = policy
@@ -438,6 +400,37 @@ impl Engine<'_> {
             }
             None => alias::alias_from(source),
         }
+    }
+
+    /// Mail-enables the object by the first matching `[[mail_user]]` / `[[contact]]` rule;
+    /// `source` is what the alias is made from.
+    fn target_rules(
+        &self,
+        p: &mut Prepared<'_>,
+        rules: &[crate::policy::TargetRule],
+        section: &str,
+        source: &str,
+    ) {
+        let entry = p.state.entry();
+        let Some((i, rule)) = rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.filter.matches(entry))
+        else {
+            return;
+        };
+        let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, source) else {
+            p.warnings.push(format!(
+                "{section}[{i}] matches but no valid alias can be made from `{source}`"
+            ));
+            return;
+        };
+        self.target_enable(
+            p,
+            rule.target_address.as_ref(),
+            alias,
+            &format!("{section}[{i}]"),
+        );
     }
 
     fn target_enable(
