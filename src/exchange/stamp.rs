@@ -856,30 +856,19 @@ impl Engine<'_> {
             p.state.set("proxyAddresses", proxies.clone());
         }
         // mail and textEncodedORAddress follow the primaries.
-        if let Some(smtp) = proxies
-            .iter()
-            .find(|x| is_primary(x) && proxy_type(x) == b"SMTP")
-        {
-            let m = smtp[5..].to_vec();
-            if p.state
-                .values("mail")
-                .first()
-                .is_none_or(|cur| *cur != m.as_slice())
-            {
-                p.state.set("mail", vec![m]);
-            }
-        }
-        if let Some(x4) = proxies
-            .iter()
-            .find(|x| is_primary(x) && proxy_type(x) == b"X400")
-        {
-            let v = x4[5..].to_vec();
-            if p.state
-                .values("textEncodedORAddress")
-                .first()
-                .is_none_or(|cur| *cur != v.as_slice())
-            {
-                p.state.set("textEncodedORAddress", vec![v]);
+        for (kind, attr) in [
+            (&b"SMTP"[..], "mail"),
+            (&b"X400"[..], "textEncodedORAddress"),
+        ] {
+            let Some(primary) = proxies
+                .iter()
+                .find(|x| is_primary(x) && proxy_type(x) == kind)
+            else {
+                continue;
+            };
+            let value = &primary[kind.len() + 1..];
+            if p.state.values(attr).first().is_none_or(|cur| *cur != value) {
+                p.state.set(attr, vec![value.to_vec()]);
             }
         }
         // msExchPoliciesIncluded in the target's form; other policy types are kept.
