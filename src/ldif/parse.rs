@@ -65,12 +65,15 @@ pub struct Warning {
     pub message: String,
 }
 
+/// One logical line: a range of the record when it was not folded, of the parser's scratch
+/// buffer (where it was unfolded) when it was.
 #[derive(Clone, Copy)]
 struct Line {
     start: u32,
     end: u32,
     /// Physical line index within the record (0-based).
     phys: u32,
+    folded: bool,
 }
 
 /// A reusable record parser (keeps its scratch buffers between records).
@@ -89,25 +92,45 @@ enum Kind {
 }
 
 struct Ctx<'a> {
+    /// The record's text.
+    bytes: &'a [u8],
     first_line: u64,
-    dn: Option<String>,
     warnings: &'a mut Vec<Warning>,
 }
 
 impl Ctx<'_> {
+    /// An error on physical line `phys`; the DN is attached by [`Parser::parse_lines`].
     fn err(&self, phys: u32, message: impl Into<String>) -> ParseError {
         ParseError {
             line: self.first_line + u64::from(phys),
-            dn: self.dn.clone(),
+            dn: None,
             message: message.into(),
         }
     }
 }
 
+/// The range `part` occupies inside `whole` (`part` must be a subslice of `whole`).
+fn range_in(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    start..start + part.len()
+}
+
 /// `AttributeDescription` characters (type, options, and `=` for AD's `range=` option).
 fn is_desc_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, b'-' | b';' | b'.' | b'_' | b'=' | b'*')
+    DESC_CHARS[usize::from(c)]
 }
+
+/// [`is_desc_char`] as a table: it runs on every byte of every attribute name.
+static DESC_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b';' | b'.' | b'_' | b'=' | b'*');
+        c += 1;
+    }
+    t
+};
 
 /// `name` `:` (`:` | `<`)? — returns (name, kind, rest after the separator and FILL).
 fn attr_line(input: &[u8]) -> IResult<&[u8], (&[u8], Kind)> {
@@ -132,7 +155,8 @@ impl Parser {
         }
     }
 
-    /// Unfolds `bytes` into logical lines (comments dropped).
+    /// Splits `bytes` into logical lines (comments dropped). Lines that are not folded stay
+    /// in `bytes`; folded ones are joined in `scratch` at the byte level.
     fn unfold(&mut self, bytes: &[u8], ctx: &Ctx<'_>) -> Result<(), ParseError> {
         self.scratch.clear();
         self.lines.clear();
@@ -141,41 +165,47 @@ impl Parser {
         let mut in_comment = false;
         while pos < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
-            let mut line = &bytes[pos..end];
-            if line.last() == Some(&b'\r') {
-                line = &line[..line.len() - 1];
+            let mut line_end = end;
+            if line_end > pos && bytes[line_end - 1] == b'\r' {
+                line_end -= 1;
             }
-            pos = end + 1;
-            match line.first() {
-                Some(b' ') => {
+            match bytes[pos] {
+                b' ' => {
                     if phys == 0 {
                         return Err(ctx.err(phys, "a record cannot start with a continuation line"));
                     }
                     if !in_comment {
-                        self.scratch.extend_from_slice(&line[1..]);
                         if let Some(l) = self.lines.last_mut() {
+                            if !l.folded {
+                                let start = self.scratch.len() as u32;
+                                self.scratch
+                                    .extend_from_slice(&bytes[l.start as usize..l.end as usize]);
+                                l.start = start;
+                                l.folded = true;
+                            }
+                            self.scratch.extend_from_slice(&bytes[pos + 1..line_end]);
                             l.end = self.scratch.len() as u32;
                         }
                     }
                 }
-                Some(b'\t') => {
+                b'\t' => {
                     return Err(ctx.err(
                         phys,
                         "a line starts with a TAB: continuation lines start with exactly one space (RFC 2849)",
                     ));
                 }
-                Some(b'#') => in_comment = true,
+                b'#' => in_comment = true,
                 _ => {
                     in_comment = false;
-                    let start = self.scratch.len() as u32;
-                    self.scratch.extend_from_slice(line);
                     self.lines.push(Line {
-                        start,
-                        end: self.scratch.len() as u32,
+                        start: pos as u32,
+                        end: line_end as u32,
                         phys,
+                        folded: false,
                     });
                 }
             }
+            pos = end + 1;
             phys += 1;
         }
         Ok(())
@@ -189,32 +219,33 @@ impl Parser {
         warnings: &mut Vec<Warning>,
     ) -> Result<Parsed, ParseError> {
         let mut ctx = Ctx {
+            bytes,
             first_line,
-            dn: None,
             warnings,
         };
         self.unfold(bytes, &ctx)?;
         let lines = std::mem::take(&mut self.lines);
-        let result = self.parse_lines(bytes.len(), &lines, &mut ctx);
+        let result = self.parse_lines(&lines, &mut ctx);
         self.lines = lines;
         result
     }
 
-    fn text(&self, l: &Line) -> &[u8] {
-        &self.scratch[l.start as usize..l.end as usize]
+    /// The text of logical line `l` of the record `bytes`.
+    fn text<'s>(&'s self, bytes: &'s [u8], l: &Line) -> &'s [u8] {
+        let r = l.start as usize..l.end as usize;
+        if l.folded {
+            &self.scratch[r]
+        } else {
+            &bytes[r]
+        }
     }
 
-    fn parse_lines(
-        &self,
-        size_hint: usize,
-        lines: &[Line],
-        ctx: &mut Ctx<'_>,
-    ) -> Result<Parsed, ParseError> {
+    fn parse_lines(&self, lines: &[Line], ctx: &mut Ctx<'_>) -> Result<Parsed, ParseError> {
         let mut i = 0;
         // Leading `version:` and slapcat entry-id lines; records without dn.
         let mut saw_version = false;
         while i < lines.len() {
-            let t = self.text(&lines[i]);
+            let t = self.text(ctx.bytes, &lines[i]);
             if t.first().is_some_and(u8::is_ascii_digit) {
                 i += 1;
                 continue;
@@ -244,11 +275,11 @@ impl Parser {
             }));
         }
         let first = &lines[i];
-        let (rest, (name, kind)) = attr_line(self.text(first))
+        let (rest, (name, kind)) = attr_line(self.text(ctx.bytes, first))
             .map_err(|_| ctx.err(first.phys, "expected `dn:` or `attribute: value`"))?;
         if !name.eq_ignore_ascii_case(b"dn") {
             let trailer = lines[i..].iter().all(|l| {
-                attr_line(self.text(l)).is_ok_and(|(_, (n, _))| {
+                attr_line(self.text(ctx.bytes, l)).is_ok_and(|(_, (n, _))| {
                     n.eq_ignore_ascii_case(b"search")
                         || n.eq_ignore_ascii_case(b"result")
                         || n.eq_ignore_ascii_case(b"ref")
@@ -272,19 +303,32 @@ impl Parser {
         if std::str::from_utf8(&dn).is_err() {
             return Err(ctx.err(first.phys, "the DN is not valid UTF-8"));
         }
-        ctx.dn = Some(String::from_utf8_lossy(&dn).into_owned());
-        if let Err(e) = crate::model::dn::parse(&dn) {
+        if let Err(e) = crate::model::dn::validate(&dn) {
             return Err(ctx.err(first.phys, format!("malformed DN: {e}")));
         }
-        i += 1;
+        self.after_dn(&dn, lines, i + 1, ctx).map_err(|mut e| {
+            if e.dn.is_none() {
+                e.dn = Some(String::from_utf8_lossy(&dn).into_owned());
+            }
+            e
+        })
+    }
 
+    /// The rest of a record whose DN is `dn` and whose next logical line is `lines[i]`.
+    fn after_dn(
+        &self,
+        dn: &[u8],
+        lines: &[Line],
+        i: usize,
+        ctx: &mut Ctx<'_>,
+    ) -> Result<Parsed, ParseError> {
         // Controls, then changetype.
         let mut controls = Vec::new();
         let mut j = i;
         let mut changetype: Option<(&[u8], u32)> = None;
         while j < lines.len() {
             let l = &lines[j];
-            let t = self.text(l);
+            let t = self.text(ctx.bytes, l);
             let Ok((rest, (name, kind))) = attr_line(t) else {
                 break;
             };
@@ -305,7 +349,7 @@ impl Parser {
         let Some((ct, ct_phys)) = changetype else {
             // A content record: `control` lines, if any, were attributes.
             return self
-                .content(&dn, size_hint, &lines[i..], ctx)
+                .content(dn, &lines[i..], ctx)
                 .map(|e| Parsed::Record(Record::Entry(e)));
         };
         if controls.len() > 1 && !self.opts.multiple_controls {
@@ -321,7 +365,7 @@ impl Parser {
         let body = &lines[j..];
         let change = match ct.to_ascii_lowercase().as_slice() {
             b"add" => {
-                let entry = self.content(&dn, size_hint, body, ctx)?;
+                let entry = self.content(dn, body, ctx)?;
                 if parsed_controls.is_empty() {
                     return Ok(Parsed::Record(Record::Entry(entry)));
                 }
@@ -356,7 +400,7 @@ impl Parser {
             }
         };
         Ok(Parsed::Record(Record::Change(ChangeRecord {
-            dn,
+            dn: dn.to_vec(),
             controls: parsed_controls,
             change,
         })))
@@ -467,14 +511,16 @@ impl Parser {
     fn content(
         &self,
         dn: &[u8],
-        size_hint: usize,
         lines: &[Line],
         ctx: &mut Ctx<'_>,
     ) -> Result<crate::model::Entry, ParseError> {
-        let mut b = EntryBuilder::with_capacity(dn, size_hint);
+        // The entry's buffer starts with the record's text: values of lines that were not
+        // folded are kept as positions in it, without a copy.
+        let mut b = EntryBuilder::over_record(ctx.bytes, lines.len());
+        b.set_dn(dn);
         let mut ranged = false;
         for l in lines {
-            let t = self.text(l);
+            let t = self.text(ctx.bytes, l);
             let Ok((rest, (name, kind))) = attr_line(t) else {
                 return Err(ctx.err(
                     l.phys,
@@ -507,11 +553,17 @@ impl Parser {
             if kind == Kind::Plain {
                 if let Some(bin) = binary_from_text(name, rest) {
                     b.push(name, &bin);
-                    continue;
+                } else if l.folded {
+                    b.push(name, rest);
+                } else {
+                    b.push_spans(range_in(ctx.bytes, name), range_in(ctx.bytes, rest));
                 }
-                b.push(name, rest);
-            } else {
+            } else if l.folded {
                 b.push_with(name, |buf| self.value_into(kind, rest, l, ctx, buf))?;
+            } else {
+                b.push_span_with(range_in(ctx.bytes, name), |buf| {
+                    self.value_into(kind, rest, l, ctx, buf)
+                })?;
             }
         }
         let entry = b.finish();
@@ -527,7 +579,7 @@ impl Parser {
         let mut i = 0;
         while i < lines.len() {
             let l = &lines[i];
-            let t = self.text(l);
+            let t = self.text(ctx.bytes, l);
             let Ok((rest, (op_name, kind))) = attr_line(t) else {
                 return Err(ctx.err(
                     l.phys,
@@ -571,7 +623,7 @@ impl Parser {
             i += 1;
             while i < lines.len() {
                 let l = &lines[i];
-                let t = self.text(l);
+                let t = self.text(ctx.bytes, l);
                 if t == b"-" {
                     i += 1;
                     break;
@@ -619,7 +671,7 @@ impl Parser {
         let mut delete_old = None;
         let mut new_superior = None;
         for l in lines {
-            let t = self.text(l);
+            let t = self.text(ctx.bytes, l);
             let Ok((rest, (name, kind))) = attr_line(t) else {
                 return Err(ctx.err(
                     l.phys,

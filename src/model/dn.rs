@@ -41,16 +41,53 @@ fn is_space(c: u8) -> bool {
 
 /// Parses a DN into RDNs, first (leftmost) RDN first. The empty DN (rootDSE) gives no RDNs.
 pub fn parse(dn: &[u8]) -> Result<Vec<Rdn>, DnError> {
-    let mut rdns = Vec::new();
+    #[derive(Default)]
+    struct Build {
+        rdns: Vec<Rdn>,
+        rdn: Rdn,
+    }
+    impl Sink for Build {
+        fn ava(&mut self, ty: &[u8], value: &mut Vec<u8>) {
+            self.rdn.push(Ava {
+                ty: String::from_utf8_lossy(ty).into_owned(),
+                value: std::mem::take(value),
+            });
+        }
+        fn rdn_end(&mut self) {
+            self.rdns.push(std::mem::take(&mut self.rdn));
+        }
+    }
+    let mut b = Build::default();
+    scan(dn, &mut b)?;
+    Ok(b.rdns)
+}
+
+/// Checks that a DN parses, without building anything (the reader's check on every record).
+pub fn validate(dn: &[u8]) -> Result<(), DnError> {
+    struct Check;
+    impl Sink for Check {
+        fn ava(&mut self, _: &[u8], _: &mut Vec<u8>) {}
+        fn rdn_end(&mut self) {}
+    }
+    scan(dn, &mut Check)
+}
+
+/// What [`scan`] reports: each AVA (type as written, unescaped value) and the end of each RDN.
+trait Sink {
+    fn ava(&mut self, ty: &[u8], value: &mut Vec<u8>);
+    fn rdn_end(&mut self);
+}
+
+fn scan(dn: &[u8], sink: &mut impl Sink) -> Result<(), DnError> {
     let mut i = 0;
     let n = dn.len();
     while i < n && is_space(dn[i]) {
         i += 1;
     }
     if i == n {
-        return Ok(rdns);
+        return Ok(());
     }
-    let mut rdn: Rdn = Vec::new();
+    let mut value = Vec::new();
     loop {
         // attribute type
         while i < n && is_space(dn[i]) {
@@ -66,7 +103,7 @@ pub fn parse(dn: &[u8]) -> Result<Vec<Rdn>, DnError> {
                 message: "expected an attribute type",
             });
         }
-        let ty = String::from_utf8_lossy(&dn[start..i]).into_owned();
+        let ty = start..i;
         while i < n && is_space(dn[i]) {
             i += 1;
         }
@@ -81,7 +118,7 @@ pub fn parse(dn: &[u8]) -> Result<Vec<Rdn>, DnError> {
             i += 1;
         }
         // value
-        let mut value = Vec::new();
+        value.clear();
         if i < n && dn[i] == b'#' {
             let s = i;
             i += 1;
@@ -173,14 +210,14 @@ pub fn parse(dn: &[u8]) -> Result<Vec<Rdn>, DnError> {
             }
             value.truncate(significant);
         }
-        rdn.push(Ava { ty, value });
+        sink.ava(&dn[ty], &mut value);
         if i >= n {
-            rdns.push(rdn);
-            return Ok(rdns);
+            sink.rdn_end();
+            return Ok(());
         }
         match dn[i] {
             b',' => {
-                rdns.push(std::mem::take(&mut rdn));
+                sink.rdn_end();
                 i += 1;
             }
             b'+' => {

@@ -24,6 +24,8 @@ impl Span {
 #[derive(Clone, Debug)]
 struct Slot {
     name: Span,
+    /// [`attr_key`] of the name: lookups compare keys before bytes.
+    key: u64,
     /// Index of the first value in `values`.
     first: u32,
     count: u32,
@@ -106,11 +108,7 @@ impl Entry {
     /// The attribute whose description equals `name` (case-insensitive, options compared as a
     /// set).
     pub fn get(&self, name: &str) -> Option<AttrRef<'_>> {
-        let name = name.as_bytes();
-        self.slots
-            .iter()
-            .find(|s| attr_eq(&self.buf[s.name.range()], name))
-            .map(|slot| AttrRef { entry: self, slot })
+        self.get_bytes(name.as_bytes())
     }
 
     /// The values of `name`, empty when the attribute is absent.
@@ -203,9 +201,10 @@ impl Eq for Entry {}
 impl Entry {
     /// [`Entry::get`] for a description given as bytes.
     pub fn get_bytes(&self, name: &[u8]) -> Option<AttrRef<'_>> {
+        let key = attr_key(name);
         self.slots
             .iter()
-            .find(|s| attr_eq(&self.buf[s.name.range()], name))
+            .find(|s| s.key == key && attr_eq(&self.buf[s.name.range()], name))
             .map(|slot| AttrRef { entry: self, slot })
     }
 }
@@ -229,12 +228,34 @@ impl fmt::Debug for Entry {
 }
 
 /// Builds an [`Entry`] value by value; values of one attribute need not be adjacent.
-#[derive(Default)]
+///
+/// A parser can start the buffer with a copy of the record's text
+/// ([`EntryBuilder::over_record`]) and then add names and values as spans of that text
+/// ([`EntryBuilder::push_spans`]), so a plain value costs no copy at all.
 pub struct EntryBuilder {
     entry: Entry,
     /// (slot index, value span) in arrival order.
     pending: Vec<(u32, Span)>,
+    /// Bytes of the record copied by [`EntryBuilder::over_record`] (spans below it are valid).
+    base: usize,
+    /// Open-addressing index of the first [`TABLE_SLOTS`] slots by key: slot number + 1, 0 for
+    /// free. Later slots are found by a scan.
+    table: [u8; TABLE_SIZE],
 }
+
+impl Default for EntryBuilder {
+    fn default() -> Self {
+        EntryBuilder {
+            entry: Entry::default(),
+            pending: Vec::new(),
+            base: 0,
+            table: [0; TABLE_SIZE],
+        }
+    }
+}
+
+const TABLE_SIZE: usize = 64;
+const TABLE_SLOTS: usize = 40;
 
 impl EntryBuilder {
     /// Starts an entry with `dn`.
@@ -252,14 +273,53 @@ impl EntryBuilder {
         b
     }
 
+    /// Starts an entry whose buffer begins with a copy of `record` (the raw text the entry is
+    /// read from), expecting about `values` values. Names, values and the DN found in the
+    /// record are then added by position with [`EntryBuilder::push_spans`] and
+    /// [`EntryBuilder::set_dn_span`].
+    pub fn over_record(record: &[u8], values: usize) -> Self {
+        let mut buf = Vec::with_capacity(record.len() + record.len() / 2 + 64);
+        buf.extend_from_slice(record);
+        EntryBuilder {
+            entry: Entry {
+                buf,
+                dn: Span::default(),
+                slots: Vec::with_capacity(values.min(64)),
+                values: Vec::new(),
+            },
+            pending: Vec::with_capacity(values),
+            base: record.len(),
+            table: [0; TABLE_SIZE],
+        }
+    }
+
     /// Replaces the DN.
     pub fn set_dn(&mut self, dn: &[u8]) {
         self.entry.dn = self.append(dn);
     }
 
+    /// Sets the DN to bytes `dn` of the record given to [`EntryBuilder::over_record`].
+    ///
+    /// # Panics
+    /// When `dn` is not inside that record.
+    pub fn set_dn_span(&mut self, dn: Range<usize>) {
+        self.entry.dn = self.span_of(dn);
+    }
+
     /// The DN set so far.
     pub fn dn(&self) -> &[u8] {
         &self.entry.buf[self.entry.dn.range()]
+    }
+
+    fn span_of(&self, r: Range<usize>) -> Span {
+        assert!(
+            r.start <= r.end && r.end <= self.base,
+            "span outside the record"
+        );
+        Span {
+            start: r.start as u32,
+            end: r.end as u32,
+        }
     }
 
     fn append(&mut self, bytes: &[u8]) -> Span {
@@ -271,26 +331,70 @@ impl EntryBuilder {
         }
     }
 
-    fn slot_for(&mut self, name: &[u8]) -> u32 {
+    /// The slot whose description equals `desc` (of key `key`).
+    fn find_slot(&self, key: u64, desc: &[u8]) -> Option<u32> {
+        let slots = &self.entry.slots;
+        let same = |i: usize| {
+            let s = &slots[i];
+            s.key == key && attr_eq(&self.entry.buf[s.name.range()], desc)
+        };
         // Most records repeat the previous attribute (multi-valued runs): check it first.
         if let Some((last, _)) = self.pending.last() {
-            let s = &self.entry.slots[*last as usize];
-            if attr_eq(&self.entry.buf[s.name.range()], name) {
-                return *last;
+            if same(*last as usize) {
+                return Some(*last);
             }
         }
-        for (i, s) in self.entry.slots.iter().enumerate() {
-            if attr_eq(&self.entry.buf[s.name.range()], name) {
-                return i as u32;
+        let mut h = table_home(key);
+        loop {
+            match self.table[h] {
+                0 => break,
+                n if same(usize::from(n) - 1) => return Some(u32::from(n) - 1),
+                _ => h = (h + 1) % TABLE_SIZE,
             }
         }
-        let span = self.append(name);
+        (TABLE_SLOTS..slots.len())
+            .find(|&i| same(i))
+            .map(|i| i as u32)
+    }
+
+    /// Adds a slot for the description at `name` in the buffer.
+    fn new_slot(&mut self, key: u64, name: Span) -> u32 {
+        let i = self.entry.slots.len();
+        if i < TABLE_SLOTS {
+            let mut h = table_home(key);
+            while self.table[h] != 0 {
+                h = (h + 1) % TABLE_SIZE;
+            }
+            self.table[h] = (i + 1) as u8;
+        }
         self.entry.slots.push(Slot {
-            name: span,
+            name,
+            key,
             first: 0,
             count: 0,
         });
-        (self.entry.slots.len() - 1) as u32
+        i as u32
+    }
+
+    /// The slot of the description at `name` in the buffer, added when new.
+    fn slot_at(&mut self, name: Span) -> u32 {
+        let desc = &self.entry.buf[name.range()];
+        let key = attr_key(desc);
+        match self.find_slot(key, desc) {
+            Some(i) => i,
+            None => self.new_slot(key, name),
+        }
+    }
+
+    fn slot_for(&mut self, name: &[u8]) -> u32 {
+        let key = attr_key(name);
+        match self.find_slot(key, name) {
+            Some(i) => i,
+            None => {
+                let span = self.append(name);
+                self.new_slot(key, span)
+            }
+        }
     }
 
     /// Adds one value of `name`.
@@ -298,6 +402,30 @@ impl EntryBuilder {
         let slot = self.slot_for(name);
         let span = self.append(value);
         self.pending.push((slot, span));
+    }
+
+    /// Adds one value whose description and bytes are at `name` and `value` in the record
+    /// given to [`EntryBuilder::over_record`].
+    ///
+    /// # Panics
+    /// When a range is not inside that record.
+    pub fn push_spans(&mut self, name: Range<usize>, value: Range<usize>) {
+        let name = self.span_of(name);
+        let value = self.span_of(value);
+        let slot = self.slot_at(name);
+        self.pending.push((slot, value));
+    }
+
+    /// Adds one value of the description at `name` in the record (see
+    /// [`EntryBuilder::push_spans`]) whose bytes are produced by `fill`.
+    pub fn push_span_with<E>(
+        &mut self,
+        name: Range<usize>,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let name = self.span_of(name);
+        let slot = self.slot_at(name);
+        self.fill_value(slot, fill)
     }
 
     /// Adds one value of `name` whose bytes are produced by `fill` into the entry's buffer
@@ -308,6 +436,14 @@ impl EntryBuilder {
         fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
     ) -> Result<(), E> {
         let slot = self.slot_for(name);
+        self.fill_value(slot, fill)
+    }
+
+    fn fill_value<E>(
+        &mut self,
+        slot: u32,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let start = self.entry.buf.len();
         if let Err(e) = fill(&mut self.entry.buf) {
             self.entry.buf.truncate(start);
@@ -352,6 +488,23 @@ impl EntryBuilder {
         entry.slots.retain(|s| s.count > 0);
         entry
     }
+}
+
+fn table_home(key: u64) -> usize {
+    (key >> 40) as usize % TABLE_SIZE
+}
+
+/// A case-insensitive hash of an attribute description's type, with one bit saying whether
+/// it has options. Equal descriptions (by [`attr_eq`]) have equal keys.
+pub fn attr_key(desc: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &c in desc {
+        if c == b';' {
+            return h | 1;
+        }
+        h = (h ^ u64::from(c | 0x20)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h & !1
 }
 
 /// Compares two attribute descriptions the way LDAP does: the type case-insensitively and the
