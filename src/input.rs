@@ -476,31 +476,13 @@ impl Merger {
     pub fn push(&mut self, items: Vec<Item>) -> Vec<Item> {
         let mut out = Vec::with_capacity(items.len() + 1);
         for item in items {
-            if let Some(held) = self.held.as_mut() {
-                if let Ok(Record::Change(c)) = &item.result {
-                    if let Change::Modify(mods) = &c.change {
-                        let only_adds = !mods.is_empty() && mods.iter().all(|m| m.op == ModOp::Add);
-                        if only_adds && same_dn(held, &c.dn) {
-                            if let Ok(Record::Entry(e)) = &mut held.result {
-                                let mut b = crate::model::EntryBuilder::new(e.dn());
-                                for a in e.attributes() {
-                                    for v in a.values() {
-                                        b.push(a.name(), v);
-                                    }
-                                }
-                                for m in mods {
-                                    for v in &m.values {
-                                        b.push(&m.attr, v);
-                                    }
-                                }
-                                *e = b.finish();
-                                held.warnings.extend(item.warnings);
-                                continue;
-                            }
-                        }
-                    }
-                }
-            }
+            let item = match self.held.as_mut() {
+                Some(held) => match absorb(held, item) {
+                    None => continue,
+                    Some(item) => item,
+                },
+                None => item,
+            };
             let is_entry = matches!(item.result, Ok(Record::Entry(_)));
             if let Some(h) = self.held.take() {
                 out.push(h);
@@ -518,6 +500,38 @@ impl Merger {
     pub fn finish(&mut self) -> Option<Item> {
         self.held.take()
     }
+}
+
+/// Merges `item` into the entry `held` when it is an ldifde follow-up of it (a modify record of
+/// the same DN that only adds values); gives `item` back otherwise.
+pub fn absorb(held: &mut Item, item: Item) -> Option<Item> {
+    let Ok(Record::Change(c)) = &item.result else {
+        return Some(item);
+    };
+    let Change::Modify(mods) = &c.change else {
+        return Some(item);
+    };
+    let only_adds = !mods.is_empty() && mods.iter().all(|m| m.op == ModOp::Add);
+    if !only_adds || !same_dn(held, &c.dn) {
+        return Some(item);
+    }
+    let Ok(Record::Entry(e)) = &mut held.result else {
+        return Some(item);
+    };
+    let mut b = crate::model::EntryBuilder::new(e.dn());
+    for a in e.attributes() {
+        for v in a.values() {
+            b.push(a.name(), v);
+        }
+    }
+    for m in mods {
+        for v in &m.values {
+            b.push(&m.attr, v);
+        }
+    }
+    *e = b.finish();
+    held.warnings.extend(item.warnings);
+    None
 }
 
 fn same_dn(held: &Item, dn_bytes: &[u8]) -> bool {

@@ -1,19 +1,23 @@
-//! The one place with threads: read → parse (parallel) → merge (ordered) → transform
-//! (parallel) → consume (ordered).
+//! The one place with threads: read and frame (calling thread) → parse, merge and transform
+//! each batch (one task per batch on the pool) → consume (calling thread, input order).
 //!
-//! Inputs are framed sequentially into batches of raw records. Each batch is parsed on the
-//! pipeline's rayon pool, ldifde follow-up records are merged in input order, the caller's
-//! transform runs on the pool, and the results are consumed in input order. Output therefore
-//! does not depend on the number of threads.
+//! Inputs are framed sequentially into batches of raw records. Each batch becomes one task on
+//! the pipeline's rayon pool, which parses its records, merges ldifde follow-up records inside
+//! the batch and runs the caller's transform; the calling thread meanwhile reads the next
+//! batches and consumes finished ones in input order, merging a follow-up that continues the
+//! previous batch's last entry (and transforming that entry again). Output therefore does not
+//! depend on the number of threads.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
-
-use rayon::prelude::*;
+use std::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::input::{parse_raw, Format, InputOptions, Item, Merger, Source};
+use crate::input::{self, parse_raw, Format, InputOptions, Item, Merger, Source};
+use crate::ldif::framer::Batch;
 use crate::ldif::framer::Framer;
 use crate::ldif::parse::Parser;
+use crate::model::Record;
 
 /// Progress reporting choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,6 +47,10 @@ pub struct ReadStats {
 
 /// Reads every source in order and hands each item, with the transform's result, to
 /// `consume` in input order.
+///
+/// The calling thread reads and frames the input and consumes results; every batch is parsed
+/// and transformed by one task on `pool`, so reading, parsing, transforming and consuming
+/// overlap. At most a few batches per worker are in flight, which bounds memory.
 pub fn run<T, F, C>(
     sources: &[Source],
     opts: &InputOptions,
@@ -62,68 +70,205 @@ where
         let bar = progress_bar(progress, source);
         let name = opened.name.clone();
         let fallback = opened.fallback_1252;
-        let mut finish = |items: Vec<Item>, stats: &mut ReadStats| -> Result<()> {
-            stats.records += items.len() as u64;
-            let outs: Vec<T> = pool.install(|| items.par_iter().map(&transform).collect());
-            for (item, out) in items.into_iter().zip(outs) {
-                consume(item, out)?;
-            }
-            Ok(())
-        };
-        match opened.format {
-            Format::Ldif => {
-                let mut framer = Framer::new(opened.reader, opts.max_record_bytes);
-                let mut merger = Merger::default();
-                loop {
-                    let batch = framer
-                        .next_batch(opts.batch_bytes)
-                        .map_err(|e| Error::io(name.to_string(), e))?;
-                    let Some(batch) = batch else { break };
-                    stats.bytes += batch.data.len() as u64;
-                    if let Some(b) = &bar {
-                        b.inc(batch.data.len() as u64);
-                    }
-                    let parsed: Vec<Item> = pool.install(|| {
-                        batch
-                            .records
-                            .par_iter()
-                            .map_init(
-                                || Parser::new(opts.parse.clone()),
-                                |p, r| {
-                                    parse_raw(p, &name, &batch, r, fallback, opts.max_record_bytes)
-                                },
-                            )
-                            .collect()
-                    });
-                    let ready = merger.push(parsed);
-                    finish(ready, &mut stats)?;
-                }
-                if let Some(last) = merger.finish() {
-                    finish(vec![last], &mut stats)?;
-                }
-            }
-            Format::Csv => {
-                let mut reader = crate::tabular::CsvReader::new(
+        let mut input = match opened.format {
+            Format::Ldif => Input::Ldif(Framer::new(opened.reader, opts.max_record_bytes)),
+            Format::Csv => Input::Csv(
+                crate::tabular::CsvReader::new(
                     name.clone(),
                     opened.reader,
                     &opts.csv_multi_valued,
                     fallback,
                 )
-                .map_err(Error::Input)?;
-                loop {
-                    let items = reader.next_batch(4096);
-                    if items.is_empty() {
-                        break;
+                .map_err(Error::Input)?,
+            ),
+        };
+        let in_flight = pool.current_num_threads() * 2 + 2;
+        let (tx, rx) = mpsc::channel::<Done<T>>();
+        let transform = &transform;
+        pool.in_place_scope(|scope| -> Result<()> {
+            let mut order = Reorder {
+                next: 0,
+                ready: BTreeMap::new(),
+                held: None,
+            };
+            let mut sent = 0u64;
+            loop {
+                let work = match &mut input {
+                    Input::Ldif(framer) => {
+                        let batch = framer
+                            .next_batch(opts.batch_bytes)
+                            .map_err(|e| Error::io(name.to_string(), e))?;
+                        let Some(batch) = batch else { break };
+                        stats.bytes += batch.data.len() as u64;
+                        if let Some(b) = &bar {
+                            b.inc(batch.data.len() as u64);
+                        }
+                        Work::Raw(batch)
                     }
-                    finish(items, &mut stats)?;
+                    Input::Csv(reader) => {
+                        let items = reader.next_batch(4096);
+                        if items.is_empty() {
+                            break;
+                        }
+                        Work::Parsed(items)
+                    }
+                };
+                let tx = tx.clone();
+                let name = name.clone();
+                let seq = sent;
+                scope.spawn(move |_| {
+                    // A panic is handed to the calling thread, which would otherwise wait for
+                    // this batch forever.
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        let items = match work {
+                            Work::Raw(batch) => {
+                                let mut parser = Parser::new(opts.parse.clone());
+                                let parsed = batch
+                                    .records
+                                    .iter()
+                                    .map(|r| {
+                                        parse_raw(
+                                            &mut parser,
+                                            &name,
+                                            &batch,
+                                            r,
+                                            fallback,
+                                            opts.max_record_bytes,
+                                        )
+                                    })
+                                    .collect();
+                                // Follow-up records inside the batch; one that continues the
+                                // previous batch's last entry is merged by `Reorder`.
+                                let mut merger = Merger::default();
+                                let mut items = merger.push(parsed);
+                                items.extend(merger.finish());
+                                items
+                            }
+                            Work::Parsed(items) => items,
+                        };
+                        items
+                            .into_iter()
+                            .map(|item| {
+                                let t = transform(&item);
+                                (item, t)
+                            })
+                            .collect()
+                    }));
+                    // The receiver is gone only when consuming failed; the error is reported
+                    // there.
+                    let _ = tx.send((seq, out));
+                });
+                sent += 1;
+                // Consume what is ready; wait while too many batches are in flight.
+                while let Ok((seq, out)) = rx.try_recv() {
+                    match out {
+                        Ok(out) => order.ready.insert(seq, out),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    };
+                }
+                order.drain(&mut consume, transform, &mut stats)?;
+                while sent - order.next >= in_flight as u64 {
+                    let (seq, out) = receive(&rx)?;
+                    order.ready.insert(seq, out);
+                    order.drain(&mut consume, transform, &mut stats)?;
                 }
             }
-        }
+            while order.next < sent {
+                let (seq, out) = receive(&rx)?;
+                order.ready.insert(seq, out);
+                order.drain(&mut consume, transform, &mut stats)?;
+            }
+            if let Some((item, t)) = order.held.take() {
+                stats.records += 1;
+                consume(item, t)?;
+            }
+            Ok(())
+        })?;
         if let Some(b) = bar {
             b.finish_and_clear();
         }
     }
     Ok(stats)
+}
+
+enum Input {
+    Ldif(Framer<Box<dyn std::io::Read + Send>>),
+    Csv(crate::tabular::CsvReader),
+}
+
+/// What one task gets: raw LDIF records to parse, or CSV rows already read.
+enum Work {
+    Raw(Batch),
+    Parsed(Vec<Item>),
+}
+
+/// A finished batch: its sequence number and its items with their results (or the panic of
+/// the task that handled it).
+type Done<T> = (u64, std::thread::Result<Vec<(Item, T)>>);
+
+/// The next finished batch; a task's panic continues on the calling thread.
+fn receive<T>(rx: &mpsc::Receiver<Done<T>>) -> Result<(u64, Vec<(Item, T)>)> {
+    let (seq, out) = rx
+        .recv()
+        .map_err(|_| Error::Input("a worker thread stopped without a result".into()))?;
+    match out {
+        Ok(out) => Ok((seq, out)),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
+/// Puts transformed batches back in input order.
+struct Reorder<T> {
+    /// Sequence number of the next batch to consume.
+    next: u64,
+    ready: BTreeMap<u64, Vec<(Item, T)>>,
+    /// The last entry consumed so far is held back until the next batch shows whether it
+    /// starts with ldifde follow-up records of it.
+    held: Option<(Item, T)>,
+}
+
+impl<T> Reorder<T> {
+    fn drain<F, C>(&mut self, consume: &mut C, transform: &F, stats: &mut ReadStats) -> Result<()>
+    where
+        F: Fn(&Item) -> T,
+        C: FnMut(Item, T) -> Result<()>,
+    {
+        while let Some(batch) = self.ready.remove(&self.next) {
+            self.next += 1;
+            let mut merged = false;
+            for (item, t) in batch {
+                let (item, t) = match self.held.as_mut() {
+                    Some((held, _)) => match input::absorb(held, item) {
+                        None => {
+                            merged = true;
+                            continue;
+                        }
+                        Some(item) => (item, t),
+                    },
+                    None => (item, t),
+                };
+                if let Some((h, ht)) = self.held.take() {
+                    // A follow-up changed the held entry after its batch was transformed.
+                    let ht = if merged { transform(&h) } else { ht };
+                    merged = false;
+                    stats.records += 1;
+                    consume(h, ht)?;
+                }
+                if matches!(item.result, Ok(Record::Entry(_))) {
+                    self.held = Some((item, t));
+                } else {
+                    stats.records += 1;
+                    consume(item, t)?;
+                }
+            }
+            if merged {
+                if let Some((h, ht)) = self.held.as_mut() {
+                    *ht = transform(h);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn progress_bar(progress: Progress, source: &Source) -> Option<indicatif::ProgressBar> {

@@ -4,7 +4,7 @@
 #[path = "../../benches/generator.rs"]
 mod generator;
 
-use ldifstamp::input::InputOptions;
+use ldifstamp::input::{InputOptions, Item};
 use ldifstamp::model::Record;
 
 use crate::harness::{assert_ldapmodify_accepts, read_items, root, run};
@@ -119,4 +119,63 @@ fn output_to_a_device_writes_through_and_never_replaces_it() {
     assert_eq!(out.status.code(), Some(0));
     let meta = std::fs::metadata("/dev/null").unwrap();
     assert!(!meta.is_file(), "/dev/null was replaced by a regular file");
+}
+
+/// The pipeline gives the same items and transform results whatever the batch size (so
+/// ldifde follow-up records may start a batch of their own) and the number of workers, and
+/// every result is the transform of the item it comes with, also for an entry that a
+/// follow-up in the next batch completed.
+#[test]
+fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
+    // The large-group sample ends with the follow-up record: add an entry after it, so that a
+    // batch starts with the follow-up and goes on.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large-group-and-more.ldf");
+    let mut text = std::fs::read(root().join("samples/corp-large-group.ldf")).unwrap();
+    text.extend_from_slice(
+        b"\ndn: CN=After,OU=Groups,DC=corp,DC=example,DC=com\nobjectClass: contact\ncn: After\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let digest = |item: &Item| -> (String, usize) {
+        match &item.result {
+            Ok(Record::Entry(e)) => (e.dn_lossy().into_owned(), e.values("member").count()),
+            Ok(Record::Change(c)) => (String::from_utf8_lossy(&c.dn).into_owned(), usize::MAX),
+            Err(m) => (m.clone(), 0),
+        }
+    };
+    let run = |batch_bytes: usize, jobs: usize| {
+        let pool = ldifstamp::pipeline::pool(jobs).unwrap();
+        let opts = InputOptions {
+            batch_bytes,
+            ..InputOptions::default()
+        };
+        let mut seen = Vec::new();
+        ldifstamp::pipeline::run(
+            &[ldifstamp::input::Source::new(path.to_str().unwrap())],
+            &opts,
+            &pool,
+            ldifstamp::pipeline::Progress::Off,
+            digest,
+            |item, t| {
+                assert_eq!(digest(&item), t, "a result does not belong to its item");
+                seen.push(t);
+                Ok(())
+            },
+        )
+        .unwrap();
+        seen
+    };
+    let reference = run(64 << 20, 1);
+    assert!(reference.iter().any(|(_, n)| *n == 1510), "{reference:?}");
+    assert!(reference.last().unwrap().0.starts_with("CN=After"));
+    assert!(reference.iter().all(|(_, n)| *n != usize::MAX));
+    for batch_bytes in [1, 700, 4096, 65536] {
+        for jobs in [1, 2, 8] {
+            assert_eq!(
+                run(batch_bytes, jobs),
+                reference,
+                "batch_bytes {batch_bytes}, -j{jobs}"
+            );
+        }
+    }
 }
