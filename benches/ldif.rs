@@ -199,6 +199,7 @@ fn parse_only(
                 n += 1;
             }
         }
+        framer.recycle(b.data);
     }
     n
 }
@@ -228,6 +229,7 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
             let mut n = 0u64;
             while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
                 n += batch.records.len() as u64;
+                framer.recycle(batch.data);
             }
             assert_eq!(n, expected);
         })
@@ -252,6 +254,7 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
                     n += u64::from(item.result.is_ok());
                     black_box(item);
                 }
+                framer.recycle(batch.data);
             }
             assert_eq!(n, expected);
         })
@@ -275,6 +278,7 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
                 }
                 written += out.len() as u64;
                 black_box(&out);
+                framer.recycle(batch.data);
             }
             assert!(written > 0);
         })

@@ -84,6 +84,8 @@ where
         };
         let in_flight = pool.current_num_threads() * 2 + 2;
         let (tx, rx) = mpsc::channel::<Done<T>>();
+        // Batch buffers go back to the framer once parsed, to read later batches into.
+        let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
         let transform = &transform;
         pool.in_place_scope(|scope| -> Result<()> {
             let mut order = Reorder {
@@ -95,6 +97,9 @@ where
             loop {
                 let work = match &mut input {
                     Input::Ldif(framer) => {
+                        while let Ok(spare) = spare_rx.try_recv() {
+                            framer.recycle(spare);
+                        }
                         let batch = framer
                             .next_batch(opts.batch_bytes)
                             .map_err(|e| Error::io(name.to_string(), e))?;
@@ -114,6 +119,7 @@ where
                     }
                 };
                 let tx = tx.clone();
+                let spare_tx = spare_tx.clone();
                 let name = name.clone();
                 let seq = sent;
                 scope.spawn(move |_| {
@@ -137,6 +143,8 @@ where
                                         )
                                     })
                                     .collect();
+                                // Items own their bytes: the buffer can be read into again.
+                                let _ = spare_tx.send(batch.data);
                                 // Follow-up records inside the batch; one that continues the
                                 // previous batch's last entry is merged by `Reorder`.
                                 let mut merger = Merger::default();

@@ -355,6 +355,13 @@ pub fn case_ignore_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
         return true;
     }
+    // Two ASCII first characters that differ whatever their case: Unicode lowercasing maps an
+    // ASCII character to itself lowercased, so the values differ (the common case in filters).
+    if let (Some(x), Some(y)) = (a.first(), b.first()) {
+        if x.is_ascii() && y.is_ascii() && !x.eq_ignore_ascii_case(y) {
+            return false;
+        }
+    }
     if a.is_ascii() && b.is_ascii() {
         return false;
     }
@@ -381,6 +388,26 @@ pub fn case_fold(v: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The fast paths agree with lowercasing both strings character by character.
+        #[test]
+        fn case_ignore_eq_is_unicode_lowercase_equality(
+            a in "[a-zA-Z0-9 KkİiÉé\u{212A}ß]{0,6}",
+            b in "[a-zA-Z0-9 KkİiÉé\u{212A}ß]{0,6}",
+        ) {
+            let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<String>();
+            proptest::prop_assert_eq!(
+                case_ignore_eq(a.as_bytes(), b.as_bytes()),
+                lower(&a) == lower(&b)
+            );
+            let upper = a.to_uppercase();
+            proptest::prop_assert_eq!(
+                case_ignore_eq(a.as_bytes(), upper.as_bytes()),
+                lower(&a) == lower(&upper)
+            );
+        }
+    }
 
     #[test]
     fn binary_attributes_are_known() {
