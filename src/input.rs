@@ -78,7 +78,7 @@ impl Default for InputOptions {
             max_record_bytes: crate::ldif::framer::DEFAULT_MAX_RECORD,
             parse: ParseOptions::default(),
             csv_multi_valued: Vec::new(),
-            batch_bytes: 4 << 20,
+            batch_bytes: 2 << 20,
         }
     }
 }

@@ -129,7 +129,6 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let mut index = Index::default();
     let mut claims: Vec<Claim> = Vec::new();
-    let mut claim_place: HashMap<u32, (Arc<str>, u64)> = HashMap::new();
     let mut places: Vec<(Arc<str>, u64)> = Vec::new();
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
@@ -169,7 +168,6 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 }
                 if let Some(mut c) = p.claim {
                     c.seq = seq;
-                    claim_place.insert(seq, (item.location.file.clone(), item.location.record));
                     claims.push(c);
                 }
                 add_eds(p.eds, &mut eds_groups);
@@ -226,9 +224,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let indexed_values = index.len() as u64;
     let by_seq = uniqueness::allocate(&mut index, claims, &alloc_settings);
+    index.release_values();
     let allocations: HashMap<(Arc<str>, u64), Allocation> = by_seq
         .into_iter()
-        .filter_map(|(s, a)| claim_place.remove(&s).map(|k| (k, a)))
+        .filter_map(|(s, a)| places.get(s as usize - 1).cloned().map(|k| (k, a)))
         .collect();
     let dup_places: HashMap<(Arc<str>, u64), ()> = index
         .duplicates

@@ -171,15 +171,22 @@ impl Prepared<'_> {
             return None;
         }
         let e = self.state.entry();
+        let guid: Option<[u8; 16]> = e.first("objectGUID").and_then(|g| g.try_into().ok());
         Some(Claim {
             seq,
             when_created: e.first("whenCreated").map(<[u8]>::to_vec),
-            guid: e.first("objectGUID").and_then(|g| g.try_into().ok()),
+            guid,
             wanted: self.wanted.iter().map(|(_, w)| w.clone()).collect(),
-            legacy: self
-                .legacy
-                .as_ref()
-                .map(|b| (b.clone(), e.dn_lossy().into_owned())),
+            // The DN only matters without a GUID (`legacy_dn::collision_suffix`): claims are
+            // held for every object at once, so it is not kept otherwise.
+            legacy: self.legacy.as_ref().map(|b| {
+                let dn = if guid.is_none() {
+                    e.dn_lossy().into_owned()
+                } else {
+                    String::new()
+                };
+                (b.clone(), dn)
+            }),
         })
     }
 }
@@ -703,7 +710,10 @@ impl Engine<'_> {
                     kind: t.kind.clone(),
                     template: x.local,
                     alias: alias_local,
-                    domain: t.domain().unwrap_or("").to_string(),
+                    domain: t
+                        .domain_shared()
+                        .cloned()
+                        .unwrap_or_else(|| std::sync::Arc::from("")),
                 },
             ));
         }

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use crate::exchange::legacy_dn;
 use crate::exchange::template::DuplicateBase;
@@ -81,6 +82,11 @@ impl Index {
         self.taken.get(&key(value)).is_none_or(|o| *o == owner)
     }
 
+    /// Forgets the values (once the allocation is done), keeping [`Index::duplicates`].
+    pub fn release_values(&mut self) {
+        self.taken = HashMap::new();
+    }
+
     /// Number of values indexed.
     pub fn len(&self) -> usize {
         self.taken.len()
@@ -98,18 +104,18 @@ pub enum Wanted {
     /// A `user@domain` address: template output, alias, and domain.
     Local {
         /// The address type as the template writes it (`SMTP`, `smtp`).
-        kind: String,
+        kind: Arc<str>,
         /// Local part from the template (retry 0).
         template: String,
         /// The alias local part (retry 1 and the base of later ones).
         alias: String,
         /// Domain.
-        domain: String,
+        domain: Arc<str>,
     },
     /// An X.400 address (`c=...;s=...;` without the type) and its type as written.
     X400 {
         /// `X400` / `x400`.
-        kind: String,
+        kind: Arc<str>,
         /// The generated address.
         address: String,
     },
@@ -126,7 +132,8 @@ pub struct Claim {
     pub guid: Option<[u8; 16]>,
     /// Addresses, in template order.
     pub wanted: Vec<Wanted>,
-    /// `(base CN, DN)` when the object needs a legacyExchangeDN.
+    /// `(base CN, DN)` when the object needs a legacyExchangeDN; the DN is empty when
+    /// [`Claim::guid`] is set (collision suffixes then derive from the GUID).
     pub legacy: Option<(String, String)>,
 }
 
@@ -231,7 +238,7 @@ pub fn allocate(
                             "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
                             settings.max_retries
                         );
-                        if kind == "SMTP" {
+                        if &**kind == "SMTP" {
                             alloc.failed = Some(msg.clone());
                         }
                         alloc.warnings.push(msg);
