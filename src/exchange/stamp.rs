@@ -502,8 +502,10 @@ impl Engine<'_> {
         let server = mdb
             .as_deref()
             .and_then(|m| {
-                let parts = dn::parse(m.as_bytes()).ok()?;
-                (parts.len() > 3).then(|| dn::key_of(&parts[3..]))
+                // The server is three RDNs up from the store (store, storage group,
+                // InformationStore).
+                let up = dn::parent(dn::parent(dn::parent(m.as_bytes())?)?)?;
+                dn::normalize(up).ok()
             })
             .and_then(|k| policy.servers.iter().find(|s| s.dn_key == k))
             .or_else(|| {
@@ -984,17 +986,17 @@ impl Engine<'_> {
         let lists = &self.policy.address_lists;
         let mut next: Vec<Vec<u8>> = Vec::new();
         if !hidden {
+            let keys: Vec<Vec<u8>> = current.iter().map(|v| dn::key_lossy(v)).collect();
             // Values for lists the policy does not describe are kept (they cannot be evaluated).
-            for v in &current {
-                let k = dn::key_lossy(v);
-                if !lists.iter().any(|l| l.dn_key == k) {
+            for (v, k) in current.iter().zip(&keys) {
+                if !lists.iter().any(|l| &l.dn_key == k) {
                     next.push(v.clone());
                 }
             }
             for l in lists {
                 if l.filter.matches(&p.state) {
-                    match current.iter().find(|v| dn::key_lossy(v) == l.dn_key) {
-                        Some(v) => next.push(v.clone()),
+                    match keys.iter().position(|k| *k == l.dn_key) {
+                        Some(i) => next.push(current[i].clone()),
                         None => next.push(l.dn.as_bytes().to_vec()),
                     }
                 }

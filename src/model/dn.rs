@@ -268,8 +268,52 @@ pub fn escape_value(value: &[u8]) -> Vec<u8> {
 
 /// The normalised comparison key of a DN (see the module docs).
 pub fn normalize(dn: &[u8]) -> Result<Vec<u8>, DnError> {
+    if let Some(key) = simple_key(dn) {
+        return Ok(key);
+    }
     let rdns = parse(dn)?;
     Ok(key_of(&rdns))
+}
+
+/// [`normalize`] without parsing, for the DNs AD writes: ASCII, single-valued RDNs, no
+/// spaces around separators, and no character that is escaped, quoted or trimmed. Their key
+/// is the DN lower-cased. `None` when the DN needs the parser.
+fn simple_key(dn: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(dn.len());
+    // In the attribute type (before `=`) or in the value.
+    let mut in_type = true;
+    let mut start = 0usize;
+    for (i, &c) in dn.iter().enumerate() {
+        if in_type {
+            match c {
+                b'=' if i > start => in_type = false,
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => {}
+                _ => return None,
+            }
+        } else {
+            match c {
+                b',' => {
+                    // A value is not empty and does not end with a space.
+                    if dn[i - 1] == b'=' || dn[i - 1] == b' ' {
+                        return None;
+                    }
+                    in_type = true;
+                    start = i + 1;
+                }
+                b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | b'#' | 0 => return None,
+                b' ' if dn[i - 1] == b'=' => return None,
+                0x80.. => return None,
+                _ => {}
+            }
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    // The last value: present, not empty, no trailing space.
+    match dn.last() {
+        Some(b'=' | b' ' | b',') | None => None,
+        Some(_) if in_type => None,
+        Some(_) => Some(out),
+    }
 }
 
 /// The normalised key of parsed RDNs.
@@ -379,6 +423,51 @@ pub fn first_value(dn: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The fast path of `normalize` gives what parsing gives, and only for DNs that parse.
+        #[test]
+        fn simple_keys_agree_with_the_parser(
+            rdns in proptest::collection::vec(
+                (
+                    "cn|OU|Dc|1\\.2|c n",
+                    "=|=|=| =|= ",
+                    "[A-Za-z0-9 .-]{1,5}|[A-Za-z #,+=\\\\\"<>;é]{0,3}",
+                ),
+                1..4,
+            ),
+        ) {
+            let dn = rdns
+                .iter()
+                .map(|(t, sep, v)| format!("{t}{sep}{v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            if let Some(fast) = simple_key(dn.as_bytes()) {
+                let slow = parse(dn.as_bytes()).map(|r| key_of(&r));
+                proptest::prop_assert_eq!(Ok(fast), slow, "{}", dn);
+            }
+        }
+    }
+
+    #[test]
+    fn simple_keys_cover_the_usual_dns() {
+        assert_eq!(
+            simple_key(b"CN=John Smith,OU=Staff,DC=corp,DC=example,DC=com").as_deref(),
+            Some(&b"cn=john smith,ou=staff,dc=corp,dc=example,dc=com"[..])
+        );
+        for slow in [
+            &br"CN=Smith\, John,DC=x"[..],
+            b"CN=a+SN=b,DC=x",
+            b"CN=a, DC=x",
+            b"CN=a ,DC=x",
+            b"CN=,DC=x",
+            b"CN=a,",
+            b"",
+            "CN=Jos\u{e9},DC=x".as_bytes(),
+        ] {
+            assert_eq!(simple_key(slow), None, "{}", String::from_utf8_lossy(slow));
+        }
+    }
 
     #[test]
     fn escaped_comma_stays_in_the_value() {
