@@ -115,6 +115,18 @@ fn range_in(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
     start..start + part.len()
 }
 
+/// The physical line starting at `pos`: the end of its text (before `\r\n` or `\n`) and
+/// the start of the next line.
+fn physical_line(bytes: &[u8], pos: usize) -> (usize, usize) {
+    let nl = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+    let end = if nl > pos && bytes[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
+    (end, (nl + 1).min(bytes.len()))
+}
+
 /// `AttributeDescription` characters (type, options, and `=` for AD's `range=` option).
 fn is_desc_char(c: u8) -> bool {
     DESC_CHARS[usize::from(c)]
@@ -218,6 +230,19 @@ impl Parser {
         first_line: u64,
         warnings: &mut Vec<Warning>,
     ) -> Result<Parsed, ParseError> {
+        if let Some(entry) = self.fast_entry(bytes) {
+            return Ok(Parsed::Record(Record::Entry(entry)));
+        }
+        self.parse_full(bytes, first_line, warnings)
+    }
+
+    /// The full parser: every form the module docs list, with its errors and warnings.
+    fn parse_full(
+        &mut self,
+        bytes: &[u8],
+        first_line: u64,
+        warnings: &mut Vec<Warning>,
+    ) -> Result<Parsed, ParseError> {
         let mut ctx = Ctx {
             bytes,
             first_line,
@@ -228,6 +253,123 @@ impl Parser {
         let result = self.parse_lines(&lines, &mut ctx);
         self.lines = lines;
         result
+    }
+
+    /// Reads the records exports are made of in one pass over the bytes: a `dn:` line, an
+    /// optional `changetype: add`, then `attribute: value` and `attribute:: base64` lines, any
+    /// of them folded. Attribute names are hashed while they are scanned, and values that are
+    /// not folded or encoded stay where they are in the record. `None` as soon as anything
+    /// else appears (comments, options, URLs, controls, other changetypes, and every error):
+    /// [`Parser::parse_full`] then reads the record, so both give the same result.
+    fn fast_entry(&mut self, bytes: &[u8]) -> Option<crate::model::Entry> {
+        use crate::model::entry::{key_step, KEY_SEED};
+        let n = bytes.len();
+        let mut pos = 0;
+        let mut builder: Option<EntryBuilder> = None;
+        let mut logical = 0usize;
+        while pos < n {
+            let (end, mut next) = physical_line(bytes, pos);
+            // The attribute description, hashed as it is read.
+            let mut i = pos;
+            let mut h = KEY_SEED;
+            while i < end && is_desc_char(bytes[i]) {
+                if bytes[i] == b';' {
+                    return None;
+                }
+                h = key_step(h, bytes[i]);
+                i += 1;
+            }
+            if i == pos || i >= end || bytes[i] != b':' {
+                return None;
+            }
+            let name = pos..i;
+            let key = h & !1;
+            i += 1;
+            let folded = next < n && bytes[next] == b' ';
+            if folded && i >= end {
+                // The kind of value (`::`, `:<`) would be on the continuation line.
+                return None;
+            }
+            let base64 = match bytes.get(i) {
+                Some(b':') if i < end => {
+                    i += 1;
+                    true
+                }
+                Some(b'<') if i < end => return None,
+                _ => false,
+            };
+            // The value: in the record, or unfolded into `scratch`.
+            let value = if folded {
+                self.scratch.clear();
+                self.scratch.extend_from_slice(&bytes[i..end]);
+                while next < n && bytes[next] == b' ' {
+                    let (e, after) = physical_line(bytes, next);
+                    self.scratch.extend_from_slice(&bytes[next + 1..e]);
+                    next = after;
+                }
+                None
+            } else {
+                while i < end && bytes[i] == b' ' {
+                    i += 1;
+                }
+                Some(i..end)
+            };
+            let text: &[u8] = match &value {
+                Some(r) => &bytes[r.clone()],
+                None => trim_start_spaces(&self.scratch),
+            };
+            let name_bytes = &bytes[name.clone()];
+            match builder.as_mut() {
+                None => {
+                    // The first line is the DN.
+                    if !name_bytes.eq_ignore_ascii_case(b"dn") {
+                        return None;
+                    }
+                    let decoded;
+                    let dn: &[u8] = if base64 {
+                        decoded = B64.decode(trim_end_spaces(text)).ok()?;
+                        &decoded
+                    } else {
+                        text
+                    };
+                    if std::str::from_utf8(dn).is_err() || crate::model::dn::validate(dn).is_err() {
+                        return None;
+                    }
+                    let mut b = EntryBuilder::over_record(bytes, n / 32 + 4);
+                    match &value {
+                        Some(r) if !base64 => b.set_dn_span(r.clone()),
+                        _ => b.set_dn(dn),
+                    }
+                    builder = Some(b);
+                }
+                Some(b) => {
+                    if name_bytes.len() == 2 && name_bytes.eq_ignore_ascii_case(b"dn")
+                        || name_bytes.len() == 7 && name_bytes.eq_ignore_ascii_case(b"control")
+                    {
+                        return None;
+                    }
+                    if name_bytes.len() == 10 && name_bytes.eq_ignore_ascii_case(b"changetype") {
+                        // Only `changetype: add` right after the DN makes an entry.
+                        if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
+                            return None;
+                        }
+                    } else if base64 {
+                        let decode = |buf: &mut Vec<u8>| B64.decode_vec(trim_end_spaces(text), buf);
+                        b.push_span_with_keyed(name, key, decode).ok()?;
+                    } else if let Some(bin) = binary_from_text(name_bytes, text) {
+                        b.push(name_bytes, &bin);
+                    } else {
+                        match value {
+                            Some(r) => b.push_spans_keyed(name, key, r),
+                            None => b.push(name_bytes, text),
+                        }
+                    }
+                }
+            }
+            logical += 1;
+            pos = next;
+        }
+        builder.map(EntryBuilder::finish)
     }
 
     /// The text of logical line `l` of the record `bytes`.
@@ -846,6 +988,140 @@ fn merge_ranges(entry: &crate::model::Entry) -> Result<crate::model::Entry, Stri
 mod tests {
     use super::*;
     use crate::model::Entry;
+
+    /// Lines the fast path must take or leave to the full parser.
+    const FIRST_LINES: &[&str] = &[
+        "dn: CN=a,DC=x",
+        "dn: CN=a,DC=x",
+        "dn:: Q049YSxEQz14",
+        "DN:CN=b\\, c,DC=x",
+        "dn:  CN=spaces,DC=x  ",
+        "dn: not a dn",
+        "dn:: !!",
+        "dn:< file:///etc/hostname",
+        "dn : CN=a,DC=x",
+        "version: 1",
+        "# comment",
+        "1234",
+        "cn: no dn",
+    ];
+    const SECOND_LINES: &[&str] = &[
+        "changetype: add",
+        "changetype: ADD",
+        "changetype: add ",
+        "changetype:: YWRk",
+        "changetype: modify",
+        "changetype: delete",
+        "control: 1.2.3 true",
+        "cn: x",
+        "objectClass: top",
+    ];
+    const LINES: &[&str] = &[
+        "cn: value",
+        "cn:value",
+        "CN:  two spaces then trailing  ",
+        "sn:",
+        "objectGUID: 01234567-89ab-cdef-0123-456789abcdef",
+        "objectGUID:: ASNFZ4mrze8BI0VniavN7w==",
+        "objectSid: S-1-5-21-1-2-3-500",
+        "description:: w6lsw6k=",
+        "description:: w6lsw6k",
+        "description:: !!",
+        "description:: ",
+        "mail: a@x",
+        "proxyAddresses: SMTP:a@x",
+        "proxyAddresses: smtp:b@x",
+        "ou;lang-de: x",
+        "member;range=0-1: CN=a",
+        "x-y.z_1: v",
+        "# comment",
+        "-",
+        "dn: CN=again,DC=x",
+        "changetype: add",
+        "control: 1.2.3",
+        "x:< file:///etc/hostname",
+        "a : b",
+        "\tx: y",
+        " lonely continuation",
+        "",
+        "nocolon",
+        "é: x",
+    ];
+
+    fn record_text() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        (
+            proptest::sample::select(FIRST_LINES),
+            proptest::option::of(proptest::sample::select(SECOND_LINES)),
+            proptest::collection::vec(proptest::sample::select(LINES), 0..8),
+            any::<bool>(),
+            proptest::collection::vec(0usize..40, 0..6),
+            any::<bool>(),
+        )
+            .prop_map(|(first, second, rest, crlf, folds, final_break)| {
+                let mut lines: Vec<String> = vec![first.to_string()];
+                lines.extend(second.map(str::to_string));
+                lines.extend(rest.iter().map(|l| l.to_string()));
+                // Fold lines at the given byte positions (of the line picked by the position).
+                for (k, at) in folds.iter().enumerate() {
+                    let count = lines.len();
+                    let l = &mut lines[k % count];
+                    let at = (*at).min(l.len());
+                    if at > 0 && l.is_char_boundary(at) {
+                        l.insert_str(at, "\n ");
+                    }
+                }
+                let eol = if crlf { "\r\n" } else { "\n" };
+                let mut text = lines.join("\n").replace('\n', eol);
+                if final_break {
+                    text.push_str(eol);
+                }
+                text.into_bytes()
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Whenever the fast path reads a record, the full parser reads the same entry.
+        #[test]
+        fn the_fast_path_agrees_with_the_full_parser(text in record_text()) {
+            let mut p = Parser::new(ParseOptions::default());
+            if let Some(fast) = p.fast_entry(&text) {
+                let mut w = Vec::new();
+                let full = p.parse_full(&text, 1, &mut w);
+                let Ok(Parsed::Record(Record::Entry(full))) = full else {
+                    panic!("fast path read {:?} but the full parser gave {full:?}", String::from_utf8_lossy(&text));
+                };
+                proptest::prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"));
+                proptest::prop_assert_eq!(fast, full);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fast_path_reads_the_shipped_exports() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut fast = 0;
+        let mut total = 0;
+        for name in ["samples/corp.ldf", "samples/corp-large-group.ldf"] {
+            let data = std::fs::read(root.join(name)).unwrap();
+            let mut framer = crate::ldif::framer::Framer::new(&data[..], 1 << 30);
+            let mut p = Parser::new(ParseOptions::default());
+            while let Some(batch) = framer.next_batch(1 << 20).unwrap() {
+                for r in &batch.records {
+                    total += 1;
+                    fast += usize::from(p.fast_entry(batch.bytes(r)).is_some());
+                }
+            }
+        }
+        // Everything but the version line and ldifde's follow-up modify record.
+        assert!(total > 50, "{total}");
+        assert!(
+            fast + 2 >= total,
+            "{fast} of {total} records took the fast path"
+        );
+    }
 
     fn parse(text: &[u8]) -> Result<Parsed, ParseError> {
         let mut w = Vec::new();

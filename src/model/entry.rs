@@ -416,6 +416,39 @@ impl EntryBuilder {
         self.pending.push((slot, value));
     }
 
+    /// [`EntryBuilder::push_spans`] for a parser that computed the description's
+    /// [`attr_key`] while reading it.
+    ///
+    /// # Panics
+    /// When a range is not inside the record.
+    pub fn push_spans_keyed(&mut self, name: Range<usize>, key: u64, value: Range<usize>) {
+        let name = self.span_of(name);
+        let value = self.span_of(value);
+        let slot = self.slot_keyed(name, key);
+        self.pending.push((slot, value));
+    }
+
+    /// [`EntryBuilder::push_span_with`] for a parser that computed the description's
+    /// [`attr_key`] while reading it.
+    pub fn push_span_with_keyed<E>(
+        &mut self,
+        name: Range<usize>,
+        key: u64,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let name = self.span_of(name);
+        let slot = self.slot_keyed(name, key);
+        self.fill_value(slot, fill)
+    }
+
+    fn slot_keyed(&mut self, name: Span, key: u64) -> u32 {
+        debug_assert_eq!(key, attr_key(&self.entry.buf[name.range()]));
+        match self.find_slot(key, &self.entry.buf[name.range()]) {
+            Some(i) => i,
+            None => self.new_slot(key, name),
+        }
+    }
+
     /// Adds one value of the description at `name` in the record (see
     /// [`EntryBuilder::push_spans`]) whose bytes are produced by `fill`.
     pub fn push_span_with<E>(
@@ -496,15 +529,27 @@ fn table_home(key: u64) -> usize {
 
 /// A case-insensitive hash of an attribute description's type, with one bit saying whether
 /// it has options. Equal descriptions (by [`attr_eq`]) have equal keys.
+///
+/// A parser can compute it while scanning a name: start from [`KEY_SEED`], apply
+/// [`key_step`] to each byte of the type, and clear bit 0 (set it when options follow).
 pub fn attr_key(desc: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = KEY_SEED;
     for &c in desc {
         if c == b';' {
             return h | 1;
         }
-        h = (h ^ u64::from(c | 0x20)).wrapping_mul(0x0100_0000_01b3);
+        h = key_step(h, c);
     }
     h & !1
+}
+
+/// The starting value of [`attr_key`].
+pub const KEY_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// One byte of [`attr_key`] (FNV-1a over the byte with the ASCII case bit set).
+#[inline]
+pub fn key_step(h: u64, c: u8) -> u64 {
+    (h ^ u64::from(c | 0x20)).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// Compares two attribute descriptions the way LDAP does: the type case-insensitively and the

@@ -9,4 +9,4 @@ pub mod entry;
 pub mod schema;
 
 pub use change::{Change, ChangeRecord, Control, ModOp, Modification, Record};
-pub use entry::{attr_eq, attr_type, AttrRef, Entry, EntryBuilder};
+pub use entry::{attr_eq, attr_key, attr_type, AttrRef, Entry, EntryBuilder};
