@@ -252,11 +252,8 @@ impl<R: Read> Framer<R> {
         let mut lines = 0u64;
         loop {
             let data = &self.buf[self.pos..];
-            // One iterator over the whole buffer: a memchr call per line costs more than the
-            // search itself on lines of 30 bytes.
-            let base = from;
-            for nl in memchr::memchr_iter(b'\n', &data[base..]) {
-                let next = base + nl + 1;
+            while let Some(nl) = super::find_newline(&data[from..]) {
+                let next = from + nl + 1;
                 // Is the following line empty or space-only?
                 let ws = data[next..]
                     .iter()

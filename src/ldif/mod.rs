@@ -26,3 +26,41 @@ pub struct Item {
     /// Ignored record (ldapsearch trailer, referral, version line).
     pub skipped: Option<&'static str>,
 }
+
+/// Position of the first `\n` in `hay`, eight bytes at a time: on LDIF's 30-byte lines this is
+/// several times cheaper than a call to `memchr`, whose set-up is made for long haystacks.
+#[inline]
+pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = hay.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w) ^ NL;
+        // The lowest byte of `x` that is zero sets the lowest high bit here.
+        let t = x.wrapping_sub(LO) & !x & HI;
+        if t != 0 {
+            return Some(at + (t.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'\n')
+        .map(|p| at + p)
+}
+
+#[cfg(test)]
+mod tests {
+    proptest::proptest! {
+        #[test]
+        fn find_newline_is_memchr(hay in proptest::collection::vec(
+            proptest::sample::select(vec![b'\n', b'\r', b'a', 0x0b, 0x8a, 0x09, 0xff, 0]), 0..40)) {
+            proptest::prop_assert_eq!(super::find_newline(&hay), memchr::memchr(b'\n', &hay));
+        }
+    }
+}

@@ -115,22 +115,22 @@ fn range_in(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
     start..start + part.len()
 }
 
-/// The physical line starting at `pos`: the end of its text (before `\r\n` or `\n`) and
-/// the start of the next line.
-fn physical_line(bytes: &[u8], pos: usize) -> (usize, usize) {
-    let nl = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
-    let end = if nl > pos && bytes[nl - 1] == b'\r' {
-        nl - 1
-    } else {
-        nl
-    };
-    (end, (nl + 1).min(bytes.len()))
-}
-
 /// `AttributeDescription` characters (type, options, and `=` for AD's `range=` option).
 fn is_desc_char(c: u8) -> bool {
     DESC_CHARS[usize::from(c)]
 }
+
+/// Attribute type characters without options (`;`): the names the fast path reads.
+static NAME_CHARS: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'=' | b'*');
+        c += 1;
+    }
+    t
+};
 
 /// [`is_desc_char`] as a table: it runs on every byte of every attribute name.
 static DESC_CHARS: [bool; 256] = {
@@ -267,24 +267,29 @@ impl Parser {
         let mut pos = 0;
         let mut builder: Option<EntryBuilder> = None;
         let mut logical = 0usize;
+        let line_at = |pos: usize| -> (usize, usize) {
+            let nl = super::find_newline(&bytes[pos..]).map_or(n, |i| pos + i);
+            let end = if nl > pos && bytes[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            (end, (nl + 1).min(n))
+        };
         while pos < n {
-            let (end, mut next) = physical_line(bytes, pos);
-            // The attribute description, hashed as it is read.
-            let mut i = pos;
-            let mut h = KEY_SEED;
-            while i < end && is_desc_char(bytes[i]) {
-                if bytes[i] == b';' {
-                    return None;
-                }
-                h = key_step(h, bytes[i]);
-                i += 1;
-            }
-            if i == pos || i >= end || bytes[i] != b':' {
+            let (end, mut next) = line_at(pos);
+            // The attribute description (options are left to the full parser), then its key.
+            let line = &bytes[pos..end];
+            let len = line
+                .iter()
+                .position(|&c| !NAME_CHARS[usize::from(c)])
+                .unwrap_or(line.len());
+            if len == 0 || line.get(len) != Some(&b':') {
                 return None;
             }
-            let name = pos..i;
-            let key = h & !1;
-            i += 1;
+            let name = pos..pos + len;
+            let key = line[..len].iter().fold(KEY_SEED, |h, &c| key_step(h, c)) & !1;
+            let mut i = pos + len + 1;
             let folded = next < n && bytes[next] == b' ';
             if folded && i >= end {
                 // The kind of value (`::`, `:<`) would be on the continuation line.
@@ -303,7 +308,7 @@ impl Parser {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(&bytes[i..end]);
                 while next < n && bytes[next] == b' ' {
-                    let (e, after) = physical_line(bytes, next);
+                    let (e, after) = line_at(next);
                     self.scratch.extend_from_slice(&bytes[next + 1..e]);
                     next = after;
                 }
@@ -356,7 +361,10 @@ impl Parser {
                     } else if base64 {
                         let decode = |buf: &mut Vec<u8>| B64.decode_vec(trim_end_spaces(text), buf);
                         b.push_span_with_keyed(name, key, decode).ok()?;
-                    } else if let Some(bin) = binary_from_text(name_bytes, text) {
+                    } else if let Some(bin) = binary_shaped(text)
+                        .then(|| binary_from_text(name_bytes, text))
+                        .flatten()
+                    {
                         b.push(name_bytes, &bin);
                     } else {
                         match value {
@@ -872,6 +880,9 @@ fn trim_start_spaces(s: &[u8]) -> &[u8] {
 /// Converts `ldbsearch`'s text form of a GUID or SID into bytes, for attributes with that
 /// syntax. Cheap for everything else: only values shaped like a GUID or SID are looked up.
 pub fn binary_from_text(name: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    if !binary_shaped(value) {
+        return None;
+    }
     let guid_shaped = (value.len() == 36 || value.len() == 38) && value.contains(&b'-');
     let sid_shaped = value.len() > 4 && (value.starts_with(b"S-") || value.starts_with(b"s-"));
     if !guid_shaped && !sid_shaped {
@@ -883,6 +894,15 @@ pub fn binary_from_text(name: &[u8], value: &[u8]) -> Option<Vec<u8>> {
         BinaryText::Sid if sid_shaped => binary::sid_text_to_bytes(text),
         _ => None,
     }
+}
+
+/// Whether a value could be the text form of a GUID or SID (a cheap test on its length and
+/// first bytes, made before [`binary_from_text`]).
+#[inline]
+fn binary_shaped(value: &[u8]) -> bool {
+    value.len() == 36
+        || value.len() == 38
+        || (value.len() > 4 && value[0] | 0x20 == b's' && value[1] == b'-')
 }
 
 /// Merges `attr;range=a-b` pieces into `attr` when every range is present; otherwise says

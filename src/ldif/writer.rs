@@ -9,7 +9,7 @@
 
 use base64::Engine;
 
-use crate::model::schema::attr_info;
+use crate::model::schema::{attr_info, attr_info_keyed};
 use crate::model::{Change, ChangeRecord, Control, Entry, ModOp};
 
 /// Line endings of the output.
@@ -81,7 +81,11 @@ pub fn text_needs_base64(value: &[u8]) -> bool {
     match (value.first(), value.last()) {
         (None, _) => false,
         (Some(b' ' | b':' | b'<'), _) | (_, Some(b' ')) => true,
-        _ => value.iter().any(|&c| !(0x20..0x7f).contains(&c)),
+        // Without an early exit the loop is vectorised: every value of every record is
+        // checked, and almost all of them are printable ASCII.
+        _ => value
+            .iter()
+            .fold(false, |bad, &c| bad | (c.wrapping_sub(0x20) >= 0x5f)),
     }
 }
 
@@ -129,6 +133,16 @@ impl Writer {
 
     /// Writes `name: value` or `name:: base64`, folded.
     fn attr_value(&mut self, out: &mut Vec<u8>, name: &[u8], value: &[u8], binary: bool) {
+        let plain = !value.is_empty() && !binary && !text_needs_base64(value);
+        let w = self.opts.wrap;
+        if plain && (w == 0 || name.len() + 2 + value.len() <= w) {
+            // The common line: written straight into `out`.
+            out.extend_from_slice(name);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            self.eol(out);
+            return;
+        }
         let mut line = std::mem::take(&mut self.line);
         line.clear();
         line.extend_from_slice(name);
@@ -236,7 +250,7 @@ impl Writer {
 
     fn attributes(&mut self, out: &mut Vec<u8>, entry: &Entry) {
         for a in entry.attributes() {
-            let binary = attr_info(a.name()).is_binary();
+            let binary = attr_info_keyed(a.name(), a.key()).is_binary();
             for v in a.values() {
                 self.attr_value(out, a.name(), v, binary);
             }

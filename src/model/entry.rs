@@ -56,6 +56,11 @@ impl<'a> AttrRef<'a> {
         &self.entry.buf[self.slot.name.range()]
     }
 
+    /// The [`attr_key`] of the description (computed when the entry was built).
+    pub fn key(&self) -> u64 {
+        self.slot.key
+    }
+
     /// The attribute description as text (descriptions are ASCII by grammar).
     pub fn name_str(&self) -> &'a str {
         std::str::from_utf8(self.name()).unwrap_or("?")
@@ -254,8 +259,8 @@ impl Default for EntryBuilder {
     }
 }
 
-const TABLE_SIZE: usize = 64;
-const TABLE_SLOTS: usize = 40;
+const TABLE_SIZE: usize = 256;
+const TABLE_SLOTS: usize = 192;
 
 impl EntryBuilder {
     /// Starts an entry with `dn`.

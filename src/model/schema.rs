@@ -81,7 +81,49 @@ const SYS_SID: AttrInfo = AttrInfo::new(true, Equality::Exact, BinaryText::Sid, 
 const SYS_OCTETS: AttrInfo = AttrInfo::new(true, Equality::Exact, BinaryText::Octets, true);
 
 /// Facts about the attribute of a description (options ignored; `;binary` makes it binary).
+///
+/// Descriptions without options are looked up in a per-thread cache keyed by
+/// [`attr_key`](super::entry::attr_key): the writer asks once per attribute of every entry.
 pub fn attr_info(desc: &[u8]) -> AttrInfo {
+    attr_info_keyed(desc, super::entry::attr_key(desc))
+}
+
+/// [`attr_info`] when the description's [`attr_key`](super::entry::attr_key) is known (an
+/// [`AttrRef::key`](super::entry::AttrRef::key)).
+pub fn attr_info_keyed(desc: &[u8], key: u64) -> AttrInfo {
+    debug_assert_eq!(key, super::entry::attr_key(desc));
+    if key & 1 != 0 || desc.len() > 64 {
+        return attr_info_uncached(desc);
+    }
+    INFO_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.is_empty() {
+            cache.resize_with(INFO_CACHE_SLOTS, || (1, Box::default(), MULTI));
+        }
+        let slot = &mut cache[(key >> 32) as usize % INFO_CACHE_SLOTS];
+        // Spelled as cached (the usual case: one export spells a name one way).
+        if slot.0 == key && *slot.1 == *desc {
+            return slot.2;
+        }
+        let info = attr_info_uncached(desc);
+        *slot = (key, desc.into(), info);
+        info
+    })
+}
+
+/// Slots of the per-thread cache of [`attr_info_keyed`] (direct-mapped by key).
+const INFO_CACHE_SLOTS: usize = 4096;
+
+/// One cached description: (key, description as written, facts); key 1 (never the key of a
+/// description without options) marks a free slot.
+type InfoSlot = (u64, Box<[u8]>, AttrInfo);
+
+thread_local! {
+    static INFO_CACHE: std::cell::RefCell<Vec<InfoSlot>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn attr_info_uncached(desc: &[u8]) -> AttrInfo {
     let ty = attr_type(desc);
     let mut lower = [0u8; 64];
     if ty.len() > lower.len() {
