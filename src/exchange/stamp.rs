@@ -81,9 +81,15 @@ impl<'a> State<'a> {
 
     /// The first value as text.
     pub fn text(&self, attr: &str) -> Option<String> {
-        self.values(attr)
-            .first()
-            .map(|v| String::from_utf8_lossy(v).into_owned())
+        let v = match self.find(attr) {
+            Some(v) => v.first().map(Vec::as_slice),
+            None => self.entry.first(attr),
+        }?;
+        // `from_utf8` checks plain ASCII much faster than the lossy conversion does.
+        Some(match std::str::from_utf8(v) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(v).into_owned(),
+        })
     }
 
     /// Sets `attr` (canonical name) to `values`.

@@ -35,12 +35,27 @@ struct Slot {
 ///
 /// Build one with [`EntryBuilder`]; read it with [`Entry::get`], [`Entry::attributes`] and
 /// [`Entry::first`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Entry {
     buf: Vec<u8>,
     dn: Span,
     slots: Vec<Slot>,
     values: Vec<Span>,
+    /// Open-addressing index of the first [`TABLE_SLOTS`] slots by key: slot number + 1, 0
+    /// for free. Later slots are found by a scan.
+    table: [u8; TABLE_SIZE],
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            buf: Vec::new(),
+            dn: Span::default(),
+            slots: Vec::new(),
+            values: Vec::new(),
+            table: [0; TABLE_SIZE],
+        }
+    }
 }
 
 /// One attribute of an [`Entry`]: its description as written and its values.
@@ -206,11 +221,41 @@ impl Eq for Entry {}
 impl Entry {
     /// [`Entry::get`] for a description given as bytes.
     pub fn get_bytes(&self, name: &[u8]) -> Option<AttrRef<'_>> {
-        let key = attr_key(name);
-        self.slots
-            .iter()
-            .find(|s| s.key == key && attr_eq(&self.buf[s.name.range()], name))
-            .map(|slot| AttrRef { entry: self, slot })
+        self.find_slot(attr_key(name), name).map(|i| AttrRef {
+            entry: self,
+            slot: &self.slots[i as usize],
+        })
+    }
+
+    /// The slot whose description equals `desc` (of key `key`).
+    fn find_slot(&self, key: u64, desc: &[u8]) -> Option<u32> {
+        let same = |i: usize| {
+            let s = &self.slots[i];
+            s.key == key && attr_eq(&self.buf[s.name.range()], desc)
+        };
+        let mut h = table_home(key);
+        loop {
+            match self.table[h] {
+                0 => break,
+                n if same(usize::from(n) - 1) => return Some(u32::from(n) - 1),
+                _ => h = (h + 1) % TABLE_SIZE,
+            }
+        }
+        (TABLE_SLOTS..self.slots.len())
+            .find(|&i| same(i))
+            .map(|i| i as u32)
+    }
+
+    /// Rebuilds [`Entry::table`] after slots were removed.
+    fn reindex(&mut self) {
+        self.table = [0; TABLE_SIZE];
+        for (i, s) in self.slots.iter().enumerate().take(TABLE_SLOTS) {
+            let mut h = table_home(s.key);
+            while self.table[h] != 0 {
+                h = (h + 1) % TABLE_SIZE;
+            }
+            self.table[h] = (i + 1) as u8;
+        }
     }
 }
 
@@ -243,9 +288,6 @@ pub struct EntryBuilder {
     pending: Vec<(u32, Span)>,
     /// Bytes of the record copied by [`EntryBuilder::over_record`] (spans below it are valid).
     base: usize,
-    /// Open-addressing index of the first [`TABLE_SLOTS`] slots by key: slot number + 1, 0 for
-    /// free. Later slots are found by a scan.
-    table: [u8; TABLE_SIZE],
 }
 
 impl Default for EntryBuilder {
@@ -254,7 +296,6 @@ impl Default for EntryBuilder {
             entry: Entry::default(),
             pending: Vec::new(),
             base: 0,
-            table: [0; TABLE_SIZE],
         }
     }
 }
@@ -291,10 +332,10 @@ impl EntryBuilder {
                 dn: Span::default(),
                 slots: Vec::with_capacity(values.min(64)),
                 values: Vec::new(),
+                table: [0; TABLE_SIZE],
             },
             pending: Vec::with_capacity(values),
             base: record.len(),
-            table: [0; TABLE_SIZE],
         }
     }
 
@@ -338,28 +379,14 @@ impl EntryBuilder {
 
     /// The slot whose description equals `desc` (of key `key`).
     fn find_slot(&self, key: u64, desc: &[u8]) -> Option<u32> {
-        let slots = &self.entry.slots;
-        let same = |i: usize| {
-            let s = &slots[i];
-            s.key == key && attr_eq(&self.entry.buf[s.name.range()], desc)
-        };
         // Most records repeat the previous attribute (multi-valued runs): check it first.
         if let Some((last, _)) = self.pending.last() {
-            if same(*last as usize) {
+            let s = &self.entry.slots[*last as usize];
+            if s.key == key && attr_eq(&self.entry.buf[s.name.range()], desc) {
                 return Some(*last);
             }
         }
-        let mut h = table_home(key);
-        loop {
-            match self.table[h] {
-                0 => break,
-                n if same(usize::from(n) - 1) => return Some(u32::from(n) - 1),
-                _ => h = (h + 1) % TABLE_SIZE,
-            }
-        }
-        (TABLE_SLOTS..slots.len())
-            .find(|&i| same(i))
-            .map(|i| i as u32)
+        self.entry.find_slot(key, desc)
     }
 
     /// Adds a slot for the description at `name` in the buffer.
@@ -367,10 +394,10 @@ impl EntryBuilder {
         let i = self.entry.slots.len();
         if i < TABLE_SLOTS {
             let mut h = table_home(key);
-            while self.table[h] != 0 {
+            while self.entry.table[h] != 0 {
                 h = (h + 1) % TABLE_SIZE;
             }
-            self.table[h] = (i + 1) as u8;
+            self.entry.table[h] = (i + 1) as u8;
         }
         self.entry.slots.push(Slot {
             name,
@@ -523,7 +550,10 @@ impl EntryBuilder {
             entry.values.push(span);
         }
         // Slots that never got a value (cannot happen through `push`) are dropped.
-        entry.slots.retain(|s| s.count > 0);
+        if entry.slots.iter().any(|s| s.count == 0) {
+            entry.slots.retain(|s| s.count > 0);
+            entry.reindex();
+        }
         entry
     }
 }
@@ -568,7 +598,8 @@ pub fn attr_eq(a: &[u8], b: &[u8]) -> bool {
         (None, _) | (_, None) => return false,
         _ => {}
     }
-    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+    // Spelled the same (the usual case once the keys matched), then in another case.
+    if a.len() == b.len() && (a == b || a.eq_ignore_ascii_case(b)) {
         return true;
     }
     if !a.contains(&b';') && !b.contains(&b';') {
@@ -605,6 +636,28 @@ pub fn attr_options(desc: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lookups_find_every_attribute_beyond_the_index_too() {
+        // More attributes than the index holds, names that share a home slot, options.
+        let mut b = EntryBuilder::new(b"CN=a");
+        let names: Vec<String> = (0..300).map(|i| format!("attr{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            b.push(n.as_bytes(), i.to_string().as_bytes());
+            if i % 7 == 0 {
+                b.push(format!("{n};lang-de").as_bytes(), b"de");
+            }
+        }
+        let e = b.finish();
+        for (i, n) in names.iter().enumerate() {
+            let upper = n.to_uppercase();
+            assert_eq!(e.first(&upper), Some(i.to_string().as_bytes()), "{n}");
+            let with_option = e.get(&format!("{upper};LANG-DE"));
+            assert_eq!(with_option.is_some(), i % 7 == 0, "{n}");
+        }
+        assert!(e.get("attr300").is_none());
+        assert!(e.get("attr1;lang-fr").is_none());
+    }
 
     #[test]
     fn values_of_one_attribute_are_grouped_in_arrival_order() {

@@ -394,7 +394,7 @@ fn parse_int(v: &[u8]) -> Option<i128> {
 
 /// Case-insensitive comparison of UTF-8 text (falls back to exact bytes for non-UTF-8).
 pub fn case_ignore_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() == b.len() && a.eq_ignore_ascii_case(b) {
+    if a.len() == b.len() && (a == b || a.eq_ignore_ascii_case(b)) {
         return true;
     }
     // Two ASCII first characters that differ whatever their case: Unicode lowercasing maps an
