@@ -42,8 +42,8 @@ pub struct Entry {
     slots: Vec<Slot>,
     values: Vec<Span>,
     /// Open-addressing index of the first [`TABLE_SLOTS`] slots by key: slot number + 1, 0
-    /// for free. Later slots are found by a scan.
-    table: [u8; TABLE_SIZE],
+    /// for free. Later slots are found by a scan. Boxed to keep entries small to move.
+    table: Box<[u8; TABLE_SIZE]>,
 }
 
 impl Default for Entry {
@@ -53,7 +53,7 @@ impl Default for Entry {
             dn: Span::default(),
             slots: Vec::new(),
             values: Vec::new(),
-            table: [0; TABLE_SIZE],
+            table: Box::new([0; TABLE_SIZE]),
         }
     }
 }
@@ -248,7 +248,7 @@ impl Entry {
 
     /// Rebuilds [`Entry::table`] after slots were removed.
     fn reindex(&mut self) {
-        self.table = [0; TABLE_SIZE];
+        *self.table = [0; TABLE_SIZE];
         for (i, s) in self.slots.iter().enumerate().take(TABLE_SLOTS) {
             let mut h = table_home(s.key);
             while self.table[h] != 0 {
@@ -332,7 +332,7 @@ impl EntryBuilder {
                 dn: Span::default(),
                 slots: Vec::with_capacity(values.min(64)),
                 values: Vec::new(),
-                table: [0; TABLE_SIZE],
+                table: Box::new([0; TABLE_SIZE]),
             },
             pending: Vec::with_capacity(values),
             base: record.len(),
