@@ -282,22 +282,13 @@ impl fmt::Debug for Entry {
 /// A parser can start the buffer with a copy of the record's text
 /// ([`EntryBuilder::over_record`]) and then add names and values as spans of that text
 /// ([`EntryBuilder::push_spans`]), so a plain value costs no copy at all.
+#[derive(Default)]
 pub struct EntryBuilder {
     entry: Entry,
     /// (slot index, value span) in arrival order.
     pending: Vec<(u32, Span)>,
     /// Bytes of the record copied by [`EntryBuilder::over_record`] (spans below it are valid).
     base: usize,
-}
-
-impl Default for EntryBuilder {
-    fn default() -> Self {
-        EntryBuilder {
-            entry: Entry::default(),
-            pending: Vec::new(),
-            base: 0,
-        }
-    }
 }
 
 const TABLE_SIZE: usize = 256;
