@@ -141,6 +141,7 @@ fn present<S: AttrSource + ?Sized>(s: &S, attr: &str) -> bool {
 
 /// The superclasses of the structural classes exports carry, for exports that list only the
 /// most specific class (csvde writes `user`, not `top;person;organizationalPerson;user`).
+#[cfg(test)]
 const SUPERCLASSES: &[(&str, &[&str])] = &[
     ("user", &["organizationalPerson", "person", "top"]),
     (
@@ -162,21 +163,57 @@ const SUPERCLASSES: &[(&str, &[&str])] = &[
     ("domainDNS", &["domain", "top"]),
 ];
 
-/// `objectClass=x`: any value, or a superclass of any value.
+/// [`SUPERCLASSES`] inverted: for each class that is some class's superclass, the classes
+/// that imply it (a test checks that the two tables agree).
+const SUBCLASSES: &[(&str, &[&str])] = &[
+    (
+        "top",
+        &[
+            "user",
+            "inetOrgPerson",
+            "computer",
+            "contact",
+            "organizationalPerson",
+            "person",
+            "group",
+            "organizationalUnit",
+            "container",
+            "publicFolder",
+            "msExchDynamicDistributionList",
+            "domainDNS",
+        ],
+    ),
+    (
+        "person",
+        &[
+            "user",
+            "inetOrgPerson",
+            "computer",
+            "contact",
+            "organizationalPerson",
+        ],
+    ),
+    (
+        "organizationalPerson",
+        &["user", "inetOrgPerson", "computer", "contact"],
+    ),
+    ("user", &["inetOrgPerson", "computer"]),
+    ("domain", &["domainDNS"]),
+];
+
+/// `objectClass=x`: any value, or a class of which `x` is a superclass.
 fn class_matches<S: AttrSource + ?Sized>(s: &S, want: &[u8]) -> bool {
-    // Only a class that is some class's superclass can be implied (checked once, not per
-    // value: filters test objectClass on every object).
-    let implied = SUPERCLASSES
+    if s.any_value("objectClass", &mut |v| case_ignore_eq(v, want)) {
+        return true;
+    }
+    let implied_by = SUBCLASSES
         .iter()
-        .any(|(_, supers)| supers.iter().any(|x| case_ignore_eq(x.as_bytes(), want)));
-    s.any_value("objectClass", &mut |v| {
-        case_ignore_eq(v, want)
-            || implied
-                && SUPERCLASSES.iter().any(|(c, supers)| {
-                    case_ignore_eq(v, c.as_bytes())
-                        && supers.iter().any(|x| case_ignore_eq(x.as_bytes(), want))
-                })
-    })
+        .find(|(c, _)| case_ignore_eq(c.as_bytes(), want))
+        .map_or(&[][..], |(_, subs)| *subs);
+    !implied_by.is_empty()
+        && s.any_value("objectClass", &mut |v| {
+            implied_by.iter().any(|c| case_ignore_eq(v, c.as_bytes()))
+        })
 }
 
 fn equality<S: AttrSource + ?Sized>(s: &S, attr: &str, want: &[u8], approx: bool) -> bool {
@@ -713,6 +750,22 @@ mod tests {
     use super::*;
     use crate::model::EntryBuilder;
     use proptest::prelude::*;
+
+    #[test]
+    fn subclasses_invert_superclasses() {
+        use std::collections::BTreeSet;
+        let mut from_supers: BTreeSet<(&str, &str)> = BTreeSet::new();
+        for (class, supers) in SUPERCLASSES {
+            for s in *supers {
+                from_supers.insert((s, class));
+            }
+        }
+        let from_subs: BTreeSet<(&str, &str)> = SUBCLASSES
+            .iter()
+            .flat_map(|(s, subs)| subs.iter().map(move |c| (*s, *c)))
+            .collect();
+        assert_eq!(from_supers, from_subs);
+    }
 
     /// The Exchange 2003 default address lists, exactly as stored (reference §9.2).
     const DEFAULT_LISTS: [(&str, &str); 5] = [

@@ -275,6 +275,24 @@ pub fn normalize(dn: &[u8]) -> Result<Vec<u8>, DnError> {
     Ok(key_of(&rdns))
 }
 
+/// [`first_value`] without building the RDNs, when the DN is valid and its first RDN is a
+/// plain `type=value` (no escapes, quotes, `#`, `+` or spaces around it).
+fn simple_first_value(dn: &[u8]) -> Option<&[u8]> {
+    let end = dn.iter().position(|&c| c == b',').unwrap_or(dn.len());
+    let first = &dn[..end];
+    let eq = first.iter().position(|&c| c == b'=')?;
+    let (ty, value) = (&first[..eq], &first[eq + 1..]);
+    let plain_type = !ty.is_empty() && ty.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-');
+    let plain_value = !value.is_empty()
+        && value[0] != b'#'
+        && value[0] != b' '
+        && value[value.len() - 1] != b' '
+        && !value
+            .iter()
+            .any(|c| matches!(c, b'\\' | b'"' | b'+' | b'=' | b';' | 0));
+    (plain_type && plain_value && validate(dn).is_ok()).then_some(value)
+}
+
 /// [`normalize`] without parsing, for the DNs AD writes: ASCII, single-valued RDNs, no
 /// spaces around separators, and no character that is escaped, quoted or trimmed. Their key
 /// is the DN lower-cased. `None` when the DN needs the parser.
@@ -411,6 +429,9 @@ pub fn depth(dn: &[u8]) -> usize {
 
 /// The unescaped value of the first RDN's first AVA (`Smith, J` for `CN=Smith\, J,OU=x`).
 pub fn first_value(dn: &[u8]) -> Option<Vec<u8>> {
+    if let Some(v) = simple_first_value(dn) {
+        return Some(v.to_vec());
+    }
     parse(dn)
         .ok()?
         .into_iter()
@@ -425,6 +446,8 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
         /// The fast path of `normalize` gives what parsing gives, and only for DNs that parse.
         #[test]
         fn simple_keys_agree_with_the_parser(
@@ -445,6 +468,37 @@ mod tests {
             if let Some(fast) = simple_key(dn.as_bytes()) {
                 let slow = parse(dn.as_bytes()).map(|r| key_of(&r));
                 proptest::prop_assert_eq!(Ok(fast), slow, "{}", dn);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// The fast path of `first_value` agrees with parsing.
+        #[test]
+        fn simple_first_values_agree_with_the_parser(
+            rdns in proptest::collection::vec(
+                (
+                    "cn|OU|1\\.2|c n| cn",
+                    "=|=|=| =|= ",
+                    "[A-Za-z0-9 .-]{1,5}|[A-Za-z #,+=\\\\\"<>;é]{0,3}",
+                ),
+                1..4,
+            ),
+        ) {
+            let dn = rdns
+                .iter()
+                .map(|(t, sep, v)| format!("{t}{sep}{v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            if let Some(fast) = simple_first_value(dn.as_bytes()) {
+                let slow = parse(dn.as_bytes())
+                    .ok()
+                    .and_then(|r| r.into_iter().next())
+                    .and_then(|r| r.into_iter().next())
+                    .map(|a| a.value);
+                proptest::prop_assert_eq!(Some(fast.to_vec()), slow, "{}", dn);
             }
         }
     }
