@@ -223,12 +223,15 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         legacy_collision: policy.addresses.legacy_dn_collision,
     };
     let indexed_values = index.len() as u64;
-    let by_seq = uniqueness::allocate(&mut index, claims, &alloc_settings);
+    // Claims are numbered by `places`, so every one has a place.
+    let allocations: HashMap<(Arc<str>, u64), Allocation> =
+        uniqueness::allocate_by(&mut index, claims, &alloc_settings, |s| {
+            places
+                .get(s as usize - 1)
+                .cloned()
+                .unwrap_or_else(|| (Arc::from(""), 0))
+        });
     index.release_values();
-    let allocations: HashMap<(Arc<str>, u64), Allocation> = by_seq
-        .into_iter()
-        .filter_map(|(s, a)| places.get(s as usize - 1).cloned().map(|k| (k, a)))
-        .collect();
     let dup_places: HashMap<(Arc<str>, u64), ()> = index
         .duplicates
         .iter()

@@ -22,7 +22,7 @@ pub const INDEX_OWNER: u32 = u32::MAX;
 
 /// A 128-bit key of a case-folded value (collisions are astronomically unlikely; a collision
 /// would only cost a retry).
-fn key(value: &str) -> u128 {
+fn key(value: &str) -> (u64, u64) {
     let folded = value.to_lowercase();
     let mut h1 = std::collections::hash_map::DefaultHasher::new();
     0u8.hash(&mut h1);
@@ -30,8 +30,32 @@ fn key(value: &str) -> u128 {
     let mut h2 = std::collections::hash_map::DefaultHasher::new();
     1u8.hash(&mut h2);
     folded.hash(&mut h2);
-    (u128::from(h1.finish()) << 64) | u128::from(h2.finish())
+    (h1.finish(), h2.finish())
 }
+
+/// The index's hasher: its keys are hashes already, so they are used as they are (a second
+/// SipHash per lookup cost more than the table itself).
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = self.0.rotate_left(32) ^ n;
+    }
+}
+
+/// Index keys: two 64-bit halves (8-byte aligned, unlike `u128`, so an entry takes 24 bytes).
+type Taken = HashMap<(u64, u64), u32, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// The slot a legacyExchangeDN occupies (shared with `X500:` proxies).
 pub fn legacy_slot(legacy_dn: &str) -> String {
@@ -52,7 +76,7 @@ pub struct Duplicate {
 /// Every value in use, with its holder.
 #[derive(Default)]
 pub struct Index {
-    taken: HashMap<u128, u32>,
+    taken: Taken,
     /// Values held by more than one object in the input.
     pub duplicates: Vec<Duplicate>,
 }
@@ -84,7 +108,7 @@ impl Index {
 
     /// Forgets the values (once the allocation is done), keeping [`Index::duplicates`].
     pub fn release_values(&mut self) {
-        self.taken = HashMap::new();
+        self.taken = Taken::default();
     }
 
     /// Number of values indexed.
@@ -180,9 +204,20 @@ fn numbered(base: &str, n: u32) -> String {
 /// Serves every claim in claim order; returns the allocations by sequence number.
 pub fn allocate(
     index: &mut Index,
-    mut claims: Vec<Claim>,
+    claims: Vec<Claim>,
     settings: &AllocSettings,
 ) -> HashMap<u32, Allocation> {
+    allocate_by(index, claims, settings, |seq| seq)
+}
+
+/// [`allocate`], with the allocations stored under `place(seq)` (so that a caller that finds
+/// them by another key does not hold two maps at once).
+pub fn allocate_by<K: std::hash::Hash + Eq>(
+    index: &mut Index,
+    mut claims: Vec<Claim>,
+    settings: &AllocSettings,
+    place: impl Fn(u32) -> K,
+) -> HashMap<K, Allocation> {
     claims.sort_by(|a, b| {
         let wa = a.when_created.as_deref().unwrap_or(b"\xff");
         let wb = b.when_created.as_deref().unwrap_or(b"\xff");
@@ -317,7 +352,7 @@ pub fn allocate(
             }
             alloc.legacy_dn = chosen;
         }
-        out.insert(claim.seq, alloc);
+        out.insert(place(claim.seq), alloc);
     }
     out
 }
