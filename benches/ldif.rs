@@ -30,6 +30,11 @@ mod generator;
 use std::hint::black_box;
 use std::sync::Arc;
 
+/// The allocator the `ldifstamp` binary uses (src/main.rs), so the stages are measured as
+/// they run there.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 use ldifstamp::exchange::template::{ExpandSettings, RecipientFields, Template};

@@ -82,6 +82,248 @@ pub struct Parser {
     opts: ParseOptions,
     scratch: Vec<u8>,
     lines: Vec<Line>,
+    names: Names,
+}
+
+/// What the fast path needs to do with an attribute name besides storing its values.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+enum NameRole {
+    #[default]
+    Plain,
+    /// `dn`: only the first line may have it.
+    Dn,
+    /// `changetype`: only `changetype: add` right after the DN.
+    Changetype,
+    /// `control`: left to the full parser.
+    Control,
+    /// An attribute whose values `ldbsearch` may print as a text GUID or SID.
+    BinaryText,
+}
+
+/// One attribute name the fast path has met, as written.
+#[derive(Clone, Copy, Default)]
+struct KnownName {
+    /// The name's bytes, zero-padded to 32.
+    words: [u64; 4],
+    /// Its length; 0 for a free cache line.
+    len: u32,
+    /// Its [`attr_key`](crate::model::attr_key).
+    key: u64,
+    /// The number of its case-folded spelling (see [`Names::ids`]).
+    id: u32,
+    role: NameRole,
+}
+
+/// Names longer than this are looked up the slow way every time.
+const KNOWN_NAME_MAX: usize = 32;
+/// Cache lines of [`Names::cache`] (a power of two).
+const NAME_CACHE: usize = 1024;
+/// Distinct case-folded names kept before the table is emptied (a bound on memory for inputs
+/// that invent names).
+const NAME_IDS_MAX: usize = 1 << 16;
+
+/// The fast path's memory of attribute names: exports repeat the same few dozen names on
+/// every record, so each line's name is recognised by a few word comparisons instead of being
+/// validated, hashed and looked up in the entry byte by byte. Each case-folded spelling gets
+/// a number, and `slots` maps the number to the attribute of the entry being read.
+#[derive(Default)]
+struct Names {
+    /// Direct-mapped by a hash of the name's words.
+    cache: Vec<KnownName>,
+    /// Case-folded name -> number.
+    ids: std::collections::HashMap<Vec<u8>, u32>,
+    /// Per number: (entry stamp, slot in that entry).
+    slots: Vec<(u32, u32)>,
+    /// Per number + 1 (0 for the start of a record): the name that followed it last time.
+    /// Records of one export list their attributes in much the same order, so this guess is
+    /// usually right and costs one compact, cache-resident read.
+    next: Vec<KnownName>,
+    /// Stamp of the entry being read; a `slots` entry with another stamp is stale.
+    stamp: u32,
+}
+
+impl Names {
+    /// Starts a new entry: every name is new to it.
+    fn next_entry(&mut self) {
+        if self.cache.is_empty() || self.ids.len() > NAME_IDS_MAX {
+            self.cache = vec![KnownName::default(); NAME_CACHE];
+            self.ids.clear();
+            self.slots.clear();
+            self.next = vec![KnownName::default()];
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.slots.iter_mut().for_each(|s| *s = (0, 0));
+            self.stamp = 1;
+        }
+    }
+
+    /// The name of the line at `pos` of `record` (up to its first `:`, which must come
+    /// before `end`, the end of the line), if it is an attribute type without options;
+    /// `None` sends the record to the full parser.
+    ///
+    /// `prev` is the previous line's name, `None` on the first line.
+    #[inline]
+    fn lookup(
+        &mut self,
+        record: &[u8],
+        pos: usize,
+        end: usize,
+        prev: Option<&KnownName>,
+    ) -> Option<KnownName> {
+        let after = prev.map_or(0, |p| p.id as usize + 1);
+        let line = &record[pos..end];
+        let mut words = [0u64; 4];
+        match record.get(pos..pos + KNOWN_NAME_MAX) {
+            // Bytes past the line are loaded too, and masked off once the `:` is found.
+            Some(ahead) => {
+                for (w, c) in words.iter_mut().zip(ahead.chunks_exact(8)) {
+                    *w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+                }
+            }
+            None => return self.slow(line),
+        }
+        // The name that followed the previous one last time, or the previous one again (the
+        // values of a multi-valued attribute come one after the other)?
+        let is = |guess: &KnownName| {
+            let len = guess.len as usize;
+            len != 0
+                && len < line.len()
+                && line[len] == b':'
+                && words
+                    .iter()
+                    .zip(guess.words)
+                    .enumerate()
+                    .all(|(i, (w, g))| {
+                        let keep = len.saturating_sub(i * 8).min(8);
+                        let mask = if keep == 8 {
+                            u64::MAX
+                        } else {
+                            (1u64 << (keep * 8)) - 1
+                        };
+                        (w & mask) == g
+                    })
+        };
+        let guess = self.next[after];
+        if is(&guess) {
+            return Some(guess);
+        }
+        if let Some(previous) = prev {
+            if is(previous) {
+                return Some(*previous);
+            }
+        }
+        let found = self.cached(line, words)?;
+        if found.len != 0 {
+            self.next[after] = found;
+        }
+        Some(found)
+    }
+
+    /// [`Names::lookup`] by the hashed cache; `words` are the first 32 bytes at the line.
+    #[inline]
+    fn cached(&mut self, line: &[u8], mut words: [u64; 4]) -> Option<KnownName> {
+        // The first `:`.
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        let mut len = None;
+        for (i, w) in words.iter_mut().enumerate() {
+            let x = *w ^ (LO * u64::from(b':'));
+            let t = x.wrapping_sub(LO) & !x & HI;
+            if t != 0 {
+                let at = (t.trailing_zeros() / 8) as usize;
+                // Keep the bytes before the `:`; the words after are cleared below.
+                *w &= (1u64 << (at * 8)).wrapping_sub(1);
+                len = Some(i * 8 + at);
+                for rest in words.iter_mut().skip(i + 1) {
+                    *rest = 0;
+                }
+                break;
+            }
+        }
+        let len = match len {
+            Some(len) if len > 0 && len < line.len() => len,
+            _ => return self.slow(line),
+        };
+        let h = (words[0] ^ words[1].rotate_left(19) ^ words[2].rotate_left(37))
+            .wrapping_add(words[3].rotate_left(53) ^ len as u64)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        // Two-way: a name is in one of two neighbouring lines.
+        let home = ((h >> 40) as usize % NAME_CACHE) & !1;
+        for way in [home, home + 1] {
+            let known = self.cache[way];
+            if known.len as usize == len && known.words == words {
+                return Some(known);
+            }
+        }
+        let found = self.slow(line)?;
+        if self.cache[home].len != 0 {
+            // The newest name takes the first way, the one it held moves to the second.
+            self.cache[home + 1] = self.cache[home];
+        }
+        self.cache[home] = found;
+        Some(found)
+    }
+
+    /// [`Names::lookup`] without the cache.
+    #[cold]
+    fn slow(&mut self, line: &[u8]) -> Option<KnownName> {
+        let len = line.iter().position(|&c| !NAME_CHARS[usize::from(c)])?;
+        if len == 0 || line[len] != b':' {
+            return None;
+        }
+        let name = &line[..len];
+        let mut words = [0u64; 4];
+        if len <= KNOWN_NAME_MAX {
+            let mut b = [0u8; KNOWN_NAME_MAX];
+            b[..len].copy_from_slice(name);
+            for (w, c) in words.iter_mut().zip(b.chunks_exact(8)) {
+                let mut x = [0u8; 8];
+                x.copy_from_slice(c);
+                *w = u64::from_le_bytes(x);
+            }
+        }
+        let folded = name.to_ascii_lowercase();
+        let next = self.ids.len() as u32;
+        let id = *self.ids.entry(folded).or_insert(next);
+        if id as usize >= self.slots.len() {
+            self.slots.resize(id as usize + 1, (0, 0));
+            self.next.resize(id as usize + 2, KnownName::default());
+        }
+        let role = if name.eq_ignore_ascii_case(b"dn") {
+            NameRole::Dn
+        } else if name.eq_ignore_ascii_case(b"changetype") {
+            NameRole::Changetype
+        } else if name.eq_ignore_ascii_case(b"control") {
+            NameRole::Control
+        } else if matches!(attr_info(name).binary, BinaryText::Guid | BinaryText::Sid) {
+            NameRole::BinaryText
+        } else {
+            NameRole::Plain
+        };
+        Some(KnownName {
+            words,
+            // Names too long for the cache never match a cache line.
+            len: if len <= KNOWN_NAME_MAX { len as u32 } else { 0 },
+            key: crate::model::attr_key(name),
+            id,
+            role,
+        })
+    }
+
+    /// The entry's slot for name number `id`, if the entry has that attribute already.
+    #[inline]
+    fn slot(&self, id: u32) -> Option<u32> {
+        match self.slots[id as usize] {
+            (stamp, slot) if stamp == self.stamp => Some(slot),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn set_slot(&mut self, id: u32, slot: u32) {
+        self.slots[id as usize] = (self.stamp, slot);
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -262,7 +504,6 @@ impl Parser {
     /// else appears (comments, options, URLs, controls, other changetypes, and every error):
     /// [`Parser::parse_full`] then reads the record, so both give the same result.
     fn fast_entry(&mut self, bytes: &[u8]) -> Option<crate::model::Entry> {
-        use crate::model::entry::{key_step, KEY_SEED};
         let n = bytes.len();
         let mut pos = 0;
         let mut builder: Option<EntryBuilder> = None;
@@ -276,19 +517,21 @@ impl Parser {
             };
             (end, (nl + 1).min(n))
         };
+        self.names.next_entry();
+        let mut prev: Option<KnownName> = None;
         while pos < n {
             let (end, mut next) = line_at(pos);
-            // The attribute description (options are left to the full parser), then its key.
-            let line = &bytes[pos..end];
-            let len = line
-                .iter()
-                .position(|&c| !NAME_CHARS[usize::from(c)])
-                .unwrap_or(line.len());
-            if len == 0 || line.get(len) != Some(&b':') {
-                return None;
-            }
+            // The attribute description (options are left to the full parser).
+            let known = self.names.lookup(bytes, pos, end, prev.as_ref())?;
+            prev = Some(known);
+            let len = known.len as usize;
+            let len = if len == 0 {
+                // A name too long for the cache: find its end again.
+                bytes[pos..end].iter().position(|&c| c == b':')?
+            } else {
+                len
+            };
             let name = pos..pos + len;
-            let key = line[..len].iter().fold(KEY_SEED, |h, &c| key_step(h, c)) & !1;
             let mut i = pos + len + 1;
             let folded = next < n && bytes[next] == b' ';
             if folded && i >= end {
@@ -323,11 +566,10 @@ impl Parser {
                 Some(r) => &bytes[r.clone()],
                 None => trim_start_spaces(&self.scratch),
             };
-            let name_bytes = &bytes[name.clone()];
             match builder.as_mut() {
                 None => {
                     // The first line is the DN.
-                    if !name_bytes.eq_ignore_ascii_case(b"dn") {
+                    if known.role != NameRole::Dn {
                         return None;
                     }
                     let decoded;
@@ -348,28 +590,39 @@ impl Parser {
                     builder = Some(b);
                 }
                 Some(b) => {
-                    if name_bytes.len() == 2 && name_bytes.eq_ignore_ascii_case(b"dn")
-                        || name_bytes.len() == 7 && name_bytes.eq_ignore_ascii_case(b"control")
-                    {
-                        return None;
-                    }
-                    if name_bytes.len() == 10 && name_bytes.eq_ignore_ascii_case(b"changetype") {
-                        // Only `changetype: add` right after the DN makes an entry.
-                        if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
-                            return None;
+                    match known.role {
+                        NameRole::Dn | NameRole::Control => return None,
+                        NameRole::Changetype => {
+                            // Only `changetype: add` right after the DN makes an entry.
+                            if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
+                                return None;
+                            }
+                            logical += 1;
+                            pos = next;
+                            continue;
                         }
-                    } else if base64 {
+                        NameRole::Plain | NameRole::BinaryText => {}
+                    }
+                    let slot = match self.names.slot(known.id) {
+                        Some(slot) => slot,
+                        None => {
+                            let slot = b.new_attribute_span(name.clone(), known.key);
+                            self.names.set_slot(known.id, slot);
+                            slot
+                        }
+                    };
+                    if base64 {
                         let decode = |buf: &mut Vec<u8>| B64.decode_vec(trim_end_spaces(text), buf);
-                        b.push_span_with_keyed(name, key, decode).ok()?;
-                    } else if let Some(bin) = binary_shaped(text)
-                        .then(|| binary_from_text(name_bytes, text))
+                        b.push_with_at(slot, decode).ok()?;
+                    } else if let Some(bin) = (known.role == NameRole::BinaryText)
+                        .then(|| binary_from_text(&bytes[name], text))
                         .flatten()
                     {
-                        b.push(name_bytes, &bin);
+                        b.push_at(slot, &bin);
                     } else {
                         match value {
-                            Some(r) => b.push_spans_keyed(name, key, r),
-                            None => b.push(name_bytes, text),
+                            Some(r) => b.push_span_at(slot, r),
+                            None => b.push_at(slot, text),
                         }
                     }
                 }
@@ -1066,6 +1319,16 @@ mod tests {
         "",
         "nocolon",
         "é: x",
+        "OBJECTCLASS: person",
+        "objectclass: user",
+        "msExchMailboxSecurityDescriptor:: AQAEgA==",
+        "msexchmailboxsecuritydescriptor: x",
+        "anAttributeNameOfThirtyOneChars: v",
+        "anAttributeNameOfThirtyTwoChars1: v",
+        "ANATTRIBUTENAMEOFTHIRTYTWOCHARS1: w",
+        "anAttributeNameLongerThanThirtyTwoBytes: v",
+        "anattributenamelongerthanthirtytwobytes:: dg==",
+        ":no name",
     ];
 
     fn record_text() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
@@ -1105,16 +1368,21 @@ mod tests {
 
         /// Whenever the fast path reads a record, the full parser reads the same entry.
         #[test]
-        fn the_fast_path_agrees_with_the_full_parser(text in record_text()) {
+        fn the_fast_path_agrees_with_the_full_parser(
+            texts in proptest::collection::vec(record_text(), 1..4)
+        ) {
+            // One parser for several records: what it remembers of names must not leak.
             let mut p = Parser::new(ParseOptions::default());
-            if let Some(fast) = p.fast_entry(&text) {
-                let mut w = Vec::new();
-                let full = p.parse_full(&text, 1, &mut w);
-                let Ok(Parsed::Record(Record::Entry(full))) = full else {
-                    panic!("fast path read {:?} but the full parser gave {full:?}", String::from_utf8_lossy(&text));
-                };
-                proptest::prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"));
-                proptest::prop_assert_eq!(fast, full);
+            for text in &texts {
+                if let Some(fast) = p.fast_entry(text) {
+                    let mut w = Vec::new();
+                    let full = p.parse_full(text, 1, &mut w);
+                    let Ok(Parsed::Record(Record::Entry(full))) = full else {
+                        panic!("fast path read {:?} but the full parser gave {full:?}", String::from_utf8_lossy(text));
+                    };
+                    proptest::prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"));
+                    proptest::prop_assert_eq!(fast, full);
+                }
             }
         }
     }

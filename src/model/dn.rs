@@ -64,6 +64,9 @@ pub fn parse(dn: &[u8]) -> Result<Vec<Rdn>, DnError> {
 
 /// Checks that a DN parses, without building anything (the reader's check on every record).
 pub fn validate(dn: &[u8]) -> Result<(), DnError> {
+    if is_simple(dn) {
+        return Ok(());
+    }
     struct Check;
     impl Sink for Check {
         fn ava(&mut self, _: &[u8], _: &mut Vec<u8>) {}
@@ -297,7 +300,13 @@ fn simple_first_value(dn: &[u8]) -> Option<&[u8]> {
 /// spaces around separators, and no character that is escaped, quoted or trimmed. Their key
 /// is the DN lower-cased. `None` when the DN needs the parser.
 fn simple_key(dn: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(dn.len());
+    is_simple(dn).then(|| dn.to_ascii_lowercase())
+}
+
+/// Whether `dn` is one of the DNs [`simple_key`] reads without the parser: printable ASCII,
+/// single-valued RDNs, no spaces around separators, and no character that is escaped,
+/// quoted or trimmed. Such a DN is valid.
+fn is_simple(dn: &[u8]) -> bool {
     // In the attribute type (before `=`) or in the value.
     let mut in_type = true;
     let mut start = 0usize;
@@ -306,31 +315,29 @@ fn simple_key(dn: &[u8]) -> Option<Vec<u8>> {
             match c {
                 b'=' if i > start => in_type = false,
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => {}
-                _ => return None,
+                _ => return false,
             }
         } else {
             match c {
                 b',' => {
                     // A value is not empty and does not end with a space.
                     if dn[i - 1] == b'=' || dn[i - 1] == b' ' {
-                        return None;
+                        return false;
                     }
                     in_type = true;
                     start = i + 1;
                 }
-                b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | b'#' | 0 => return None,
-                b' ' if dn[i - 1] == b'=' => return None,
-                0x80.. => return None,
-                _ => {}
+                b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | b'#' => return false,
+                b' ' if dn[i - 1] == b'=' => return false,
+                b' '..=b'~' => {}
+                _ => return false,
             }
         }
-        out.push(c.to_ascii_lowercase());
     }
     // The last value: present, not empty, no trailing space.
     match dn.last() {
-        Some(b'=' | b' ' | b',') | None => None,
-        Some(_) if in_type => None,
-        Some(_) => Some(out),
+        Some(b'=' | b' ' | b',') | None => false,
+        Some(_) => !in_type,
     }
 }
 

@@ -472,6 +472,53 @@ impl EntryBuilder {
         }
     }
 
+    /// Adds a new attribute whose description is at `name` in the record given to
+    /// [`EntryBuilder::over_record`] and whose [`attr_key`] is `key`, and returns its slot
+    /// number for [`EntryBuilder::push_span_at`] and friends.
+    ///
+    /// For a parser that already knows the entry has no attribute equal to this one (by
+    /// [`attr_eq`]): it skips the lookup [`EntryBuilder::push_spans`] makes.
+    ///
+    /// # Panics
+    /// When `name` is not inside that record.
+    pub fn new_attribute_span(&mut self, name: Range<usize>, key: u64) -> u32 {
+        let name = self.span_of(name);
+        debug_assert_eq!(key, attr_key(&self.entry.buf[name.range()]));
+        debug_assert!(self
+            .entry
+            .find_slot(key, &self.entry.buf[name.range()])
+            .is_none());
+        self.new_slot(key, name)
+    }
+
+    /// Adds a value at `value` in the record to the attribute numbered `slot` (from
+    /// [`EntryBuilder::new_attribute_span`]).
+    ///
+    /// # Panics
+    /// When `value` is not inside the record.
+    pub fn push_span_at(&mut self, slot: u32, value: Range<usize>) {
+        debug_assert!((slot as usize) < self.entry.slots.len());
+        let value = self.span_of(value);
+        self.pending.push((slot, value));
+    }
+
+    /// Adds a copy of `value` to the attribute numbered `slot`.
+    pub fn push_at(&mut self, slot: u32, value: &[u8]) {
+        debug_assert!((slot as usize) < self.entry.slots.len());
+        let span = self.append(value);
+        self.pending.push((slot, span));
+    }
+
+    /// Adds a value produced by `fill` to the attribute numbered `slot`.
+    pub fn push_with_at<E>(
+        &mut self,
+        slot: u32,
+        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        debug_assert!((slot as usize) < self.entry.slots.len());
+        self.fill_value(slot, fill)
+    }
+
     /// Adds one value of the description at `name` in the record (see
     /// [`EntryBuilder::push_spans`]) whose bytes are produced by `fill`.
     pub fn push_span_with<E>(
