@@ -27,23 +27,29 @@ pub struct Item {
     pub skipped: Option<&'static str>,
 }
 
+/// Index of the first byte equal to `byte` in `word` (eight bytes, little-endian).
+#[inline]
+pub(crate) fn first_byte(word: u64, byte: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (LO * u64::from(byte));
+    // The lowest byte of `x` that is zero sets the lowest high bit here (higher ones may be
+    // false positives, which do not matter).
+    let t = x.wrapping_sub(LO) & !x & HI;
+    (t != 0).then(|| (t.trailing_zeros() / 8) as usize)
+}
+
 /// Position of the first `\n` in `hay`, eight bytes at a time: on LDIF's 30-byte lines this is
 /// several times cheaper than a call to `memchr`, whose set-up is made for long haystacks.
 #[inline]
 pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = LO * b'\n' as u64;
     let mut chunks = hay.chunks_exact(8);
     let mut at = 0;
     for c in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w) ^ NL;
-        // The lowest byte of `x` that is zero sets the lowest high bit here.
-        let t = x.wrapping_sub(LO) & !x & HI;
-        if t != 0 {
-            return Some(at + (t.trailing_zeros() / 8) as usize);
+        if let Some(i) = first_byte(u64::from_le_bytes(w), b'\n') {
+            return Some(at + i);
         }
         at += 8;
     }

@@ -103,7 +103,8 @@ enum NameRole {
 /// One attribute name the fast path has met, as written.
 #[derive(Clone, Copy, Default)]
 struct KnownName {
-    /// The name's bytes, zero-padded to 32.
+    /// The name's bytes, zero-padded to 32 (all zero for longer names, which are never
+    /// recognised by these words).
     words: [u64; 4],
     /// Its length; 0 for a free cache line.
     len: u32,
@@ -187,22 +188,10 @@ impl Names {
         // values of a multi-valued attribute come one after the other)?
         let is = |guess: &KnownName| {
             let len = guess.len as usize;
-            len != 0
+            (1..=KNOWN_NAME_MAX).contains(&len)
                 && len < line.len()
                 && line[len] == b':'
-                && words
-                    .iter()
-                    .zip(guess.words)
-                    .enumerate()
-                    .all(|(i, (w, g))| {
-                        let keep = len.saturating_sub(i * 8).min(8);
-                        let mask = if keep == 8 {
-                            u64::MAX
-                        } else {
-                            (1u64 << (keep * 8)) - 1
-                        };
-                        (w & mask) == g
-                    })
+                && masked(words, len) == guess.words
         };
         let guess = self.next[after];
         if is(&guess) {
@@ -214,37 +203,23 @@ impl Names {
             }
         }
         let found = self.cached(line, words)?;
-        if found.len != 0 {
-            self.next[after] = found;
-        }
+        self.next[after] = found;
         Some(found)
     }
 
     /// [`Names::lookup`] by the hashed cache; `words` are the first 32 bytes at the line.
     #[inline]
-    fn cached(&mut self, line: &[u8], mut words: [u64; 4]) -> Option<KnownName> {
-        // The first `:`.
-        const LO: u64 = 0x0101_0101_0101_0101;
-        const HI: u64 = 0x8080_8080_8080_8080;
-        let mut len = None;
-        for (i, w) in words.iter_mut().enumerate() {
-            let x = *w ^ (LO * u64::from(b':'));
-            let t = x.wrapping_sub(LO) & !x & HI;
-            if t != 0 {
-                let at = (t.trailing_zeros() / 8) as usize;
-                // Keep the bytes before the `:`; the words after are cleared below.
-                *w &= (1u64 << (at * 8)).wrapping_sub(1);
-                len = Some(i * 8 + at);
-                for rest in words.iter_mut().skip(i + 1) {
-                    *rest = 0;
-                }
-                break;
-            }
-        }
+    fn cached(&mut self, line: &[u8], words: [u64; 4]) -> Option<KnownName> {
+        // The first `:` (in the line, not in the bytes loaded after it).
+        let len = words
+            .iter()
+            .enumerate()
+            .find_map(|(i, &w)| super::first_byte(w, b':').map(|at| i * 8 + at));
         let len = match len {
             Some(len) if len > 0 && len < line.len() => len,
             _ => return self.slow(line),
         };
+        let words = masked(words, len);
         let h = (words[0] ^ words[1].rotate_left(19) ^ words[2].rotate_left(37))
             .wrapping_add(words[3].rotate_left(53) ^ len as u64)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -278,9 +253,7 @@ impl Names {
             let mut b = [0u8; KNOWN_NAME_MAX];
             b[..len].copy_from_slice(name);
             for (w, c) in words.iter_mut().zip(b.chunks_exact(8)) {
-                let mut x = [0u8; 8];
-                x.copy_from_slice(c);
-                *w = u64::from_le_bytes(x);
+                *w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
             }
         }
         let folded = name.to_ascii_lowercase();
@@ -303,8 +276,7 @@ impl Names {
         };
         Some(KnownName {
             words,
-            // Names too long for the cache never match a cache line.
-            len: if len <= KNOWN_NAME_MAX { len as u32 } else { 0 },
+            len: len as u32,
             key: crate::model::attr_key(name),
             id,
             role,
@@ -324,6 +296,18 @@ impl Names {
     fn set_slot(&mut self, id: u32, slot: u32) {
         self.slots[id as usize] = (self.stamp, slot);
     }
+}
+
+/// `words` with every byte from `len` on cleared.
+#[inline]
+fn masked(mut words: [u64; 4], len: usize) -> [u64; 4] {
+    for (i, w) in words.iter_mut().enumerate() {
+        let keep = len.saturating_sub(i * 8).min(8);
+        if keep < 8 {
+            *w &= (1u64 << (keep * 8)) - 1;
+        }
+    }
+    words
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -525,12 +509,6 @@ impl Parser {
             let known = self.names.lookup(bytes, pos, end, prev.as_ref())?;
             prev = Some(known);
             let len = known.len as usize;
-            let len = if len == 0 {
-                // A name too long for the cache: find its end again.
-                bytes[pos..end].iter().position(|&c| c == b':')?
-            } else {
-                len
-            };
             let name = pos..pos + len;
             let mut i = pos + len + 1;
             let folded = next < n && bytes[next] == b' ';
@@ -589,43 +567,40 @@ impl Parser {
                     }
                     builder = Some(b);
                 }
-                Some(b) => {
-                    match known.role {
-                        NameRole::Dn | NameRole::Control => return None,
-                        NameRole::Changetype => {
-                            // Only `changetype: add` right after the DN makes an entry.
-                            if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
-                                return None;
+                Some(b) => match known.role {
+                    NameRole::Dn | NameRole::Control => return None,
+                    NameRole::Changetype => {
+                        // Only `changetype: add` right after the DN makes an entry.
+                        if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
+                            return None;
+                        }
+                    }
+                    NameRole::Plain | NameRole::BinaryText => {
+                        let slot = match self.names.slot(known.id) {
+                            Some(slot) => slot,
+                            None => {
+                                let slot = b.new_attribute_span(name.clone(), known.key);
+                                self.names.set_slot(known.id, slot);
+                                slot
                             }
-                            logical += 1;
-                            pos = next;
-                            continue;
-                        }
-                        NameRole::Plain | NameRole::BinaryText => {}
-                    }
-                    let slot = match self.names.slot(known.id) {
-                        Some(slot) => slot,
-                        None => {
-                            let slot = b.new_attribute_span(name.clone(), known.key);
-                            self.names.set_slot(known.id, slot);
-                            slot
-                        }
-                    };
-                    if base64 {
-                        let decode = |buf: &mut Vec<u8>| B64.decode_vec(trim_end_spaces(text), buf);
-                        b.push_with_at(slot, decode).ok()?;
-                    } else if let Some(bin) = (known.role == NameRole::BinaryText)
-                        .then(|| binary_from_text(&bytes[name], text))
-                        .flatten()
-                    {
-                        b.push_at(slot, &bin);
-                    } else {
-                        match value {
-                            Some(r) => b.push_span_at(slot, r),
-                            None => b.push_at(slot, text),
+                        };
+                        if base64 {
+                            let decode =
+                                |buf: &mut Vec<u8>| B64.decode_vec(trim_end_spaces(text), buf);
+                            b.push_with_at(slot, decode).ok()?;
+                        } else if let Some(bin) = (known.role == NameRole::BinaryText)
+                            .then(|| binary_from_text(&bytes[name], text))
+                            .flatten()
+                        {
+                            b.push_at(slot, &bin);
+                        } else {
+                            match value {
+                                Some(r) => b.push_span_at(slot, r),
+                                None => b.push_at(slot, text),
+                            }
                         }
                     }
-                }
+                },
             }
             logical += 1;
             pos = next;

@@ -452,6 +452,14 @@ pub fn first_value(dn: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// The DN of generated (type, separator, value) triples.
+    fn joined(rdns: &[(String, String, String)]) -> String {
+        rdns.iter()
+            .map(|(t, sep, v)| format!("{t}{sep}{v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
@@ -467,11 +475,7 @@ mod tests {
                 1..4,
             ),
         ) {
-            let dn = rdns
-                .iter()
-                .map(|(t, sep, v)| format!("{t}{sep}{v}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            let dn = joined(&rdns);
             if let Some(fast) = simple_key(dn.as_bytes()) {
                 let slow = parse(dn.as_bytes()).map(|r| key_of(&r));
                 proptest::prop_assert_eq!(Ok(fast), slow, "{}", dn);
@@ -494,11 +498,7 @@ mod tests {
                 1..4,
             ),
         ) {
-            let dn = rdns
-                .iter()
-                .map(|(t, sep, v)| format!("{t}{sep}{v}"))
-                .collect::<Vec<_>>()
-                .join(",");
+            let dn = joined(&rdns);
             if let Some(fast) = simple_first_value(dn.as_bytes()) {
                 let slow = parse(dn.as_bytes())
                     .ok()

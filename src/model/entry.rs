@@ -439,39 +439,6 @@ impl EntryBuilder {
         self.pending.push((slot, value));
     }
 
-    /// [`EntryBuilder::push_spans`] for a parser that computed the description's
-    /// [`attr_key`] while reading it.
-    ///
-    /// # Panics
-    /// When a range is not inside the record.
-    pub fn push_spans_keyed(&mut self, name: Range<usize>, key: u64, value: Range<usize>) {
-        let name = self.span_of(name);
-        let value = self.span_of(value);
-        let slot = self.slot_keyed(name, key);
-        self.pending.push((slot, value));
-    }
-
-    /// [`EntryBuilder::push_span_with`] for a parser that computed the description's
-    /// [`attr_key`] while reading it.
-    pub fn push_span_with_keyed<E>(
-        &mut self,
-        name: Range<usize>,
-        key: u64,
-        fill: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let name = self.span_of(name);
-        let slot = self.slot_keyed(name, key);
-        self.fill_value(slot, fill)
-    }
-
-    fn slot_keyed(&mut self, name: Span, key: u64) -> u32 {
-        debug_assert_eq!(key, attr_key(&self.entry.buf[name.range()]));
-        match self.find_slot(key, &self.entry.buf[name.range()]) {
-            Some(i) => i,
-            None => self.new_slot(key, name),
-        }
-    }
-
     /// Adds a new attribute whose description is at `name` in the record given to
     /// [`EntryBuilder::over_record`] and whose [`attr_key`] is `key`, and returns its slot
     /// number for [`EntryBuilder::push_span_at`] and friends.
@@ -602,9 +569,6 @@ fn table_home(key: u64) -> usize {
 
 /// A case-insensitive hash of an attribute description's type, with one bit saying whether
 /// it has options. Equal descriptions (by [`attr_eq`]) have equal keys.
-///
-/// A parser can compute it while scanning a name: start from [`KEY_SEED`], apply
-/// [`key_step`] to each byte of the type, and clear bit 0 (set it when options follow).
 pub fn attr_key(desc: &[u8]) -> u64 {
     let mut h = KEY_SEED;
     for &c in desc {
@@ -617,11 +581,11 @@ pub fn attr_key(desc: &[u8]) -> u64 {
 }
 
 /// The starting value of [`attr_key`].
-pub const KEY_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+const KEY_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// One byte of [`attr_key`] (FNV-1a over the byte with the ASCII case bit set).
 #[inline]
-pub fn key_step(h: u64, c: u8) -> u64 {
+fn key_step(h: u64, c: u8) -> u64 {
     (h ^ u64::from(c | 0x20)).wrapping_mul(0x0100_0000_01b3)
 }
 
