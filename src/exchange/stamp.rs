@@ -8,13 +8,16 @@
 //! recipient policy (its filter sees the mail-enabled state), then address lists (they see the
 //! stamped state).
 
+use std::cell::OnceCell;
+
 use crate::exchange::alias;
 use crate::exchange::legacy_dn;
 use crate::exchange::recipient::{self, classify, family, Family, Has, Kind};
 use crate::exchange::template::{RecipientFields, Template};
 use crate::exchange::uniqueness::{Allocation, Claim, Wanted};
 use crate::exchange::x400::X400Fields;
-use crate::filter::AttrSource;
+use crate::filter::{AttrName, AttrSource, Facts, Subject};
+use crate::model::entry::attr_key;
 use crate::model::schema::case_ignore_eq;
 use crate::model::{binary, dn, Entry};
 use crate::policy::{GuidCase, Policy, Target, EAP_GUID};
@@ -54,6 +57,16 @@ pub struct Engine<'a> {
 pub struct State<'a> {
     entry: &'a Entry,
     overrides: Vec<(&'static str, Vec<Vec<u8>>)>,
+    /// [`name_bit`] of every overridden name: a name whose bit is clear has no override.
+    names: u64,
+    /// What filters read of the object's classes and categories, which stamping never
+    /// changes: shared by every filter evaluated on the entry or on any state of it.
+    facts: OnceCell<Facts>,
+}
+
+/// One of 64 bits chosen by a name's [`attr_key`] (names equal but for ASCII case share it).
+fn name_bit(key: u64) -> u64 {
+    1 << (key >> 58)
 }
 
 impl<'a> State<'a> {
@@ -61,7 +74,19 @@ impl<'a> State<'a> {
         State {
             entry,
             overrides: Vec::new(),
+            names: 0,
+            facts: OnceCell::new(),
         }
+    }
+
+    /// This state, for filters.
+    fn subject(&self) -> Subject<'_, Self> {
+        Subject::sharing(self, &self.facts)
+    }
+
+    /// The entry as exported, for filters.
+    fn entry_subject(&self) -> Subject<'_, Entry> {
+        Subject::sharing(self.entry, &self.facts)
     }
 
     fn find(&self, attr: &str) -> Option<&Vec<Vec<u8>>> {
@@ -69,6 +94,14 @@ impl<'a> State<'a> {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(attr))
             .map(|(_, v)| v)
+    }
+
+    /// [`State::find`] for a resolved name, skipping the scan when no override can match.
+    fn find_named(&self, attr: &AttrName) -> Option<&Vec<Vec<u8>>> {
+        if self.names & name_bit(attr.key()) == 0 {
+            return None;
+        }
+        self.find(attr.as_str())
     }
 
     /// The values of `attr` in this state.
@@ -94,6 +127,11 @@ impl<'a> State<'a> {
 
     /// Sets `attr` (canonical name) to `values`.
     pub fn set(&mut self, attr: &'static str, values: Vec<Vec<u8>>) {
+        debug_assert!(
+            !attr.eq_ignore_ascii_case("objectClass")
+                && !attr.eq_ignore_ascii_case("objectCategory"),
+            "the filter facts assume classes and categories are never stamped"
+        );
         if let Some(slot) = self
             .overrides
             .iter_mut()
@@ -101,6 +139,7 @@ impl<'a> State<'a> {
         {
             slot.1 = values;
         } else {
+            self.names |= name_bit(attr_key(attr.as_bytes()));
             self.overrides.push((attr, values));
         }
     }
@@ -134,6 +173,13 @@ impl AttrSource for State<'_> {
         match self.find(attr) {
             Some(v) => v.iter().any(|x| f(x)),
             None => self.entry.any_value(attr, f),
+        }
+    }
+
+    fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        match self.find_named(attr) {
+            Some(v) => v.iter().any(|x| f(x)),
+            None => self.entry.any_value_named(attr, f),
         }
     }
 
@@ -335,7 +381,7 @@ impl Engine<'_> {
                     .mailbox
                     .iter()
                     .enumerate()
-                    .find(|(_, r)| r.filter.matches(entry))
+                    .find(|(_, r)| r.filter.matches_in(&p.state.entry_subject()))
                 {
                     let alias = self
                         .make_alias(rule.alias.as_ref(), &p.state, &sam)
@@ -372,7 +418,7 @@ impl Engine<'_> {
                     .group
                     .iter()
                     .enumerate()
-                    .find(|(_, g)| g.filter.matches(entry))
+                    .find(|(_, g)| g.filter.matches_in(&p.state.entry_subject()))
                 {
                     let source = if sam.is_empty() {
                         cn.clone()
@@ -424,11 +470,10 @@ impl Engine<'_> {
         section: &str,
         source: &str,
     ) {
-        let entry = p.state.entry();
         let Some((i, rule)) = rules
             .iter()
             .enumerate()
-            .find(|(_, r)| r.filter.matches(entry))
+            .find(|(_, r)| r.filter.matches_in(&p.state.entry_subject()))
         else {
             return;
         };
@@ -601,11 +646,12 @@ impl Engine<'_> {
         if excluded {
             return;
         }
+        let subject = p.state.subject();
         let Some(idx) = self
             .policy
             .recipient_policies
             .iter()
-            .position(|rp| rp.filter.matches(&p.state))
+            .position(|rp| rp.filter.matches_in(&subject))
         else {
             p.warnings
                 .push("no recipient policy matches: no addresses generated".into());
@@ -992,6 +1038,7 @@ impl Engine<'_> {
         let lists = &self.policy.address_lists;
         let mut next: Vec<Vec<u8>> = Vec::new();
         if !hidden {
+            let subject = p.state.subject();
             let keys: Vec<Vec<u8>> = current.iter().map(|v| dn::key_lossy(v)).collect();
             // Values for lists the policy does not describe are kept (they cannot be evaluated).
             for (v, k) in current.iter().zip(&keys) {
@@ -1000,7 +1047,7 @@ impl Engine<'_> {
                 }
             }
             for l in lists {
-                if l.filter.matches(&p.state) {
+                if l.filter.matches_in(&subject) {
                     match keys.iter().position(|k| *k == l.dn_key) {
                         Some(i) => next.push(current[i].clone()),
                         None => next.push(l.dn.as_bytes().to_vec()),

@@ -4,15 +4,15 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use super::Filter;
+use super::{AttrName, Filter};
 use crate::model::dn;
 use crate::model::entry::attr_eq;
-use crate::model::schema::{attr_info, case_fold, case_ignore_eq, Equality};
+use crate::model::schema::case_ignore_eq;
 use crate::model::Entry;
 
-const BIT_AND: &str = "1.2.840.113556.1.4.803";
-const BIT_OR: &str = "1.2.840.113556.1.4.804";
-const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+pub(super) const BIT_AND: &str = "1.2.840.113556.1.4.803";
+pub(super) const BIT_OR: &str = "1.2.840.113556.1.4.804";
+pub(super) const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
 
 /// Something a filter can be evaluated against: attribute values by name, and a DN.
 ///
@@ -22,6 +22,12 @@ pub trait AttrSource {
     /// Calls `f` with each value of `attr` (compared case-insensitively, options as a set) until
     /// it returns true; returns whether it did. An absent attribute calls `f` never.
     fn any_value(&self, attr: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool;
+
+    /// [`AttrSource::any_value`] for a description resolved once: a source with an index
+    /// finds it by its key without hashing the name again.
+    fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.any_value(attr.as_str(), f)
+    }
 
     /// The DN, used by extensible matches with `:dn`. `None` when unknown.
     fn dn(&self) -> Option<&[u8]> {
@@ -37,6 +43,13 @@ impl AttrSource for Entry {
         }
     }
 
+    fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        match self.get_keyed(attr.as_str().as_bytes(), attr.key()) {
+            Some(a) => a.values().any(f),
+            None => false,
+        }
+    }
+
     fn dn(&self) -> Option<&[u8]> {
         Some(Entry::dn(self))
     }
@@ -45,6 +58,10 @@ impl AttrSource for Entry {
 impl<T: AttrSource + ?Sized> AttrSource for &T {
     fn any_value(&self, attr: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         (**self).any_value(attr, f)
+    }
+
+    fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        (**self).any_value_named(attr, f)
     }
 
     fn dn(&self) -> Option<&[u8]> {
@@ -92,6 +109,15 @@ impl<B: AttrSource + ?Sized, N: AsRef<str>> AttrSource for Overlay<'_, B, N> {
         self.base.any_value(attr, f)
     }
 
+    fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        for (name, values) in self.overrides {
+            if attr_eq(name.as_ref().as_bytes(), attr.as_str().as_bytes()) {
+                return values.iter().any(|v| f(v));
+            }
+        }
+        self.base.any_value_named(attr, f)
+    }
+
     fn dn(&self) -> Option<&[u8]> {
         self.base.dn()
     }
@@ -100,43 +126,16 @@ impl<B: AttrSource + ?Sized, N: AsRef<str>> AttrSource for Overlay<'_, B, N> {
 impl Filter {
     /// Whether `source` (an [`Entry`], an [`Overlay`], …) matches the filter, with Active
     /// Directory semantics (see the [module docs](super)).
+    ///
+    /// This compiles the filter for one evaluation; compile it once with
+    /// [`Matcher`](super::Matcher) to evaluate it on many objects.
     pub fn matches<S: AttrSource + ?Sized>(&self, source: &S) -> bool {
-        match self {
-            Filter::And(list) => list.iter().all(|f| f.matches(source)),
-            Filter::Or(list) => list.iter().any(|f| f.matches(source)),
-            Filter::Not(f) => !f.matches(source),
-            Filter::Present { attr } => present(source, attr),
-            Filter::Equality { attr, value } => equality(source, attr, value, false),
-            Filter::Approx { attr, value } => equality(source, attr, value, true),
-            Filter::Substring {
-                attr,
-                initial,
-                any,
-                final_,
-            } => substring(source, attr, initial.as_deref(), any, final_.as_deref()),
-            Filter::GreaterOrEqual { attr, value } => {
-                ordering(source, attr, value, |o| o != Ordering::Less)
-            }
-            Filter::LessOrEqual { attr, value } => {
-                ordering(source, attr, value, |o| o != Ordering::Greater)
-            }
-            Filter::Extensible {
-                attr,
-                rule,
-                dn_attrs,
-                value,
-            } => extensible(source, attr.as_deref(), rule.as_deref(), *dn_attrs, value),
-        }
+        super::matcher::matches_once(self, source)
     }
 }
 
-fn is_object_category(attr: &str) -> bool {
+pub(super) fn is_object_category(attr: &str) -> bool {
     attr.eq_ignore_ascii_case("objectCategory")
-}
-
-fn present<S: AttrSource + ?Sized>(s: &S, attr: &str) -> bool {
-    s.any_value(attr, &mut |_| true)
-        || (is_object_category(attr) && s.any_value("objectClass", &mut |_| true))
 }
 
 /// The superclasses of the structural classes exports carry, for exports that list only the
@@ -165,7 +164,7 @@ const SUPERCLASSES: &[(&str, &[&str])] = &[
 
 /// [`SUPERCLASSES`] inverted: for each class that is some class's superclass, the classes
 /// that imply it (a test checks that the two tables agree).
-const SUBCLASSES: &[(&str, &[&str])] = &[
+pub(super) const SUBCLASSES: &[(&str, &[&str])] = &[
     (
         "top",
         &[
@@ -201,121 +200,15 @@ const SUBCLASSES: &[(&str, &[&str])] = &[
     ("domain", &["domainDNS"]),
 ];
 
-/// `objectClass=x`: any value, or a class of which `x` is a superclass.
-fn class_matches<S: AttrSource + ?Sized>(s: &S, want: &[u8]) -> bool {
-    if s.any_value("objectClass", &mut |v| case_ignore_eq(v, want)) {
-        return true;
-    }
-    let implied_by = SUBCLASSES
-        .iter()
-        .find(|(c, _)| case_ignore_eq(c.as_bytes(), want))
-        .map_or(&[][..], |(_, subs)| *subs);
-    !implied_by.is_empty()
-        && s.any_value("objectClass", &mut |v| {
-            implied_by.iter().any(|c| case_ignore_eq(v, c.as_bytes()))
-        })
-}
-
-fn equality<S: AttrSource + ?Sized>(s: &S, attr: &str, want: &[u8], approx: bool) -> bool {
-    if is_object_category(attr) {
-        return category_matches(s, want);
-    }
-    if attr.eq_ignore_ascii_case("objectClass") {
-        return class_matches(s, want);
-    }
-    match attr_info(attr.as_bytes()).equality {
-        Equality::CaseIgnore => s.any_value(attr, &mut |v| case_ignore_eq(v, want)),
-        Equality::Exact if approx => s.any_value(attr, &mut |v| case_ignore_eq(v, want)),
-        Equality::Exact => s.any_value(attr, &mut |v| v == want),
-        Equality::Dn => s.any_value(attr, &mut |v| dn_eq(v, want)),
-        Equality::Integer => match parse_int(want) {
-            Some(n) => s.any_value(attr, &mut |v| parse_int(v) == Some(n)),
-            None => s.any_value(attr, &mut |v| v == want),
-        },
-    }
-}
-
-fn parse_int(v: &[u8]) -> Option<i64> {
+pub(super) fn parse_int(v: &[u8]) -> Option<i64> {
     std::str::from_utf8(v).ok()?.trim().parse().ok()
 }
 
 // ---------------------------------------------------------------------------------------------
 // objectCategory
 
-/// Whether the entry's category (or the one derived from its classes) is `want`, a bare name
-/// or a DN.
-fn category_matches<S: AttrSource + ?Sized>(s: &S, want: &[u8]) -> bool {
-    let want_is_dn = want.contains(&b'=');
-    let want_cn = if want_is_dn {
-        first_rdn_value(want)
-    } else {
-        Cow::Borrowed(want)
-    };
-    let mut seen = false;
-    let hit = s.any_value("objectCategory", &mut |v| {
-        seen = true;
-        match (want_is_dn, v.contains(&b'=')) {
-            (true, true) => dn_eq(v, want),
-            (_, false) => category_name_eq(&want_cn, v),
-            (false, true) => category_name_eq(want, &first_rdn_value(v)),
-        }
-    });
-    if seen {
-        return hit;
-    }
-    match derived_category(s) {
-        Derived::Name(name) => category_name_eq(&want_cn, name),
-        Derived::LastClass(count) => {
-            let mut index = 0;
-            s.any_value("objectClass", &mut |v| {
-                index += 1;
-                index == count && category_name_eq(&want_cn, v)
-            })
-        }
-        Derived::None => false,
-    }
-}
-
-/// The category of an entry without `objectCategory`.
-enum Derived {
-    Name(&'static [u8]),
-    /// The last of this many `objectClass` values.
-    LastClass(usize),
-    None,
-}
-
-fn derived_category<S: AttrSource + ?Sized>(s: &S) -> Derived {
-    const RANKED: [&[u8]; 5] = [
-        b"computer",
-        b"group",
-        b"publicFolder",
-        b"msExchDynamicDistributionList",
-        b"person",
-    ];
-    let mut best = RANKED.len();
-    let mut count = 0;
-    s.any_value("objectClass", &mut |v| {
-        count += 1;
-        let rank = if is_person_class(v) {
-            4
-        } else {
-            RANKED[..4]
-                .iter()
-                .position(|r| v.eq_ignore_ascii_case(r))
-                .unwrap_or(RANKED.len())
-        };
-        best = best.min(rank);
-        false
-    });
-    match (RANKED.get(best), count) {
-        (Some(name), _) => Derived::Name(name),
-        (None, 0) => Derived::None,
-        (None, n) => Derived::LastClass(n),
-    }
-}
-
 /// The classes whose default object category is Person.
-fn is_person_class(name: &[u8]) -> bool {
+pub(super) fn is_person_class(name: &[u8]) -> bool {
     [
         &b"person"[..],
         b"user",
@@ -329,7 +222,7 @@ fn is_person_class(name: &[u8]) -> bool {
 
 /// Compares two category names the way AD resolves a short name: the person classes mean
 /// `person`; otherwise case-insensitively, ignoring hyphens (`publicFolder` ≈ `Public-Folder`).
-fn category_name_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn category_name_eq(a: &[u8], b: &[u8]) -> bool {
     let a: &[u8] = if is_person_class(a) { b"person" } else { a };
     let b: &[u8] = if is_person_class(b) { b"person" } else { b };
     if case_ignore_eq(a, b) {
@@ -343,7 +236,7 @@ fn category_name_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The unescaped value of the first RDN of `dn` (`Person` of `CN=Person,CN=Schema,…`), without
 /// allocating for plain values; the whole input when it is not a DN.
-fn first_rdn_value(dn_bytes: &[u8]) -> Cow<'_, [u8]> {
+pub(super) fn first_rdn_value(dn_bytes: &[u8]) -> Cow<'_, [u8]> {
     let skip = |s: &[u8], mut i: usize| {
         while s.get(i) == Some(&b' ') {
             i += 1;
@@ -388,7 +281,7 @@ fn slow_first_value(dn_bytes: &[u8]) -> Cow<'_, [u8]> {
 
 /// Whether two DNs are equal by their normalised form ([`dn::normalize`]); DNs that do not
 /// parse compare case-insensitively as text.
-fn dn_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn dn_eq(a: &[u8], b: &[u8]) -> bool {
     if a == b {
         return true;
     }
@@ -557,54 +450,9 @@ impl Iterator for Unescape<'_> {
 // ---------------------------------------------------------------------------------------------
 // Substrings and ordering
 
-fn substring<S: AttrSource + ?Sized>(
-    s: &S,
-    attr: &str,
-    initial: Option<&[u8]>,
-    any: &[Vec<u8>],
-    final_: Option<&[u8]>,
-) -> bool {
-    let rule = if is_object_category(attr) {
-        Equality::Dn
-    } else {
-        attr_info(attr.as_bytes()).equality
-    };
-    match rule {
-        // AD rejects wildcards on DN-syntax attributes: the test is never true.
-        Equality::Dn => false,
-        Equality::Exact => s.any_value(attr, &mut |v| {
-            substring_match(v, initial, any, final_, |x, y| x == y)
-        }),
-        Equality::CaseIgnore | Equality::Integer => {
-            let pattern_ascii = initial.is_none_or(<[u8]>::is_ascii)
-                && final_.is_none_or(<[u8]>::is_ascii)
-                && any.iter().all(|p| p.is_ascii());
-            let mut folded: Option<FoldedPattern> = None;
-            s.any_value(attr, &mut |v| {
-                if pattern_ascii && v.is_ascii() {
-                    return substring_match(v, initial, any, final_, <[u8]>::eq_ignore_ascii_case);
-                }
-                let (fi, fa, ff) = folded.get_or_insert_with(|| {
-                    (
-                        initial.map(case_fold),
-                        any.iter().map(|p| case_fold(p)).collect(),
-                        final_.map(case_fold),
-                    )
-                });
-                substring_match(&case_fold(v), fi.as_deref(), fa, ff.as_deref(), |x, y| {
-                    x == y
-                })
-            })
-        }
-    }
-}
-
-/// A substring pattern's parts, case-folded: initial, any, final.
-type FoldedPattern = (Option<Vec<u8>>, Vec<Vec<u8>>, Option<Vec<u8>>);
-
 /// Whether `v` starts with `initial`, ends with `final_` and holds the `any` parts in order
 /// between them without overlapping, comparing byte slices with `eq`.
-fn substring_match(
+pub(super) fn substring_match(
     v: &[u8],
     initial: Option<&[u8]>,
     any: &[Vec<u8>],
@@ -638,33 +486,8 @@ fn substring_match(
     true
 }
 
-fn ordering<S: AttrSource + ?Sized>(
-    s: &S,
-    attr: &str,
-    want: &[u8],
-    accept: impl Fn(Ordering) -> bool,
-) -> bool {
-    let rule = if is_object_category(attr) {
-        Equality::Dn
-    } else {
-        attr_info(attr.as_bytes()).equality
-    };
-    match rule {
-        Equality::Integer => match parse_int(want) {
-            Some(n) => s.any_value(attr, &mut |v| {
-                parse_int(v).is_some_and(|x| accept(x.cmp(&n)))
-            }),
-            None => false,
-        },
-        Equality::Exact => s.any_value(attr, &mut |v| accept(v.cmp(want))),
-        Equality::CaseIgnore | Equality::Dn => {
-            s.any_value(attr, &mut |v| accept(case_ignore_cmp(v, want)))
-        }
-    }
-}
-
 /// Case-insensitive lexicographic order of UTF-8 text (bytes when not UTF-8).
-fn case_ignore_cmp(a: &[u8], b: &[u8]) -> Ordering {
+pub(super) fn case_ignore_cmp(a: &[u8], b: &[u8]) -> Ordering {
     if a.is_ascii() && b.is_ascii() {
         return a
             .iter()
@@ -683,48 +506,9 @@ fn case_ignore_cmp(a: &[u8], b: &[u8]) -> Ordering {
 // ---------------------------------------------------------------------------------------------
 // Extensible matches
 
-fn extensible<S: AttrSource + ?Sized>(
-    s: &S,
-    attr: Option<&str>,
-    rule: Option<&str>,
-    dn_attrs: bool,
-    want: &[u8],
-) -> bool {
-    let Some(attr) = attr else {
-        // A rule applied to every attribute: AD does not support it.
-        return false;
-    };
-    match rule {
-        Some(BIT_AND) => bitwise(s, attr, want, |v, m| v & m == m),
-        Some(BIT_OR) => bitwise(s, attr, want, |v, m| v & m != 0),
-        // Transitive membership needs the directory; offline it is direct DN equality.
-        Some(IN_CHAIN) => s.any_value(attr, &mut |v| dn_eq(v, want)),
-        Some(_) => false,
-        None => equality(s, attr, want, false) || (dn_attrs && dn_has_ava(s, attr, want)),
-    }
-}
-
-fn bitwise<S: AttrSource + ?Sized>(
-    s: &S,
-    attr: &str,
-    want: &[u8],
-    test: impl Fn(u64, u64) -> bool,
-) -> bool {
-    let Some(mask) = parse_int(want) else {
-        return false;
-    };
-    s.any_value(attr, &mut |v| match parse_int(v) {
-        Some(v) => {
-            let (v, m) = bit_patterns(v, mask);
-            test(v, m)
-        }
-        None => false,
-    })
-}
-
 /// The bit patterns of two integers: 32-bit when both fit in 32 bits (signed or unsigned), so
 /// `-2147483646` and `2147483650` are the same `groupType`; 64-bit otherwise.
-fn bit_patterns(a: i64, b: i64) -> (u64, u64) {
+pub(super) fn bit_patterns(a: i64, b: i64) -> (u64, u64) {
     let fits = |x: i64| (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&x);
     if fits(a) && fits(b) {
         (u64::from(a as u32), u64::from(b as u32))
@@ -734,7 +518,7 @@ fn bit_patterns(a: i64, b: i64) -> (u64, u64) {
 }
 
 /// Whether an AVA of the entry's DN has type `attr` and a value equal to `want`.
-fn dn_has_ava<S: AttrSource + ?Sized>(s: &S, attr: &str, want: &[u8]) -> bool {
+pub(super) fn dn_has_ava<S: AttrSource + ?Sized>(s: &S, attr: &str, want: &[u8]) -> bool {
     let Some(Ok(rdns)) = s.dn().map(dn::parse) else {
         return false;
     };

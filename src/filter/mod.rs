@@ -70,12 +70,16 @@
 
 mod display;
 mod eval;
+mod matcher;
 mod parse;
+#[cfg(test)]
+mod reference;
 
 use std::fmt;
 
 pub use display::escape_value;
 pub use eval::{AttrSource, Overlay};
+pub use matcher::{AttrName, Facts, Matcher, Subject};
 pub use parse::parse;
 
 /// A parsed LDAP search filter (RFC 4515).

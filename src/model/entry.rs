@@ -221,7 +221,13 @@ impl Eq for Entry {}
 impl Entry {
     /// [`Entry::get`] for a description given as bytes.
     pub fn get_bytes(&self, name: &[u8]) -> Option<AttrRef<'_>> {
-        self.find_slot(attr_key(name), name).map(|i| AttrRef {
+        self.get_keyed(name, attr_key(name))
+    }
+
+    /// [`Entry::get_bytes`] when the description's [`attr_key`] is known.
+    pub fn get_keyed(&self, name: &[u8], key: u64) -> Option<AttrRef<'_>> {
+        debug_assert_eq!(key, attr_key(name));
+        self.find_slot(key, name).map(|i| AttrRef {
             entry: self,
             slot: &self.slots[i as usize],
         })

@@ -17,7 +17,7 @@ use crate::exchange::legacy_dn::Invalid;
 use crate::exchange::template::{DuplicateBase, ExpandSettings, Template};
 use crate::exchange::translit::Profile;
 use crate::exchange::x400::{SurnameFallback, X400Settings};
-use crate::filter::Filter;
+use crate::filter::Matcher;
 use crate::model::dn;
 
 /// The Exchange version whose attributes are written.
@@ -77,7 +77,7 @@ impl Server {
 #[derive(Clone, Debug)]
 pub struct MailboxRule {
     /// Which objects.
-    pub filter: Filter,
+    pub filter: Matcher,
     /// Index into [`Policy::servers`].
     pub server: usize,
     /// The store DN new mailboxes get.
@@ -92,7 +92,7 @@ pub struct MailboxRule {
 #[derive(Clone, Debug)]
 pub struct TargetRule {
     /// Which objects.
-    pub filter: Filter,
+    pub filter: Matcher,
     /// targetAddress template; `None` = `SMTP:` + the object's `mail`.
     pub target_address: Option<Template>,
     /// Alias template (`%m` is the default alias source); `None` = the default rule.
@@ -103,7 +103,7 @@ pub struct TargetRule {
 #[derive(Clone, Debug)]
 pub struct GroupRule {
     /// Which groups.
-    pub filter: Filter,
+    pub filter: Matcher,
     /// Alias template (`%m` is the sAMAccountName); `None` = sAMAccountName made valid.
     pub alias: Option<Template>,
 }
@@ -134,7 +134,7 @@ pub struct RecipientPolicy {
     /// Priority (lower wins).
     pub priority: i64,
     /// Filter.
-    pub filter: Filter,
+    pub filter: Matcher,
     /// Enabled templates, in file order.
     pub templates: Vec<Template>,
     /// Disabled templates (shown in the UI, never generated).
@@ -153,7 +153,7 @@ pub struct AddressList {
     /// Normalised DN key.
     pub dn_key: Vec<u8>,
     /// Filter.
-    pub filter: Filter,
+    pub filter: Matcher,
 }
 
 /// The `[addresses]` settings.
@@ -438,9 +438,9 @@ impl Collector<'_> {
         self.at(byte..byte, key, message);
     }
 
-    fn filter(&mut self, s: &Spanned<String>, key: String) -> Option<Filter> {
+    fn filter(&mut self, s: &Spanned<String>, key: String) -> Option<Matcher> {
         match crate::filter::parse(s.get_ref()) {
-            Ok(f) => Some(f),
+            Ok(f) => Some(Matcher::new(f)),
             Err(e) => {
                 self.inside(
                     s.span(),
@@ -797,7 +797,7 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
     for (i, p) in file.recipient_policy.iter().enumerate() {
         let filter = c.filter(&p.filter, format!("recipient_policy[{i}].filter"));
         if let Some(f) = &filter {
-            let used = f.attributes();
+            let used = f.filter().attributes();
             for a in [
                 "showinaddressbook",
                 "proxyaddresses",
@@ -911,7 +911,7 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
                         name: name.to_string(),
                         dn_key: dn::key_lossy(dn_text.as_bytes()),
                         dn: dn_text,
-                        filter: f,
+                        filter: Matcher::new(f),
                     });
                 }
             }
