@@ -174,16 +174,10 @@ impl Names {
     ) -> Option<KnownName> {
         let after = prev.map_or(0, |p| p.id as usize + 1);
         let line = &record[pos..end];
-        let mut words = [0u64; 4];
-        match record.get(pos..pos + KNOWN_NAME_MAX) {
-            // Bytes past the line are loaded too, and masked off once the `:` is found.
-            Some(ahead) => {
-                for (w, c) in words.iter_mut().zip(ahead.chunks_exact(8)) {
-                    *w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-                }
-            }
-            None => return self.slow(line),
-        }
+        // Bytes past the line are read too, and masked off once the `:` is found.
+        let Some(ahead) = record.get(pos..pos + KNOWN_NAME_MAX) else {
+            return self.slow(line);
+        };
         // The name that followed the previous one last time, or the previous one again (the
         // values of a multi-valued attribute come one after the other)?
         let is = |guess: &KnownName| {
@@ -191,7 +185,7 @@ impl Names {
             (1..=KNOWN_NAME_MAX).contains(&len)
                 && len < line.len()
                 && line[len] == b':'
-                && masked(words, len) == guess.words
+                && starts_with_words(ahead, len, &guess.words)
         };
         let guess = self.next[after];
         if is(&guess) {
@@ -201,6 +195,10 @@ impl Names {
             if is(previous) {
                 return Some(*previous);
             }
+        }
+        let mut words = [0u64; 4];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = word_at(ahead, i);
         }
         let found = self.cached(line, words)?;
         self.next[after] = found;
@@ -296,6 +294,31 @@ impl Names {
     fn set_slot(&mut self, id: u32, slot: u32) {
         self.slots[id as usize] = (self.stamp, slot);
     }
+}
+
+/// Word `i` (bytes `8 * i ..`) of `bytes`, little-endian.
+#[inline]
+fn word_at(bytes: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[i * 8..i * 8 + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether the first `len` bytes of `bytes` (at least [`KNOWN_NAME_MAX`] long) are the name
+/// held in `words`, compared a word at a time and stopping at the first difference.
+///
+/// Word by word on purpose: comparing whole arrays makes 16-byte loads of words just stored
+/// 8 bytes at a time, which the processor cannot forward from its store buffer.
+#[inline]
+fn starts_with_words(bytes: &[u8], len: usize, words: &[u64; 4]) -> bool {
+    let full = len / 8;
+    for (i, w) in words.iter().enumerate().take(full) {
+        if word_at(bytes, i) != *w {
+            return false;
+        }
+    }
+    let rest = len % 8;
+    rest == 0 || word_at(bytes, full) & ((1u64 << (rest * 8)) - 1) == words[full]
 }
 
 /// `words` with every byte from `len` on cleared.
