@@ -83,21 +83,26 @@ pub fn has_class(entry: &Entry, class: &str) -> bool {
 
 /// The class family of `entry`.
 pub fn family(entry: &Entry) -> Family {
-    if has_class(entry, "computer") {
-        Family::Other
-    } else if has_class(entry, "msExchDynamicDistributionList") {
-        Family::DynamicDl
-    } else if has_class(entry, "publicFolder") {
-        Family::PublicFolder
-    } else if has_class(entry, "group") {
-        Family::Group
-    } else if has_class(entry, "contact") {
-        Family::Contact
-    } else if has_class(entry, "user") || has_class(entry, "inetOrgPerson") {
-        Family::User
-    } else {
-        Family::Other
-    }
+    // In order of precedence: the first class the object has decides.
+    const RANKED: [(&[u8], Family); 7] = [
+        (b"computer", Family::Other),
+        (b"msExchDynamicDistributionList", Family::DynamicDl),
+        (b"publicFolder", Family::PublicFolder),
+        (b"group", Family::Group),
+        (b"contact", Family::Contact),
+        (b"user", Family::User),
+        (b"inetOrgPerson", Family::User),
+    ];
+    // One pass over the classes, keeping the best rank seen.
+    let best = entry
+        .values("objectClass")
+        .filter_map(|v| {
+            RANKED
+                .iter()
+                .position(|(class, _)| v.eq_ignore_ascii_case(class))
+        })
+        .min();
+    best.map_or(Family::Other, |i| RANKED[i].1)
 }
 
 /// Attribute presence as the classification sees it (after any planned changes).

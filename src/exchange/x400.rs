@@ -79,6 +79,8 @@ struct SitePart {
 pub struct X400Site {
     parts: Vec<SitePart>,
     upper: bool,
+    /// The site as written at the start of every address (see the `Display` impl).
+    text: String,
 }
 
 /// Why an X.400 site part was rejected.
@@ -98,8 +100,11 @@ impl fmt::Display for X400Error {
 
 impl std::error::Error for X400Error {}
 
-fn truncate_chars(s: &str, max: usize) -> String {
-    s.chars().take(max).collect()
+fn truncate_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => &s[..end],
+        None => s,
+    }
 }
 
 impl X400Site {
@@ -138,7 +143,11 @@ impl X400Site {
             .iter()
             .find(|p| p.key == SiteKey::C)
             .is_some_and(|p| p.written.chars().all(|c| c.is_ascii_uppercase()));
-        Ok(X400Site { parts, upper })
+        let text = parts
+            .iter()
+            .map(|p| format!("{}={};", p.written, p.value))
+            .collect();
+        Ok(X400Site { parts, upper, text })
     }
 
     fn parse_pair(segment: &str, column: usize, seen: &[SitePart]) -> Result<SitePart, X400Error> {
@@ -216,10 +225,7 @@ impl X400Site {
 impl fmt::Display for X400Site {
     /// Writes the site part in canonical order with a trailing `;`, e.g. `c=US;a= ;p=Contoso;o=Exchange;`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for p in &self.parts {
-            write!(f, "{}={};", p.written, p.value)?;
-        }
-        Ok(())
+        f.write_str(&self.text)
     }
 }
 
@@ -279,14 +285,19 @@ impl Default for X400Settings {
 
 /// Maps, truncates and trims one generated value.
 fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> String {
-    let mut mapped = String::new();
+    let mut mapped = String::with_capacity(src.len());
     for c in src.trim().chars() {
         map_x400(c, &mut mapped);
     }
     if empty_if_unrepresentable && !mapped.chars().any(|c| c.is_ascii_alphanumeric()) {
         return String::new();
     }
-    truncate_chars(&mapped, max).trim().to_string()
+    // Truncated and trimmed in place.
+    let keep = truncate_chars(&mapped, max).trim_end().len();
+    mapped.truncate(keep);
+    let lead = mapped.len() - mapped.trim_start().len();
+    mapped.drain(..lead);
+    mapped
 }
 
 /// Generates the X.400 address (without the `X400:` prefix) for one recipient, e.g.
@@ -304,7 +315,8 @@ pub fn generate(site: &X400Site, fields: &X400Fields<'_>, settings: &X400Setting
     } else {
         ("s", "g", "i")
     };
-    let mut out = site.to_string();
+    let mut out = String::with_capacity(site.text.len() + 64);
+    out.push_str(&site.text);
     let mut surname = field_value(fields.surname, MAX_SURNAME, strict);
     if surname.is_empty() && settings.surname_fallback == SurnameFallback::DisplayThenAlias {
         surname = field_value(fields.display, MAX_SURNAME, strict);
