@@ -46,7 +46,7 @@ const BY_VALUE: &[&str] = &[
 /// The mod-specs that give `entry` the `desired` values (attribute → all its values).
 pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Modification> {
     let mut ordered: Vec<&(&str, Vec<Vec<u8>>)> = desired.iter().collect();
-    ordered.sort_by_key(|(name, _)| {
+    ordered.sort_by_cached_key(|(name, _)| {
         (
             ORDER
                 .iter()
