@@ -60,7 +60,10 @@ pub fn legacy_cn_from_alias(alias: &str, invalid: Invalid) -> String {
 /// empty CN; callers should reject admin group DNs longer than 128 − 19 characters.
 pub fn recipient_legacy_dn(admin_group_legacy_dn: &str, cn: &str) -> String {
     let parent = admin_group_legacy_dn.trim().trim_end_matches('/');
-    let mut out = format!("{parent}{RECIPIENTS}/cn=");
+    let mut out = String::with_capacity(parent.len() + RECIPIENTS.len() + 4 + cn.len());
+    out.push_str(parent);
+    out.push_str(RECIPIENTS);
+    out.push_str("/cn=");
     let room = MAX_LEGACY_DN
         .saturating_sub(out.chars().count())
         .min(MAX_CN);
