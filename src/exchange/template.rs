@@ -727,11 +727,12 @@ impl Template {
     /// For `X400` templates: the full proxy address (`X400:c=…;s=…;`) for one recipient.
     pub fn expand_x400(&self, fields: &X400Fields<'_>, settings: &X400Settings) -> Option<String> {
         let site = self.x400_site()?;
-        Some(format!(
-            "{}:{}",
-            self.kind,
-            x400::generate(site, fields, settings)
-        ))
+        let body = x400::generate(site, fields, settings);
+        let mut out = String::with_capacity(self.kind.len() + 1 + body.len());
+        out.push_str(&self.kind);
+        out.push(':');
+        out.push_str(&body);
+        Some(out)
     }
 }
 
