@@ -232,12 +232,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 .unwrap_or_else(|| (Arc::from(""), 0))
         });
     index.release_values();
-    let dup_places: HashMap<(Arc<str>, u64), ()> = index
+    // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
+    let dup_seqs: HashSet<u32> = index
         .duplicates
         .iter()
         .flat_map(|d| [d.first, d.second])
-        .filter_map(|s| places.get(s as usize - 1).cloned())
-        .map(|k| (k, ()))
         .collect();
 
     // Pass 2: stamp and write.
@@ -259,10 +258,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         indexed_values,
         ..Summary::default()
     };
-    for k in Kind::ALL {
-        summary.kinds.insert(k.label().to_string(), 0);
-    }
-    let mut dup_dns: HashMap<(Arc<str>, u64), String> = HashMap::new();
+    let mut dup_dns: HashMap<u32, String> = HashMap::new();
+    let mut seq2: u32 = 0;
+    let mut kinds = [0u64; Kind::ALL.len()];
     let wopts = common.write.clone();
     let stamp = |item: &Item| -> Option<Stamped> {
         let Ok(Record::Entry(e)) = &item.result else {
@@ -270,8 +268,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         };
         let prepared = engine.prepare(e);
         let alloc = allocations.get(&(item.location.file.clone(), item.location.record));
-        let finished = engine.finish(prepared, alloc);
-        let p = &finished.prepared;
+        let mut finished = engine.finish(prepared, alloc);
+        let p = &mut finished.prepared;
         let mut bytes = Vec::new();
         let mut attrs = Vec::new();
         if finished.stamped {
@@ -292,9 +290,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             attrs,
             kind: p.kind,
             in_scope: p.in_scope,
-            enabled_by: p.enabled_by.clone(),
-            policy: p.policy.map(|i| policy.recipient_policies[i].name.clone()),
-            warnings: p.warnings.clone(),
+            enabled_by: p.enabled_by.take(),
+            policy: p.policy,
+            warnings: std::mem::take(&mut p.warnings),
         })
     };
     let stats = pipeline::run(
@@ -304,6 +302,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         common.progress,
         stamp,
         |item, st| {
+            seq2 += 1;
             diag.warnings_of(&item);
             if diag.handle_non_record(&item)? {
                 return Ok(());
@@ -315,9 +314,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                     None,
                 );
             };
-            let place = (item.location.file.clone(), item.location.record);
-            if dup_places.contains_key(&place) {
-                dup_dns.insert(place, item.location.dn.clone().unwrap_or_default());
+            if dup_seqs.contains(&seq2) {
+                dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
             }
             for w in &st.warnings {
                 diag.warning(&item.location, 0, w);
@@ -325,12 +323,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if !st.in_scope {
                 summary.out_of_scope += 1;
             }
-            *summary
-                .kinds
-                .entry(st.kind.label().to_string())
-                .or_default() += 1;
+            if let Some(i) = Kind::ALL.iter().position(|k| *k == st.kind) {
+                kinds[i] += 1;
+            }
             if let Some(r) = &st.enabled_by {
-                *summary.enabled_by_rule.entry(r.clone()).or_default() += 1;
+                bump(&mut summary.enabled_by_rule, r);
             }
             if st.bytes.is_empty() {
                 summary.unchanged += 1;
@@ -338,28 +335,30 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
             summary.changed += 1;
             for a in &st.attrs {
-                *summary.changes_by_attribute.entry(a.clone()).or_default() += 1;
+                bump(&mut summary.changes_by_attribute, a);
             }
-            let pname = st.policy.clone().unwrap_or_else(|| "(none)".into());
-            *summary.changes_by_policy.entry(pname).or_default() += 1;
+            let pname = st
+                .policy
+                .map_or("(none)", |i| policy.recipient_policies[i].name.as_str());
+            bump(&mut summary.changes_by_policy, pname);
             out.write_all(&st.bytes)
         },
     )?;
+    for (k, n) in Kind::ALL.iter().zip(kinds) {
+        summary.kinds.insert(k.label().to_string(), n);
+    }
     out.commit()?;
     for d in &index.duplicates {
         let name = |s: u32| {
             if s == INDEX_OWNER {
                 return "an --index file".to_string();
             }
-            places
-                .get(s as usize - 1)
-                .map(|k| {
-                    dup_dns
-                        .get(k)
-                        .cloned()
-                        .unwrap_or_else(|| format!("{}: record {}", k.0, k.1))
-                })
-                .unwrap_or_default()
+            dup_dns.get(&s).cloned().unwrap_or_else(|| {
+                places
+                    .get(s as usize - 1)
+                    .map(|k| format!("{}: record {}", k.0, k.1))
+                    .unwrap_or_default()
+            })
         };
         let report = DuplicateReport {
             value: d.value.clone(),
@@ -402,8 +401,19 @@ struct Stamped {
     kind: Kind,
     in_scope: bool,
     enabled_by: Option<String>,
-    policy: Option<String>,
+    /// Index of the recipient policy that applies.
+    policy: Option<usize>,
     warnings: Vec<String>,
+}
+
+/// Adds one to `map[key]`, allocating the key only the first time.
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
+    }
 }
 
 fn print_summary(s: &Summary, policy: &Policy) {

@@ -693,3 +693,45 @@ fn public_folders_dynamic_lists_and_linked_mailboxes() {
         "S-1-5-21-1004336348-1177238915-682003330-1103"
     );
 }
+
+#[test]
+fn plan_names_the_holders_of_pre_existing_duplicates_across_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (f1, f2) = (dir.path().join("a.ldf"), dir.path().join("b.ldf"));
+    std::fs::write(
+        &f1,
+        "dn: cn=a,dc=x\nobjectClass: user\nproxyAddresses: SMTP:same@x\n\ndn: cn=c,dc=x\nobjectClass: user\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &f2,
+        "dn: cn=d,dc=x\nobjectClass: user\n\ndn: cn=b,dc=x\nobjectClass: contact\nproxyAddresses: smtp:SAME@x\n",
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.json");
+    let out = run(
+        &[
+            "plan",
+            "--policy",
+            "samples/policy.toml",
+            "--guid-seed",
+            "1",
+            "-o",
+            dir.path().join("out.ldf").to_str().unwrap(),
+            "--summary",
+            summary.to_str().unwrap(),
+            f1.to_str().unwrap(),
+            f2.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`smtp:SAME@x` is held by both `cn=a,dc=x` and `cn=b,dc=x`"),
+        "{err}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(json["duplicates"][0]["first"], "cn=a,dc=x");
+    assert_eq!(json["duplicates"][0]["second"], "cn=b,dc=x");
+}
