@@ -307,39 +307,37 @@ fn simple_key(dn: &[u8]) -> Option<Vec<u8>> {
 /// single-valued RDNs, no spaces around separators, and no character that is escaped,
 /// quoted or trimmed. Such a DN is valid.
 fn is_simple(dn: &[u8]) -> bool {
-    // In the attribute type (before `=`) or in the value.
-    let mut in_type = true;
-    let mut start = 0usize;
-    for (i, &c) in dn.iter().enumerate() {
-        if in_type {
-            match c {
-                b'=' if i > start => in_type = false,
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' => {}
-                _ => return false,
-            }
-        } else {
-            match c {
-                b',' => {
-                    // A value is not empty and does not end with a space.
-                    if dn[i - 1] == b'=' || dn[i - 1] == b' ' {
-                        return false;
-                    }
-                    in_type = true;
-                    start = i + 1;
-                }
-                b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | b'#' => return false,
-                b' ' if dn[i - 1] == b'=' => return false,
-                b' '..=b'~' => {}
-                _ => return false,
-            }
-        }
-    }
-    // The last value: present, not empty, no trailing space.
-    match dn.last() {
-        Some(b'=' | b' ' | b',') | None => false,
-        Some(_) => !in_type,
-    }
+    !dn.is_empty()
+        && dn.split(|&c| c == b',').all(|rdn| {
+            let Some(eq) = rdn.iter().position(|&c| c == b'=') else {
+                return false;
+            };
+            let (ty, value) = (&rdn[..eq], &rdn[eq + 1..]);
+            !ty.is_empty()
+                && ty
+                    .iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.'))
+                // A value is not empty and does not start or end with a space.
+                && value.first().is_some_and(|&c| c != b' ')
+                && value.last().is_some_and(|&c| c != b' ')
+                && value.iter().all(|&c| SIMPLE_VALUE_BYTE[usize::from(c)])
+        })
 }
+
+/// The bytes a value of an [`is_simple`] DN may hold: printable ASCII except the ones that are
+/// escaped, quoted or special in a DN (`,` has split the RDNs already).
+static SIMPLE_VALUE_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = b' ';
+    while c <= b'~' {
+        t[c as usize] = !matches!(
+            c,
+            b'+' | b'"' | b'\\' | b'<' | b'>' | b';' | b'=' | b'#' | b','
+        );
+        c += 1;
+    }
+    t
+};
 
 /// The normalised key of parsed RDNs.
 pub fn key_of(rdns: &[Rdn]) -> Vec<u8> {
@@ -458,6 +456,42 @@ mod tests {
             .map(|(t, sep, v)| format!("{t}{sep}{v}"))
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    #[test]
+    fn simple_dns_are_the_plain_ones_ad_writes() {
+        for dn in [
+            "CN=John Smith,OU=Users,DC=corp,DC=example,DC=com",
+            "CN=Mailbox Store (SRV01),CN=First Storage Group,CN=InformationStore,CN=SRV01",
+            "cn=a",
+            "1.2.3=x y",
+            "CN=O'Brien & Co.,DC=x",
+        ] {
+            assert!(is_simple(dn.as_bytes()), "{dn}");
+        }
+        for dn in [
+            "",
+            "cn=",
+            "=a",
+            "cn =a",
+            "cn= a",
+            "cn=a ",
+            "cn=a,",
+            ",cn=a",
+            "cn=a,,dc=x",
+            "cn=a+sn=b",
+            "cn=a\\,b",
+            "cn=\"a\"",
+            "cn=#04",
+            "cn=a=b",
+            "cn=a;dc=x",
+            "cn=<a>",
+            "cn=\u{e9}",
+            "cn=a\tb",
+            "c_n=a",
+        ] {
+            assert!(!is_simple(dn.as_bytes()), "{dn:?}");
+        }
     }
 
     proptest::proptest! {
