@@ -476,24 +476,30 @@ impl Merger {
     pub fn push(&mut self, items: Vec<Item>) -> Vec<Item> {
         let mut out = Vec::with_capacity(items.len() + 1);
         for item in items {
-            let item = match self.held.as_mut() {
-                Some(held) => match absorb(held, item) {
-                    None => continue,
-                    Some(item) => item,
-                },
-                None => item,
-            };
-            let is_entry = matches!(item.result, Ok(Record::Entry(_)));
-            if let Some(h) = self.held.take() {
-                out.push(h);
-            }
-            if is_entry {
-                self.held = Some(item);
-            } else {
-                out.push(item);
-            }
+            self.push_one(item, |done| out.push(done));
         }
         out
+    }
+
+    /// Feeds one item; `done` receives the items that became final (none, one or two), in
+    /// order.
+    pub fn push_one(&mut self, item: Item, mut done: impl FnMut(Item)) {
+        let item = match self.held.as_mut() {
+            Some(held) => match absorb(held, item) {
+                None => return,
+                Some(item) => item,
+            },
+            None => item,
+        };
+        let is_entry = matches!(item.result, Ok(Record::Entry(_)));
+        if let Some(h) = self.held.take() {
+            done(h);
+        }
+        if is_entry {
+            self.held = Some(item);
+        } else {
+            done(item);
+        }
     }
 
     /// Returns the held item at the end of the input.

@@ -127,41 +127,42 @@ where
                     // A panic is handed to the calling thread, which would otherwise wait for
                     // this batch forever.
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let items = match work {
+                        let mut out = Vec::with_capacity(match &work {
+                            Work::Raw(batch) => batch.records.len(),
+                            Work::Parsed(items) => items.len(),
+                        });
+                        let mut finished = |item: Item| {
+                            let t = transform(&item);
+                            out.push((item, t));
+                        };
+                        match work {
                             Work::Raw(batch) => {
                                 let mut parser = Parser::new(opts.parse.clone());
-                                let parsed = batch
-                                    .records
-                                    .iter()
-                                    .map(|r| {
-                                        parse_raw(
-                                            &mut parser,
-                                            &name,
-                                            &batch,
-                                            r,
-                                            fallback,
-                                            opts.max_record_bytes,
-                                        )
-                                    })
-                                    .collect();
+                                // Follow-up records inside the batch are merged here; one that
+                                // continues the previous batch's last entry is merged by
+                                // `Reorder`. Each entry is transformed as soon as the next
+                                // record shows it is complete, while it is still in the cache.
+                                let mut merger = Merger::default();
+                                for r in &batch.records {
+                                    let item = parse_raw(
+                                        &mut parser,
+                                        &name,
+                                        &batch,
+                                        r,
+                                        fallback,
+                                        opts.max_record_bytes,
+                                    );
+                                    merger.push_one(item, &mut finished);
+                                }
+                                if let Some(item) = merger.finish() {
+                                    finished(item);
+                                }
                                 // Items own their bytes: the buffer can be read into again.
                                 let _ = spare_tx.send(batch.data);
-                                // Follow-up records inside the batch; one that continues the
-                                // previous batch's last entry is merged by `Reorder`.
-                                let mut merger = Merger::default();
-                                let mut items = merger.push(parsed);
-                                items.extend(merger.finish());
-                                items
                             }
-                            Work::Parsed(items) => items,
-                        };
-                        items
-                            .into_iter()
-                            .map(|item| {
-                                let t = transform(&item);
-                                (item, t)
-                            })
-                            .collect()
+                            Work::Parsed(items) => items.into_iter().for_each(&mut finished),
+                        }
+                        out
                     }));
                     // The receiver is gone only when consuming failed; the error is reported
                     // there.
