@@ -8,11 +8,12 @@
 //! | group | what one iteration does | throughput |
 //! |---|---|---|
 //! | `read/floor_memchr` | split records on empty lines, unfold continuations (memchr) | input bytes |
-//! | `read/frame` | [`Framer::next_batch`] over the export | input bytes |
-//! | `read/parse_only` | frame + [`Parser::parse`] every record (the 1 GB/s target) | input bytes |
-//! | `read/parse_items` | frame + [`input::parse_raw`], the pipeline's per-record read | input bytes |
+//! | `read/frame` | [`Framer::next_batch`]: cut the export into batches (the sequential part) | input bytes |
+//! | `read/split` | frame + [`Records`]: find every record without parsing it | input bytes |
+//! | `read/parse_only` | frame + [`Parser::read_batch`]: parse every record in one pass over each batch, as the pipeline does (the 1 GB/s target) | input bytes |
+//! | `read/parse_items` | frame + [`input::read_batch`], the pipeline's read into items | input bytes |
 //! | `read/read_write` | frame + parse + [`Writer`] every record (what `convert` does) | input bytes |
-//! | `stage/parse` | [`Parser::parse`] on records framed beforehand | record bytes |
+//! | `stage/parse` | [`Parser::parse`] on records split beforehand | record bytes |
 //! | `stage/write` | [`Writer::add_record`] / [`Writer::record`] on parsed records | output bytes |
 //! | `filter/<list>` | one default address-list filter against every parsed record | entries |
 //! | `template/expand/<template>` | [`Template::expand_local`] for every user and contact | recipients |
@@ -40,9 +41,9 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use ldifstamp::exchange::template::{ExpandSettings, RecipientFields, Template};
 use ldifstamp::exchange::translit::Profile;
 use ldifstamp::filter::{Matcher, Subject};
-use ldifstamp::input::parse_raw;
-use ldifstamp::ldif::framer::{Batch, Framer, DEFAULT_MAX_RECORD};
-use ldifstamp::ldif::parse::{ParseOptions, Parsed, Parser};
+use ldifstamp::input::read_batch;
+use ldifstamp::ldif::framer::{Batch, Framer, Records, DEFAULT_MAX_RECORD};
+use ldifstamp::ldif::parse::{Found, ParseOptions, Parsed, Parser};
 use ldifstamp::ldif::writer::{WriteOptions, Writer};
 use ldifstamp::model::{Entry, Record};
 use ldifstamp::policy::DEFAULT_LISTS;
@@ -82,8 +83,8 @@ impl Fixture {
         let mut warnings = Vec::new();
         let mut records = Vec::new();
         for b in &batches {
-            for r in &b.records {
-                match parser.parse(b.bytes(r), r.line, &mut warnings) {
+            for r in Records::new(&b.data, DEFAULT_MAX_RECORD) {
+                match parser.parse(&b.data[r.start..r.end], r.line, &mut warnings) {
                     Ok(Parsed::Record(rec)) => records.push(rec),
                     Ok(Parsed::Skipped(why)) => panic!("record {} skipped: {why}", r.number),
                     Err(e) => panic!("record {} does not parse: {e:?}", r.number),
@@ -114,7 +115,9 @@ impl Fixture {
     fn record_bytes(&self) -> u64 {
         self.batches
             .iter()
-            .flat_map(|b| b.records.iter().map(|r| (r.end - r.start) as u64))
+            .flat_map(|b| {
+                Records::new(&b.data, DEFAULT_MAX_RECORD).map(|r| (r.end - r.start) as u64)
+            })
             .sum()
     }
 }
@@ -190,6 +193,8 @@ fn floor_memchr(data: &[u8]) -> (u64, u64, u64) {
     (records, lines, bytes)
 }
 
+/// Frame and parse every record the way the pipeline does (one pass over each batch's lines;
+/// records the fast path leaves go to the full parser). Returns the records parsed.
 fn parse_only(
     data: &[u8],
     parser: &mut Parser,
@@ -198,12 +203,19 @@ fn parse_only(
     let mut framer = Framer::new(data, DEFAULT_MAX_RECORD);
     let mut n = 0u64;
     while let Some(b) = framer.next_batch(BATCH_BYTES).unwrap() {
-        for r in &b.records {
-            if let Ok(Parsed::Record(rec)) = parser.parse(b.bytes(r), r.line, warnings) {
-                black_box(&rec);
+        let data = &b.data;
+        parser.read_batch(data, DEFAULT_MAX_RECORD, false, |p, found| match found {
+            Found::Entry(_, e) => {
+                black_box(&e);
                 n += 1;
             }
-        }
+            Found::Raw(r) => {
+                if let Ok(Parsed::Record(rec)) = p.parse(&data[r.start..r.end], r.line, warnings) {
+                    black_box(&rec);
+                    n += 1;
+                }
+            }
+        });
         framer.recycle(b.data);
     }
     n
@@ -233,7 +245,18 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
             let mut framer = Framer::new(black_box(&fx.data[..]), DEFAULT_MAX_RECORD);
             let mut n = 0u64;
             while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
-                n += batch.records.len() as u64;
+                n += batch.span;
+                framer.recycle(batch.data);
+            }
+            assert_eq!(n, fx.data.len() as u64);
+        })
+    });
+    g.bench_function("split", |b| {
+        b.iter(|| {
+            let mut framer = Framer::new(black_box(&fx.data[..]), DEFAULT_MAX_RECORD);
+            let mut n = 0u64;
+            while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
+                n += Records::new(&batch.data, DEFAULT_MAX_RECORD).count() as u64;
                 framer.recycle(batch.data);
             }
             assert_eq!(n, expected);
@@ -254,11 +277,17 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
             let mut framer = Framer::new(black_box(&fx.data[..]), DEFAULT_MAX_RECORD);
             let mut n = 0u64;
             while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
-                for r in &batch.records {
-                    let item = parse_raw(&mut parser, &name, &batch, r, true, DEFAULT_MAX_RECORD);
-                    n += u64::from(item.result.is_ok());
-                    black_box(item);
-                }
+                read_batch(
+                    &mut parser,
+                    &name,
+                    &batch,
+                    true,
+                    DEFAULT_MAX_RECORD,
+                    |item| {
+                        n += u64::from(item.result.is_ok());
+                        black_box(item);
+                    },
+                );
                 framer.recycle(batch.data);
             }
             assert_eq!(n, expected);
@@ -274,13 +303,17 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
             let mut written = 0u64;
             while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
                 out.clear();
-                for r in &batch.records {
-                    if let Ok(Parsed::Record(rec)) =
-                        parser.parse(batch.bytes(r), r.line, &mut warnings)
-                    {
-                        write_record(&mut writer, &mut out, &rec);
+                let data = &batch.data;
+                parser.read_batch(data, DEFAULT_MAX_RECORD, false, |p, found| match found {
+                    Found::Entry(_, e) => writer.add_record(&mut out, &e),
+                    Found::Raw(r) => {
+                        if let Ok(Parsed::Record(rec)) =
+                            p.parse(&data[r.start..r.end], r.line, &mut warnings)
+                        {
+                            write_record(&mut writer, &mut out, &rec);
+                        }
                     }
-                }
+                });
                 written += out.len() as u64;
                 black_box(&out);
                 framer.recycle(batch.data);
@@ -301,8 +334,8 @@ fn stage_group(c: &mut Criterion, fx: &Fixture) {
         let mut warnings = Vec::new();
         b.iter(|| {
             for batch in &fx.batches {
-                for r in &batch.records {
-                    let rec = parser.parse(batch.bytes(r), r.line, &mut warnings);
+                for r in Records::new(&batch.data, DEFAULT_MAX_RECORD) {
+                    let rec = parser.parse(&batch.data[r.start..r.end], r.line, &mut warnings);
                     black_box(rec.is_ok());
                 }
             }

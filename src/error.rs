@@ -14,6 +14,11 @@ pub struct Location {
     pub record: u64,
     /// The record's DN, when it was read.
     pub dn: Option<String>,
+    /// Where the record starts: its byte offset in the input (after transcoding) for LDIF,
+    /// its row number for CSV. The same on every read of the same input, and known to the
+    /// thread that parses the record (unlike `line` and `record`, which the pipeline settles
+    /// in input order: see [`crate::pipeline::run`]).
+    pub offset: u64,
 }
 
 impl fmt::Display for Location {

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use encoding_rs::Encoding;
 
 use crate::error::{Error, Location, Result};
-use crate::ldif::framer::Batch;
-use crate::ldif::parse::{ParseOptions, Parsed, Parser, Warning};
+use crate::ldif::framer::{count_newlines, Batch, RawRecord};
+use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser, Warning};
 use crate::model::{dn, Change, ModOp, Record};
 
 /// Input formats.
@@ -333,22 +333,94 @@ impl<R: Read> Read for SkipBytes<R> {
 
 pub use crate::ldif::Item;
 
-/// Parses one raw record into an [`Item`].
-pub fn parse_raw(
+/// Reads one batch: each record becomes an [`Item`] handed to `each`, in order. Returns the
+/// newlines and the records the batch holds, which give the next batch's first line and
+/// record number.
+///
+/// Line and record numbers in the items count from the batch's first line and record (1);
+/// the pipeline adds the counts of the batches before it ([`Item::rebase`]).
+pub fn read_batch(
     parser: &mut Parser,
     name: &Arc<str>,
     batch: &Batch,
-    rec: &crate::ldif::framer::RawRecord,
+    fallback_1252: bool,
+    max_record: usize,
+    mut each: impl FnMut(Item),
+) -> (u64, u64) {
+    let data = &batch.data[..];
+    if batch.oversized {
+        let rec = RawRecord {
+            start: 0,
+            end: data.len(),
+            line: 1,
+            number: 1,
+            too_large: true,
+            blankish_separator: false,
+        };
+        each(parse_raw(
+            parser,
+            name,
+            data,
+            batch.offset,
+            &rec,
+            fallback_1252,
+            max_record,
+        ));
+        return (count_newlines(data) + batch.skipped_lines, 1);
+    }
+    parser.read_batch(
+        data,
+        max_record,
+        fallback_1252,
+        |parser, found| match found {
+            Found::Entry(rec, entry) => {
+                let dn = entry.dn_lossy().into_owned();
+                each(Item {
+                    location: Location {
+                        file: name.clone(),
+                        line: rec.line,
+                        record: rec.number,
+                        dn: Some(dn),
+                        offset: batch.offset + rec.start as u64,
+                    },
+                    result: Ok(Record::Entry(entry)),
+                    raw: None,
+                    warnings: Vec::new(),
+                    skipped: None,
+                });
+            }
+            Found::Raw(rec) => each(parse_raw(
+                parser,
+                name,
+                data,
+                batch.offset,
+                &rec,
+                fallback_1252,
+                max_record,
+            )),
+        },
+    )
+}
+
+/// Parses one raw record of `data` (whose first byte is at input offset `offset`) into an
+/// [`Item`].
+pub fn parse_raw(
+    parser: &mut Parser,
+    name: &Arc<str>,
+    data: &[u8],
+    offset: u64,
+    rec: &RawRecord,
     fallback_1252: bool,
     max_record: usize,
 ) -> Item {
-    let bytes = batch.bytes(rec);
+    let bytes = &data[rec.start..rec.end];
     let mut warnings = Vec::new();
     let mut location = Location {
         file: name.clone(),
         line: rec.line,
         record: rec.number,
         dn: None,
+        offset: offset + rec.start as u64,
     };
     if rec.too_large {
         location.dn = peek_dn(bytes);

@@ -1,19 +1,27 @@
-//! The one place with threads: read and frame (calling thread) → parse, merge and transform
-//! each batch (one task per batch on the pool) → consume (calling thread, input order).
+//! The one place with threads: read and cut into batches (calling thread) → parse, merge and
+//! transform each batch (one task per batch on the pool) → consume (calling thread, input
+//! order).
 //!
-//! Inputs are framed sequentially into batches of raw records. Each batch becomes one task on
-//! the pipeline's rayon pool, which parses its records, merges ldifde follow-up records inside
-//! the batch and runs the caller's transform; the calling thread meanwhile reads the next
-//! batches and consumes finished ones in input order, merging a follow-up that continues the
-//! previous batch's last entry (and transforming that entry again). Output therefore does not
-//! depend on the number of threads.
+//! The calling thread only reads inputs and cuts them into batches of whole records after an
+//! empty line ([`Framer`]); it never looks at the other lines. Each batch becomes one task on
+//! the pipeline's rayon pool, which finds and parses its records in one pass over its lines,
+//! merges ldifde follow-up records inside the batch and runs the caller's transform; the
+//! calling thread meanwhile reads the next batches and consumes finished ones in input order,
+//! merging a follow-up that continues the previous batch's last entry (and transforming that
+//! entry again). Output therefore does not depend on the number of threads.
+//!
+//! Line and record numbers: a task counts them from the start of its batch, and reports how
+//! many lines and records the batch held; the calling thread adds the counts of the batches
+//! before it ([`Item::rebase`]) before `consume` sees an item. A transform therefore sees
+//! numbers relative to its batch, and identifies a record by
+//! [`Location::offset`](crate::error::Location::offset), which the task knows exactly.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::input::{self, parse_raw, Format, InputOptions, Item, Merger, Source};
+use crate::input::{self, Format, InputOptions, Item, Merger, Source};
 use crate::ldif::framer::Batch;
 use crate::ldif::framer::Framer;
 use crate::ldif::parse::Parser;
@@ -48,9 +56,12 @@ pub struct ReadStats {
 /// Reads every source in order and hands each item, with the transform's result, to
 /// `consume` in input order.
 ///
-/// The calling thread reads and frames the input and consumes results; every batch is parsed
-/// and transformed by one task on `pool`, so reading, parsing, transforming and consuming
-/// overlap. At most a few batches per worker are in flight, which bounds memory.
+/// The calling thread reads the input, cuts it into batches and consumes results; every batch
+/// is parsed and transformed by one task on `pool`, so reading, parsing, transforming and
+/// consuming overlap. At most a few batches per worker are in flight, which bounds memory.
+///
+/// `transform` sees line and record numbers counted from the start of the item's batch;
+/// `consume` sees them counted from the start of the input (see the module docs).
 pub fn run<T, F, C>(
     sources: &[Source],
     opts: &InputOptions,
@@ -93,6 +104,8 @@ where
                 next: 0,
                 ready: BTreeMap::new(),
                 held: None,
+                lines: 0,
+                records: 0,
             };
             let mut sent = 0u64;
             loop {
@@ -105,9 +118,9 @@ where
                             .next_batch(opts.batch_bytes)
                             .map_err(|e| Error::io(name.to_string(), e))?;
                         let Some(batch) = batch else { break };
-                        stats.bytes += batch.data.len() as u64;
+                        stats.bytes += batch.span;
                         if let Some(b) = &bar {
-                            b.inc(batch.data.len() as u64);
+                            b.inc(batch.span);
                         }
                         Work::Raw(batch)
                     }
@@ -128,14 +141,14 @@ where
                     // this batch forever.
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         let mut out = Vec::with_capacity(match &work {
-                            Work::Raw(batch) => batch.records.len(),
+                            Work::Raw(batch) => batch.data.len() / 1024 + 1,
                             Work::Parsed(items) => items.len(),
                         });
                         let mut finished = |item: Item| {
                             let t = transform(&item);
                             out.push((item, t));
                         };
-                        match work {
+                        let counts = match work {
                             Work::Raw(batch) => {
                                 let mut parser = Parser::new(opts.parse.clone());
                                 // Follow-up records inside the batch are merged here; one that
@@ -143,26 +156,27 @@ where
                                 // `Reorder`. Each entry is transformed as soon as the next
                                 // record shows it is complete, while it is still in the cache.
                                 let mut merger = Merger::default();
-                                for r in &batch.records {
-                                    let item = parse_raw(
-                                        &mut parser,
-                                        &name,
-                                        &batch,
-                                        r,
-                                        fallback,
-                                        opts.max_record_bytes,
-                                    );
-                                    merger.push_one(item, &mut finished);
-                                }
+                                let counts = input::read_batch(
+                                    &mut parser,
+                                    &name,
+                                    &batch,
+                                    fallback,
+                                    opts.max_record_bytes,
+                                    |item| merger.push_one(item, &mut finished),
+                                );
                                 if let Some(item) = merger.finish() {
                                     finished(item);
                                 }
                                 // Items own their bytes: the buffer can be read into again.
                                 let _ = spare_tx.send(batch.data);
+                                Some(counts)
                             }
-                            Work::Parsed(items) => items.into_iter().for_each(&mut finished),
-                        }
-                        out
+                            Work::Parsed(items) => {
+                                items.into_iter().for_each(&mut finished);
+                                None
+                            }
+                        };
+                        (out, counts)
                     }));
                     // The receiver is gone only when consuming failed; the error is reported
                     // there.
@@ -212,12 +226,16 @@ enum Work {
     Parsed(Vec<Item>),
 }
 
-/// A finished batch: its sequence number and its items with their results (or the panic of
-/// the task that handled it).
-type Done<T> = (u64, std::thread::Result<Vec<(Item, T)>>);
+/// What one task gives back: its items with their results, and for LDIF the newlines and
+/// records its batch held (its items' numbers count from the batch's start).
+type Finished<T> = (Vec<(Item, T)>, Option<(u64, u64)>);
+
+/// A finished batch: its sequence number and what its task gave back (or the panic of the
+/// task).
+type Done<T> = (u64, std::thread::Result<Finished<T>>);
 
 /// The next finished batch; a task's panic continues on the calling thread.
-fn receive<T>(rx: &mpsc::Receiver<Done<T>>) -> Result<(u64, Vec<(Item, T)>)> {
+fn receive<T>(rx: &mpsc::Receiver<Done<T>>) -> Result<(u64, Finished<T>)> {
     let (seq, out) = rx
         .recv()
         .map_err(|_| Error::Input("a worker thread stopped without a result".into()))?;
@@ -227,11 +245,14 @@ fn receive<T>(rx: &mpsc::Receiver<Done<T>>) -> Result<(u64, Vec<(Item, T)>)> {
     }
 }
 
-/// Puts transformed batches back in input order.
+/// Puts transformed batches back in input order, and settles their line and record numbers.
 struct Reorder<T> {
     /// Sequence number of the next batch to consume.
     next: u64,
-    ready: BTreeMap<u64, Vec<(Item, T)>>,
+    ready: BTreeMap<u64, Finished<T>>,
+    /// Newlines and records of the input's batches consumed so far.
+    lines: u64,
+    records: u64,
     /// The last entry consumed so far is held back until the next batch shows whether it
     /// starts with ldifde follow-up records of it.
     held: Option<(Item, T)>,
@@ -243,10 +264,18 @@ impl<T> Reorder<T> {
         F: Fn(&Item) -> T,
         C: FnMut(Item, T) -> Result<()>,
     {
-        while let Some(batch) = self.ready.remove(&self.next) {
+        while let Some((batch, counts)) = self.ready.remove(&self.next) {
             self.next += 1;
             let mut merged = false;
-            for (item, t) in batch {
+            let (lines, records) = (self.lines, self.records);
+            if let Some((l, r)) = counts {
+                self.lines += l;
+                self.records += r;
+            }
+            for (mut item, t) in batch {
+                if counts.is_some() {
+                    item.rebase(lines, records);
+                }
                 let (item, t) = match self.held.as_mut() {
                     Some((held, _)) => match input::absorb(held, item) {
                         None => {

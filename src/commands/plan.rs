@@ -129,7 +129,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let mut index = Index::default();
     let mut claims: Vec<Claim> = Vec::new();
-    let mut places: Vec<(Arc<str>, u64)> = Vec::new();
+    // Per pass-1 number: (file, offset, record number) of the record.
+    let mut places: Vec<(Arc<str>, u64, u64)> = Vec::new();
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
     let pass1 = |item: &Item| -> Option<Pass1> {
@@ -161,7 +162,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         pass1,
         |item, out| {
             seq += 1;
-            places.push((item.location.file.clone(), item.location.record));
+            places.push((
+                item.location.file.clone(),
+                item.location.offset,
+                item.location.record,
+            ));
             if let Some(p) = out {
                 for v in &p.held {
                     index.hold(v, seq);
@@ -228,7 +233,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         uniqueness::allocate_by(&mut index, claims, &alloc_settings, |s| {
             places
                 .get(s as usize - 1)
-                .cloned()
+                .map(|(file, offset, _)| (file.clone(), *offset))
                 .unwrap_or_else(|| (Arc::from(""), 0))
         });
     index.release_values();
@@ -267,7 +272,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             return None;
         };
         let prepared = engine.prepare(e);
-        let alloc = allocations.get(&(item.location.file.clone(), item.location.record));
+        let alloc = allocations.get(&(item.location.file.clone(), item.location.offset));
         let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
         let mut bytes = Vec::new();
@@ -356,7 +361,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             dup_dns.get(&s).cloned().unwrap_or_else(|| {
                 places
                     .get(s as usize - 1)
-                    .map(|k| format!("{}: record {}", k.0, k.1))
+                    .map(|k| format!("{}: record {}", k.0, k.2))
                     .unwrap_or_default()
             })
         };

@@ -1,11 +1,21 @@
-//! Splits an LDIF byte stream into raw records, in batches, without parsing them.
+//! Cuts an LDIF byte stream into batches of whole records, and splits a batch into records.
 //!
 //! A record ends at an empty line (`\n\n`, `\r\n\r\n`, mixed). A line holding only spaces or
-//! tabs also ends a record (OpenLDAP would merge the two records, which silently corrupts them;
-//! the framer counts it so the caller can warn). The framer tracks the 1-based line number of
-//! each record's first line and enforces a per-record size cap, so a corrupt file with no
-//! blank lines becomes an error instead of an out-of-memory crash. Memory stays bounded by the
-//! batch size plus the largest record.
+//! carriage returns also ends a record (OpenLDAP would merge the two records, which silently
+//! corrupts them; the splitter flags it so the caller can warn).
+//!
+//! Reading is split in two so that only the cheap part is sequential:
+//! - [`Framer::next_batch`] (the reading thread) reads about `target` bytes and cuts them after
+//!   the last empty line, looking at the lines near the cut only. It never looks at the other
+//!   lines, so it neither counts lines nor records: a batch knows its byte offset in the input,
+//!   and its line and record numbers are settled later, in input order.
+//! - The worker that parses a batch walks its lines once, finding records as it parses them
+//!   ([`crate::ldif::parse::Parser::read_batch`]); [`skip_blank`] and [`scan_record`] are the
+//!   splitting rules it shares with [`Records`], which splits a batch on its own (tests,
+//!   benches, records the parser's fast path leaves to the full parser).
+//!
+//! A per-record size cap turns a corrupt file with no blank lines into one rejected record
+//! instead of an out-of-memory crash: memory stays bounded by the batch size plus the cap.
 
 use std::io::{self, Read};
 
@@ -16,9 +26,9 @@ pub struct RawRecord {
     pub start: usize,
     /// End of the range (exclusive).
     pub end: usize,
-    /// 1-based line number of the record's first line in the input.
+    /// 1-based line number of the record's first line, counted from the batch's first line.
     pub line: u64,
-    /// 1-based number of the record in the input (counting only non-empty records).
+    /// 1-based number of the record, counted from the batch's first record.
     pub number: u64,
     /// The record exceeded the size cap; `start..end` holds only its first bytes.
     pub too_large: bool,
@@ -26,38 +36,35 @@ pub struct RawRecord {
     pub blankish_separator: bool,
 }
 
-/// A batch of consecutive raw records sharing one buffer.
+/// Consecutive whole records sharing one buffer, as read from the input.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// The bytes of the records.
+    /// The bytes: whole records and the empty lines around them.
     pub data: Vec<u8>,
-    /// The records, in input order.
-    pub records: Vec<RawRecord>,
+    /// Byte offset of `data[0]` in the input (after transcoding).
+    pub offset: u64,
+    /// Bytes of input the batch stands for (the next batch starts at `offset + span`).
+    pub span: u64,
+    /// `data` is only the first bytes of one record larger than the size cap; the rest of it
+    /// was skipped.
+    pub oversized: bool,
+    /// Newlines in the skipped rest of an oversized record (the input lines this batch stands
+    /// for that are not in `data`).
+    pub skipped_lines: u64,
 }
 
-impl Batch {
-    /// The bytes of record `i`.
-    pub fn bytes(&self, rec: &RawRecord) -> &[u8] {
-        &self.data[rec.start..rec.end]
-    }
-}
+/// Bytes of an oversized record kept for its error message.
+pub const OVERSIZED_HEAD: usize = 4096;
 
-/// Splits a byte stream into raw records.
+/// Reads an input in batches of whole records.
 pub struct Framer<R> {
     reader: R,
     buf: Vec<u8>,
-    /// Start of unconsumed data in `buf`.
-    pos: usize,
-    /// Line number of the first line at `pos`.
-    line: u64,
-    records: u64,
+    /// Input offset of `buf[0]`.
+    offset: u64,
     eof: bool,
     max_record: usize,
     chunk: usize,
-    /// Skipping the rest of an oversized record.
-    skipping: bool,
-    /// Records of the batch being read (ranges of `buf`).
-    pending: Vec<RawRecord>,
     /// Buffers of finished batches given back with [`Framer::recycle`].
     spare: Vec<Vec<u8>>,
 }
@@ -71,26 +78,22 @@ impl<R: Read> Framer<R> {
         Framer {
             reader,
             buf: Vec::new(),
-            pos: 0,
-            line: 1,
-            records: 0,
+            offset: 0,
             eof: false,
             max_record: max_record.max(1),
             chunk: 1 << 20,
-            skipping: false,
-            pending: Vec::new(),
             spare: Vec::new(),
         }
     }
 
-    /// Sets the read chunk size (tests use tiny chunks to exercise boundaries).
+    /// Sets the largest read (tests use tiny reads to exercise boundaries).
     pub fn with_chunk(mut self, chunk: usize) -> Self {
         self.chunk = chunk.max(1);
         self
     }
 
     /// Gives back the buffer of a batch that is no longer needed, to read a later batch into:
-    /// fresh memory costs a page fault per 4 KiB, which is a quarter of the framing time.
+    /// fresh memory costs a page fault per 4 KiB.
     pub fn recycle(&mut self, mut data: Vec<u8>) {
         data.clear();
         if self.spare.len() < 8 {
@@ -98,21 +101,17 @@ impl<R: Read> Framer<R> {
         }
     }
 
-    /// Appends up to one chunk of input to `buf`; false at the end of the input.
-    fn fill(&mut self) -> io::Result<bool> {
+    /// Appends up to `want` bytes (at most one chunk) of input to `buf`; false at the end.
+    fn fill(&mut self, want: usize) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        if self.pending.is_empty() && self.pos > 0 {
-            // Nothing in `buf` is needed before `pos` (blank lines, a skipped oversized record).
-            self.buf.drain(..self.pos);
-            self.pos = 0;
-        }
+        let want = want.clamp(1, self.chunk);
         let old = self.buf.len();
         // `read_to_end` fills the spare capacity without zeroing it first.
         let got = loop {
             match (&mut self.reader)
-                .take(self.chunk as u64)
+                .take(want as u64)
                 .read_to_end(&mut self.buf)
             {
                 Ok(n) => break n,
@@ -123,226 +122,355 @@ impl<R: Read> Framer<R> {
                 }
             }
         };
-        if got < self.chunk {
+        if got < want {
             self.eof = true;
         }
         Ok(got > 0)
     }
 
-    /// Reads the next batch of records totalling at least `target` bytes (or up to the end).
-    /// Returns `None` at the end of the input.
+    /// Reads the next batch: about `target` bytes of whole records (more when one record is
+    /// longer), or `None` at the end of the input.
     ///
-    /// The batch's buffer is the buffer the input was read into: records are not copied, and
-    /// only the start of the record after the batch is copied into the next buffer.
+    /// The batch's buffer is the buffer the input was read into: only the start of the record
+    /// after the cut is copied into the next buffer.
     pub fn next_batch(&mut self, target: usize) -> io::Result<Option<Batch>> {
-        let mut size = 0usize;
-        while size < target {
-            if !self.skip_blank_lines()? {
-                break;
-            }
-            match self.scan_record()? {
-                Scan::Record {
-                    len,
-                    lines,
-                    blankish,
-                } => {
-                    if self.skipping {
-                        // The tail of an oversized record already reported.
-                        self.skipping = false;
-                        self.pos += len;
-                        self.line += lines;
-                        continue;
-                    }
-                    self.records += 1;
-                    let too_large = len > self.max_record;
-                    let keep = if too_large { len.min(4096) } else { len };
-                    self.pending.push(RawRecord {
-                        start: self.pos,
-                        end: self.pos + keep,
-                        line: self.line,
-                        number: self.records,
-                        too_large,
-                        blankish_separator: blankish,
-                    });
-                    self.pos += len;
-                    self.line += lines;
-                    size += len;
-                }
-                Scan::TooLarge { consumed, lines } => {
-                    let first = !self.skipping;
-                    if first {
-                        // Keep the head of the record for the error message, and end the
-                        // batch so that skipping the rest does not keep it in memory.
-                        self.skipping = true;
-                        self.records += 1;
-                        self.pending.push(RawRecord {
-                            start: self.pos,
-                            end: self.pos + consumed.min(4096),
-                            line: self.line,
-                            number: self.records,
-                            too_large: true,
-                            blankish_separator: false,
-                        });
-                    }
-                    self.pos += consumed;
-                    self.line += lines;
-                    if first {
-                        break;
-                    }
-                }
-            }
-        }
-        if self.pending.is_empty() {
+        let target = target.max(1);
+        while self.buf.len() < target && self.fill(target - self.buf.len())? {}
+        if self.buf.is_empty() {
             return Ok(None);
         }
-        // Hand the buffer over; what follows the batch starts the next buffer.
-        let rest = &self.buf[self.pos..];
-        let mut next = self.spare.pop().unwrap_or_default();
-        next.reserve(target.max(self.chunk) + 2 * self.chunk + rest.len());
-        next.extend_from_slice(rest);
-        let mut data = std::mem::replace(&mut self.buf, next);
-        data.truncate(self.pos);
-        self.pos = 0;
-        Ok(Some(Batch {
-            data,
-            records: std::mem::take(&mut self.pending),
-        }))
+        let cut = if self.eof && self.buf.len() <= target {
+            Some(self.buf.len())
+        } else {
+            last_boundary(&self.buf[..target.min(self.buf.len())])
+        };
+        let cut = match cut {
+            Some(cut) => cut,
+            None => match self.boundary_after(target)? {
+                Some(cut) => cut,
+                None => return self.oversized().map(Some),
+            },
+        };
+        Ok(Some(self.hand_over(cut, target)))
     }
 
-    /// Skips empty and space-only lines; false at end of input.
-    fn skip_blank_lines(&mut self) -> io::Result<bool> {
+    /// The first record boundary after the first `from` bytes (reading more input as needed),
+    /// the end of the input, or `None` when the record there is longer than the size cap.
+    ///
+    /// Called when no empty line ends in `buf[..from]`: the record at the start of `buf` goes
+    /// on past `from`.
+    fn boundary_after(&mut self, from: usize) -> io::Result<Option<usize>> {
+        // The line holding byte `from` may be the empty line: look from its start.
+        let from = from.min(self.buf.len());
+        let mut at = memchr::memrchr(b'\n', &self.buf[..from]).map_or(0, |i| i + 1);
         loop {
-            let data = &self.buf[self.pos..];
-            let mut i = 0;
-            while i < data.len() {
-                let j = i + data[i..]
-                    .iter()
-                    .take_while(|c| matches!(c, b' ' | b'\r'))
-                    .count();
-                if j < data.len() && data[j] == b'\n' {
-                    i = j + 1;
-                    self.line += 1;
-                    continue;
-                }
-                if j < data.len() {
-                    // A line with content starts at `i`.
-                    self.pos += i;
-                    return Ok(true);
-                }
+            if let Some((_, cut)) = first_boundary(&self.buf, at) {
+                return Ok(Some(cut));
+            }
+            // Every complete line is part of the record; the last one may not be complete.
+            at = memchr::memrchr(b'\n', &self.buf[at..]).map_or(at, |i| at + i + 1);
+            if at > self.max_record {
+                return Ok(None);
+            }
+            if !self.fill(self.chunk)? {
+                return Ok(Some(self.buf.len()));
+            }
+        }
+    }
+
+    /// `buf` starts with a record longer than the cap (no empty line in its complete lines):
+    /// keeps its first [`OVERSIZED_HEAD`] bytes, skips the rest up to the next record boundary,
+    /// and returns the head as a batch.
+    fn oversized(&mut self) -> io::Result<Batch> {
+        let offset = self.offset;
+        let mut head: Vec<u8> = Vec::new();
+        let (mut span, mut newlines) = (0u64, 0u64);
+        let keep = |head: &mut Vec<u8>, bytes: &[u8]| {
+            let room = OVERSIZED_HEAD.saturating_sub(head.len());
+            head.extend_from_slice(&bytes[..room.min(bytes.len())]);
+        };
+        let mut done = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
+        loop {
+            // `buf[..done]` belongs to the record; what follows starts a line.
+            keep(&mut head, &self.buf[..done]);
+            newlines += count_newlines(&self.buf[..done]);
+            span += done as u64;
+            self.discard(done);
+            if !self.fill(self.chunk)? {
+                // The record ends the input (a space-only last line is not part of it).
+                let last = &self.buf[..];
+                let end = if is_blank(last) { 0 } else { last.len() };
+                keep(&mut head, &last[..end]);
+                span += last.len() as u64;
+                self.discard(last.len());
                 break;
             }
-            // `data[i..]` is a partial blank-looking line: read more to decide.
-            self.pos += i;
-            if !self.fill()? {
-                let rest = &self.buf[self.pos..];
-                if rest.iter().all(|c| matches!(c, b' ' | b'\r')) {
-                    self.pos = self.buf.len();
-                    return Ok(false);
-                }
-                return Ok(true);
+            if let Some((end, cut)) = first_boundary(&self.buf, 0) {
+                keep(&mut head, &self.buf[..end]);
+                newlines += count_newlines(&self.buf[..cut]);
+                span += cut as u64;
+                self.discard(cut);
+                break;
             }
+            done = memchr::memrchr(b'\n', &self.buf).map_or(0, |i| i + 1);
         }
+        let skipped_lines = newlines - count_newlines(&head);
+        Ok(Batch {
+            data: head,
+            offset,
+            span,
+            oversized: true,
+            skipped_lines,
+        })
     }
 
-    /// Finds the end of the record starting at `pos`, reading more input as needed.
-    fn scan_record(&mut self) -> io::Result<Scan> {
-        // `from`: offset from `pos` of the start of the first line not yet known to belong to
-        // the record; `lines`: newlines before `from`.
-        let mut from = 0usize;
-        let mut lines = 0u64;
-        loop {
-            let data = &self.buf[self.pos..];
-            while let Some(nl) = super::find_newline(&data[from..]) {
-                let next = from + nl + 1;
-                // Is the following line empty or space-only?
-                let ws = data[next..]
-                    .iter()
-                    .take_while(|c| matches!(c, b' ' | b'\r'))
-                    .count();
-                let j = next + ws;
-                if j == data.len() {
-                    break; // undecided: need more input
-                }
+    /// Drops the first `n` bytes of `buf`.
+    fn discard(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.offset += n as u64;
+    }
+
+    /// Hands `buf[..cut]` over as a batch; the rest starts the next buffer.
+    fn hand_over(&mut self, cut: usize, target: usize) -> Batch {
+        let rest = &self.buf[cut..];
+        let mut next = self.spare.pop().unwrap_or_default();
+        next.reserve(rest.len().max(target) + self.chunk);
+        next.extend_from_slice(rest);
+        let mut data = std::mem::replace(&mut self.buf, next);
+        data.truncate(cut);
+        let offset = self.offset;
+        self.offset += cut as u64;
+        Batch {
+            data,
+            offset,
+            span: cut as u64,
+            oversized: false,
+            skipped_lines: 0,
+        }
+    }
+}
+
+/// Newlines in `bytes`.
+pub fn count_newlines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
+}
+
+/// Whether `line` (without its `\n`) is empty or holds only spaces and carriage returns.
+#[inline]
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(|c| matches!(c, b' ' | b'\r'))
+}
+
+/// The end (just past its `\n`) of the last empty line in `window`, if any.
+fn last_boundary(window: &[u8]) -> Option<usize> {
+    let mut end = memchr::memrchr(b'\n', window)?;
+    loop {
+        let start = memchr::memrchr(b'\n', &window[..end]).map_or(0, |i| i + 1);
+        if is_blank(&window[start..end]) {
+            return Some(end + 1);
+        }
+        if start == 0 {
+            return None;
+        }
+        end = start - 1;
+    }
+}
+
+/// The start and the end (just past its `\n`) of the first empty line starting at or after
+/// line start `from`, if one is complete in `buf`.
+fn first_boundary(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut start = from;
+    while let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
+        let end = start + i;
+        if is_blank(&buf[start..end]) {
+            return Some((start, end + 1));
+        }
+        start = end + 1;
+    }
+    None
+}
+
+/// Skips the empty and space-only lines at `pos`: returns the start of the next line with
+/// content (or the end of `data`) and the number of newlines skipped.
+pub fn skip_blank(data: &[u8], mut pos: usize) -> (usize, u64) {
+    let mut lines = 0;
+    loop {
+        let ws = data[pos..]
+            .iter()
+            .take_while(|c| matches!(c, b' ' | b'\r'))
+            .count();
+        let j = pos + ws;
+        match data.get(j) {
+            Some(b'\n') => {
+                pos = j + 1;
                 lines += 1;
-                from = next;
-                if data[j] == b'\n' {
-                    let blankish = data[next..j].iter().any(|c| *c != b'\r');
-                    return Ok(Scan::Record {
-                        len: next,
-                        lines,
-                        blankish,
-                    });
-                }
             }
-            if data.len() > self.max_record {
-                let consumed = if from > 0 { from } else { data.len() };
-                let counted = if from > 0 {
-                    lines
-                } else {
-                    bytecount_newlines(&data[..consumed])
-                };
-                return Ok(Scan::TooLarge {
-                    consumed,
-                    lines: counted,
-                });
-            }
-            if !self.fill()? {
-                let data = &self.buf[self.pos..];
-                // A trailing space-only last line is a separator, not content.
-                let mut len = data.len();
-                let last_start = memchr::memrchr(b'\n', data).map_or(0, |i| i + 1);
-                if data[last_start..].iter().all(|c| matches!(c, b' ' | b'\r')) {
-                    len = last_start;
-                }
-                let body = &data[..len];
-                let mut total = bytecount_newlines(body);
-                if body.last().is_some_and(|c| *c != b'\n') {
-                    total += 1;
-                }
-                return Ok(Scan::Record {
-                    len,
-                    lines: total,
-                    blankish: false,
-                });
-            }
+            // A space-only last line without a newline is a separator too.
+            None => return (data.len(), lines),
+            Some(_) => return (pos, lines),
         }
     }
 }
 
-fn bytecount_newlines(data: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', data).count() as u64
+/// The extent of the record starting at line start `pos` (a line with content).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scan {
+    /// End of the record (the start of the line that ends it, or the end of the data).
+    pub end: usize,
+    /// Newlines from `pos` to `end`.
+    pub lines: u64,
+    /// The line that ends the record holds spaces (not only an empty line).
+    pub blankish: bool,
 }
 
-enum Scan {
-    Record {
-        len: usize,
-        lines: u64,
-        blankish: bool,
-    },
-    TooLarge {
-        consumed: usize,
-        lines: u64,
-    },
+/// Finds the end of the record starting at `pos`: the first empty or space-only line after
+/// it, or the end of `data` (a trailing space-only line is not part of the record).
+pub fn scan_record(data: &[u8], pos: usize) -> Scan {
+    let mut lines = 0;
+    let mut from = pos;
+    while let Some(nl) = super::find_newline(&data[from..]) {
+        let next = from + nl + 1;
+        lines += 1;
+        let ws = data[next..]
+            .iter()
+            .take_while(|c| matches!(c, b' ' | b'\r'))
+            .count();
+        let j = next + ws;
+        if j == data.len() {
+            // A space-only last line (or nothing) follows.
+            return Scan {
+                end: next,
+                lines,
+                blankish: false,
+            };
+        }
+        if data[j] == b'\n' {
+            return Scan {
+                end: next,
+                lines,
+                blankish: data[next..j].iter().any(|c| *c != b'\r'),
+            };
+        }
+        from = next;
+    }
+    Scan {
+        end: data.len(),
+        lines,
+        blankish: false,
+    }
+}
+
+/// Splits a batch's bytes into records (without parsing them).
+pub struct Records<'a> {
+    data: &'a [u8],
+    pos: usize,
+    /// 1-based line number at `pos`.
+    line: u64,
+    number: u64,
+    max_record: usize,
+}
+
+impl<'a> Records<'a> {
+    /// The records of `data`, flagging those longer than `max_record` bytes.
+    pub fn new(data: &'a [u8], max_record: usize) -> Self {
+        Records {
+            data,
+            pos: 0,
+            line: 1,
+            number: 0,
+            max_record,
+        }
+    }
+
+    /// Newlines passed so far (all of them once the iterator is exhausted).
+    pub fn lines(&self) -> u64 {
+        self.line - 1
+    }
+}
+
+impl Iterator for Records<'_> {
+    type Item = RawRecord;
+
+    fn next(&mut self) -> Option<RawRecord> {
+        let (pos, skipped) = skip_blank(self.data, self.pos);
+        self.line += skipped;
+        self.pos = pos;
+        if pos == self.data.len() {
+            return None;
+        }
+        let scan = scan_record(self.data, pos);
+        self.number += 1;
+        let too_large = scan.end - pos > self.max_record;
+        let rec = RawRecord {
+            start: pos,
+            end: if too_large {
+                pos + OVERSIZED_HEAD.min(scan.end - pos)
+            } else {
+                scan.end
+            },
+            line: self.line,
+            number: self.number,
+            too_large,
+            blankish_separator: scan.blankish,
+        };
+        self.pos = scan.end;
+        self.line += scan.lines;
+        Some(rec)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Every record of `input` as (text, absolute line, absolute number, too large), read
+    /// through batches of `target` bytes and reads of `chunk` bytes, with numbers settled in
+    /// order the way the pipeline does.
     fn frame(input: &[u8], chunk: usize, max: usize) -> Vec<(String, u64, u64, bool)> {
-        let mut f = Framer::new(input, max).with_chunk(chunk);
-        let mut out = Vec::new();
-        while let Some(b) = f.next_batch(1).unwrap() {
-            for r in &b.records {
-                out.push((
-                    String::from_utf8_lossy(b.bytes(r)).into_owned(),
-                    r.line,
-                    r.number,
-                    r.too_large,
-                ));
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut out: Option<Vec<(String, u64, u64, bool)>> = None;
+        for target in [1, 7, 64, 1 << 20] {
+            let mut f = Framer::new(input, max).with_chunk(chunk);
+            let mut got = Vec::new();
+            let (mut lines, mut records, mut offset) = (0u64, 0u64, 0u64);
+            while let Some(b) = f.next_batch(target).unwrap() {
+                assert_eq!(b.offset, offset, "target {target} chunk {chunk}");
+                if b.oversized {
+                    records += 1;
+                    got.push((lossy(&b.data), lines + 1, records, true));
+                    lines += count_newlines(&b.data) + b.skipped_lines;
+                    offset += b.span;
+                    continue;
+                }
+                assert_eq!(b.span, b.data.len() as u64);
+                let mut recs = Records::new(&b.data, max);
+                let mut n = 0;
+                for r in recs.by_ref() {
+                    got.push((
+                        lossy(&b.data[r.start..r.end]),
+                        r.line + lines,
+                        r.number + records,
+                        r.too_large,
+                    ));
+                    n = r.number;
+                }
+                records += n;
+                assert_eq!(recs.lines(), count_newlines(&b.data));
+                lines += recs.lines();
+                offset += b.data.len() as u64;
+            }
+            assert_eq!(offset, input.len() as u64, "target {target} chunk {chunk}");
+            assert_eq!(
+                lines,
+                count_newlines(input),
+                "target {target} chunk {chunk}"
+            );
+            match &out {
+                None => out = Some(got),
+                Some(o) => assert_eq!(o, &got, "target {target} chunk {chunk}"),
             }
         }
-        out
+        out.unwrap_or_default()
     }
 
     #[test]
@@ -364,11 +492,14 @@ mod tests {
     #[test]
     fn whitespace_only_lines_separate_records() {
         let input = b"dn: a\nx: 1\n \ndn: b\n";
-        let mut f = Framer::new(&input[..], 1 << 20);
-        let b = f.next_batch(1 << 20).unwrap().unwrap();
-        assert_eq!(b.records.len(), 2);
-        assert!(b.records[0].blankish_separator);
-        assert_eq!(b.records[1].line, 4);
+        let recs: Vec<_> = Records::new(input, 1 << 20).collect();
+        assert_eq!(recs.len(), 2);
+        assert!(recs[0].blankish_separator);
+        assert_eq!(recs[1].line, 4);
+        for chunk in [1, 3, 64] {
+            let r = frame(input, chunk, 1 << 20);
+            assert_eq!(r[1].1, 4);
+        }
     }
 
     #[test]
@@ -391,10 +522,26 @@ mod tests {
             let r = frame(&input, chunk, 1000);
             let big: Vec<_> = r.iter().filter(|x| x.3).collect();
             assert_eq!(big.len(), 1, "chunk {chunk}");
+            assert!(big[0].0.starts_with("dn: big\n"));
             let last = r.last().unwrap();
             assert_eq!(last.0, "dn: small\nx: 1\n");
             assert!(!last.3);
             assert_eq!(last.1, 1003);
+            assert_eq!(last.2, 2);
+        }
+    }
+
+    #[test]
+    fn an_oversized_last_record_ends_the_input() {
+        let mut input = b"dn: a\nx: 1\n\ndn: big\n".to_vec();
+        for _ in 0..200 {
+            input.extend_from_slice(b"description: xxxxxxxxxxxxxxxxxxxxxxxx\n");
+        }
+        for chunk in [16, 1 << 20] {
+            let r = frame(&input, chunk, 1000);
+            assert_eq!(r.len(), 2, "chunk {chunk}");
+            assert!(r[1].3);
+            assert_eq!(r[1].1, 4);
         }
     }
 
@@ -402,5 +549,14 @@ mod tests {
     fn empty_and_blank_inputs_have_no_records() {
         assert!(frame(b"", 4, 100).is_empty());
         assert!(frame(b"\n\r\n  \n", 4, 100).is_empty());
+        assert!(frame(b"\n\r\n  ", 4, 100).is_empty());
+    }
+
+    #[test]
+    fn a_record_without_a_final_newline_is_whole() {
+        let r = frame(b"dn: a\nx: 1\n\ndn: b\ny: 2  ", 3, 100);
+        assert_eq!(r[1].0, "dn: b\ny: 2  ");
+        let r = frame(b"dn: a\nx: 1\n  ", 3, 100);
+        assert_eq!(r[0].0, "dn: a\nx: 1\n");
     }
 }

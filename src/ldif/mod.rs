@@ -27,6 +27,25 @@ pub struct Item {
     pub skipped: Option<&'static str>,
 }
 
+impl Item {
+    /// Turns line and record numbers counted from the start of the item's batch (the first
+    /// line and record of a batch are 1) into numbers counted from the start of the input,
+    /// when `lines` newlines and `records` records came before the batch.
+    pub fn rebase(&mut self, lines: u64, records: u64) {
+        if self.location.line > 0 {
+            self.location.line += lines;
+        }
+        if self.location.record > 0 {
+            self.location.record += records;
+        }
+        for w in &mut self.warnings {
+            if w.line > 0 {
+                w.line += lines;
+            }
+        }
+    }
+}
+
 /// Index of the first byte equal to `byte` in `word` (eight bytes, little-endian).
 #[inline]
 pub(crate) fn first_byte(word: u64, byte: u8) -> Option<usize> {

@@ -15,6 +15,7 @@ use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::IResult;
 use nom::Parser as _;
 
+use crate::ldif::framer::{scan_record, skip_blank, RawRecord, OVERSIZED_HEAD};
 use crate::model::schema::{attr_info, BinaryText};
 use crate::model::{
     attr_eq, binary, Change, ChangeRecord, Control, EntryBuilder, ModOp, Modification, Record,
@@ -43,6 +44,15 @@ pub enum Parsed {
     /// A record with no `dn:` that carries no directory data (`ldapsearch`'s `search:` /
     /// `result:` trailer, a `ref:` continuation reference, a lone `version:` line, comments).
     Skipped(&'static str),
+}
+
+/// One record found by [`Parser::read_batch`].
+#[derive(Debug)]
+pub enum Found {
+    /// An entry the fast path read, and where it was.
+    Entry(RawRecord, crate::model::Entry),
+    /// A record left to [`Parser::parse`] (or flagged as too large).
+    Raw(RawRecord),
 }
 
 /// A problem in one record.
@@ -83,6 +93,26 @@ pub struct Parser {
     scratch: Vec<u8>,
     lines: Vec<Line>,
     names: Names,
+    /// The fast path's bytes that are not in the record (decoded or unfolded values).
+    extra: Vec<u8>,
+    /// The fast path's attributes: (name start, name end, key).
+    scan_names: Vec<(u32, u32, u64)>,
+    /// The fast path's values: (attribute, start, end).
+    scan_values: Vec<(u32, u32, u32)>,
+}
+
+use crate::model::entry::EXTRA;
+
+/// Appends `bytes` to `extra`; returns their range, marked with [`EXTRA`].
+fn push_extra(extra: &mut Vec<u8>, bytes: &[u8]) -> (u32, u32) {
+    let from = extra.len() as u32;
+    extra.extend_from_slice(bytes);
+    (from | EXTRA, extra.len() as u32 | EXTRA)
+}
+
+/// Whether a line (without its line break) holds only spaces and carriage returns.
+fn is_blank_line(line: &[u8]) -> bool {
+    line.iter().all(|c| matches!(c, b' ' | b'\r'))
 }
 
 /// What the fast path needs to do with an attribute name besides storing its values.
@@ -504,17 +534,104 @@ impl Parser {
         result
     }
 
+    /// Reads every record of a batch's bytes in one pass over its lines, handing each to
+    /// `each` in order with this parser: an entry the fast path read ([`Found::Entry`]), or a
+    /// record it left for [`Parser::parse`] ([`Found::Raw`]: everything else, records longer
+    /// than `max_record` bytes, and with `utf8_only` records that are not valid UTF-8).
+    ///
+    /// Line and record numbers count from the start of `data` (its first line and record are
+    /// 1). Returns the newlines and the records in `data`.
+    pub fn read_batch(
+        &mut self,
+        data: &[u8],
+        max_record: usize,
+        utf8_only: bool,
+        mut each: impl FnMut(&mut Parser, Found),
+    ) -> (u64, u64) {
+        let (mut pos, mut line, mut number) = (0usize, 1u64, 0u64);
+        loop {
+            let (at, skipped) = skip_blank(data, pos);
+            pos = at;
+            line += skipped;
+            if pos == data.len() {
+                break;
+            }
+            number += 1;
+            if let Some((entry, end, lines)) = self.scan_entry(data, pos) {
+                let record = &data[pos..end];
+                if record.len() <= max_record && (!utf8_only || std::str::from_utf8(record).is_ok())
+                {
+                    let rec = RawRecord {
+                        start: pos,
+                        end,
+                        line,
+                        number,
+                        too_large: false,
+                        blankish_separator: false,
+                    };
+                    each(self, Found::Entry(rec, entry));
+                    pos = end;
+                    line += lines;
+                    continue;
+                }
+            }
+            let scan = scan_record(data, pos);
+            let too_large = scan.end - pos > max_record;
+            let rec = RawRecord {
+                start: pos,
+                end: if too_large {
+                    pos + OVERSIZED_HEAD.min(scan.end - pos)
+                } else {
+                    scan.end
+                },
+                line,
+                number,
+                too_large,
+                blankish_separator: scan.blankish,
+            };
+            each(self, Found::Raw(rec));
+            pos = scan.end;
+            line += scan.lines;
+        }
+        (line - 1, number)
+    }
+
+    /// [`Parser::scan_entry`] for one whole record: `None` unless the fast path reads all of
+    /// `bytes` as one entry.
+    fn fast_entry(&mut self, bytes: &[u8]) -> Option<crate::model::Entry> {
+        match self.scan_entry(bytes, 0)? {
+            (entry, end, _) if end == bytes.len() => Some(entry),
+            _ => None,
+        }
+    }
+
     /// Reads the records exports are made of in one pass over the bytes: a `dn:` line, an
     /// optional `changetype: add`, then `attribute: value` and `attribute:: base64` lines, any
-    /// of them folded. Attribute names are hashed while they are scanned, and values that are
-    /// not folded or encoded stay where they are in the record. `None` as soon as anything
-    /// else appears (comments, options, URLs, controls, other changetypes, and every error):
+    /// of them folded, up to an empty line or the end of `data`. Names are recognised by a
+    /// few word comparisons (see [`Names`]), and values that are not folded or encoded stay
+    /// where they are in the record. `None` as soon as anything else appears (comments,
+    /// options, URLs, controls, other changetypes, space-only lines, and every error):
     /// [`Parser::parse_full`] then reads the record, so both give the same result.
-    fn fast_entry(&mut self, bytes: &[u8]) -> Option<crate::model::Entry> {
-        let n = bytes.len();
-        let mut pos = 0;
-        let mut builder: Option<EntryBuilder> = None;
+    ///
+    /// The record starts at `start` (the start of a line with content) in `data`; returns
+    /// the entry, the end of the record (the start of the empty line after it, or the end of
+    /// `data`), and the newlines from `start` to that end.
+    pub(crate) fn scan_entry(
+        &mut self,
+        data: &[u8],
+        start: usize,
+    ) -> Option<(crate::model::Entry, usize, u64)> {
+        let n = data.len();
+        let bytes = data;
+        let mut pos = start;
         let mut logical = 0usize;
+        let mut lines = 0u64;
+        // Positions are kept relative to `start`; those of bytes decoded into `extra` carry
+        // `EXTRA`.
+        let rel = |p: usize| (p - start) as u32;
+        if n - start >= EXTRA as usize {
+            return None;
+        }
         let line_at = |pos: usize| -> (usize, usize) {
             let nl = super::find_newline(&bytes[pos..]).map_or(n, |i| pos + i);
             let end = if nl > pos && bytes[nl - 1] == b'\r' {
@@ -525,14 +642,23 @@ impl Parser {
             (end, (nl + 1).min(n))
         };
         self.names.next_entry();
+        self.extra.clear();
+        self.scan_names.clear();
+        self.scan_values.clear();
+        let mut dn: Option<(u32, u32)> = None;
         let mut prev: Option<KnownName> = None;
         while pos < n {
+            match bytes[pos] {
+                b'\n' => break,
+                b'\r' if bytes.get(pos + 1) == Some(&b'\n') => break,
+                _ => {}
+            }
             let (end, mut next) = line_at(pos);
+            lines += u64::from(next > end && bytes[next - 1] == b'\n');
             // The attribute description (options are left to the full parser).
             let known = self.names.lookup(bytes, pos, end, prev.as_ref())?;
             prev = Some(known);
             let len = known.len as usize;
-            let name = pos..pos + len;
             let mut i = pos + len + 1;
             let folded = next < n && bytes[next] == b' ';
             if folded && i >= end {
@@ -547,12 +673,17 @@ impl Parser {
                 Some(b'<') if i < end => return None,
                 _ => false,
             };
-            // The value: in the record, or unfolded into `scratch`.
+            // The value: in the record, or unfolded into `scratch` (then `extra`).
             let value = if folded {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(&bytes[i..end]);
                 while next < n && bytes[next] == b' ' {
                     let (e, after) = line_at(next);
+                    if is_blank_line(&bytes[next..e]) {
+                        // A space-only line ends the record: the full parser warns about it.
+                        return None;
+                    }
+                    lines += u64::from(after > e && bytes[after - 1] == b'\n');
                     self.scratch.extend_from_slice(&bytes[next + 1..e]);
                     next = after;
                 }
@@ -567,68 +698,85 @@ impl Parser {
                 Some(r) => &bytes[r.clone()],
                 None => trim_start_spaces(&self.scratch),
             };
-            match builder.as_mut() {
-                None => {
-                    // The first line is the DN.
-                    if known.role != NameRole::Dn {
-                        return None;
-                    }
-                    let decoded;
-                    let dn: &[u8] = if base64 {
-                        decoded = B64.decode(trim_end_spaces(text)).ok()?;
-                        &decoded
-                    } else {
-                        text
-                    };
-                    if std::str::from_utf8(dn).is_err() || crate::model::dn::validate(dn).is_err() {
-                        return None;
-                    }
-                    let mut b = EntryBuilder::over_record(bytes, n / 32 + 4);
-                    match &value {
-                        Some(r) if !base64 => b.set_dn_span(r.clone()),
-                        _ => b.set_dn(dn),
-                    }
-                    builder = Some(b);
+            let Some(_) = dn else {
+                // The first line is the DN.
+                if known.role != NameRole::Dn {
+                    return None;
                 }
-                Some(b) => match known.role {
-                    NameRole::Dn | NameRole::Control => return None,
-                    NameRole::Changetype => {
-                        // Only `changetype: add` right after the DN makes an entry.
-                        if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
-                            return None;
-                        }
+                let decoded;
+                let dn_bytes: &[u8] = if base64 {
+                    decoded = B64.decode(trim_end_spaces(text)).ok()?;
+                    &decoded
+                } else {
+                    text
+                };
+                if std::str::from_utf8(dn_bytes).is_err()
+                    || crate::model::dn::validate(dn_bytes).is_err()
+                {
+                    return None;
+                }
+                dn = Some(match &value {
+                    Some(r) if !base64 => (rel(r.start), rel(r.end)),
+                    _ => push_extra(&mut self.extra, dn_bytes),
+                });
+                logical += 1;
+                pos = next;
+                continue;
+            };
+            match known.role {
+                NameRole::Dn | NameRole::Control => return None,
+                NameRole::Changetype => {
+                    // Only `changetype: add` right after the DN makes an entry.
+                    if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
+                        return None;
                     }
-                    NameRole::Plain | NameRole::BinaryText => {
-                        let slot = match self.names.slot(known.id) {
-                            Some(slot) => slot,
+                }
+                NameRole::Plain | NameRole::BinaryText => {
+                    let slot = match self.names.slot(known.id) {
+                        Some(slot) => slot,
+                        None => {
+                            let slot = self.scan_names.len() as u32;
+                            self.scan_names.push((rel(pos), rel(pos + len), known.key));
+                            self.names.set_slot(known.id, slot);
+                            slot
+                        }
+                    };
+                    let (a, b) = if base64 {
+                        let from = self.extra.len();
+                        B64.decode_vec(trim_end_spaces(text), &mut self.extra)
+                            .ok()?;
+                        (from as u32 | EXTRA, self.extra.len() as u32 | EXTRA)
+                    } else if let Some(bin) = (known.role == NameRole::BinaryText)
+                        .then(|| binary_from_text(&bytes[pos..pos + len], text))
+                        .flatten()
+                    {
+                        push_extra(&mut self.extra, &bin)
+                    } else {
+                        match value {
+                            Some(r) => (rel(r.start), rel(r.end)),
                             None => {
-                                let slot = b.new_attribute_span(name.clone(), known.key);
-                                self.names.set_slot(known.id, slot);
-                                slot
-                            }
-                        };
-                        if base64 {
-                            let decode =
-                                |buf: &mut Vec<u8>| B64.decode_vec(trim_end_spaces(text), buf);
-                            b.push_with_at(slot, decode).ok()?;
-                        } else if let Some(bin) = (known.role == NameRole::BinaryText)
-                            .then(|| binary_from_text(&bytes[name], text))
-                            .flatten()
-                        {
-                            b.push_at(slot, &bin);
-                        } else {
-                            match value {
-                                Some(r) => b.push_span_at(slot, r),
-                                None => b.push_at(slot, text),
+                                let t = trim_start_spaces(&self.scratch);
+                                let from = self.extra.len();
+                                self.extra.extend_from_slice(t);
+                                (from as u32 | EXTRA, self.extra.len() as u32 | EXTRA)
                             }
                         }
-                    }
-                },
+                    };
+                    self.scan_values.push((slot, a, b));
+                }
             }
             logical += 1;
             pos = next;
         }
-        builder.map(EntryBuilder::finish)
+        let (dn_start, dn_end) = dn?;
+        let entry = crate::model::Entry::from_scan(
+            &bytes[start..pos],
+            &self.extra,
+            (dn_start, dn_end),
+            &self.scan_names,
+            &self.scan_values,
+        );
+        Some((entry, pos, lines))
     }
 
     /// The text of logical line `l` of the record `bytes`.
@@ -1392,12 +1540,17 @@ mod tests {
         let mut total = 0;
         for name in ["samples/corp.ldf", "samples/corp-large-group.ldf"] {
             let data = std::fs::read(root.join(name)).unwrap();
-            let mut framer = crate::ldif::framer::Framer::new(&data[..], 1 << 30);
             let mut p = Parser::new(ParseOptions::default());
-            while let Some(batch) = framer.next_batch(1 << 20).unwrap() {
-                for r in &batch.records {
-                    total += 1;
-                    fast += usize::from(p.fast_entry(batch.bytes(r)).is_some());
+            for r in crate::ldif::framer::Records::new(&data, 1 << 30) {
+                total += 1;
+                let record = &data[r.start..r.end];
+                fast += usize::from(p.fast_entry(record).is_some());
+                // Read in place, the record gives the same entry and ends where it ends.
+                if let Some(e) = p.fast_entry(record) {
+                    let (again, end, lines) = p.scan_entry(&data, r.start).unwrap();
+                    assert_eq!(e, again);
+                    assert_eq!(end, r.end);
+                    assert_eq!(lines, crate::ldif::framer::count_newlines(record));
                 }
             }
         }

@@ -201,6 +201,88 @@ impl Entry {
     }
 }
 
+/// Marks a position given to [`Entry::from_scan`] as one in its `extra` bytes rather than in
+/// its record.
+pub(crate) const EXTRA: u32 = 1 << 31;
+
+impl Entry {
+    /// An entry read by the LDIF parser's fast path: a copy of `record` followed by `extra`
+    /// (bytes decoded or unfolded while reading it). Positions are offsets in `record`, or in
+    /// `extra` when marked with [`EXTRA`]: the DN, each attribute as (name start, name end,
+    /// [`attr_key`]) in first-appearance order (no two equal by [`attr_eq`]), and each value
+    /// as (attribute number, start, end) in input order.
+    pub(crate) fn from_scan(
+        record: &[u8],
+        extra: &[u8],
+        dn: (u32, u32),
+        names: &[(u32, u32, u64)],
+        values: &[(u32, u32, u32)],
+    ) -> Entry {
+        let base = record.len() as u32;
+        let at = |p: u32| {
+            if p & EXTRA != 0 {
+                base + (p & !EXTRA)
+            } else {
+                p
+            }
+        };
+        let span = |a: u32, b: u32| Span {
+            start: at(a),
+            end: at(b),
+        };
+        let mut buf = Vec::with_capacity(record.len() + extra.len());
+        buf.extend_from_slice(record);
+        buf.extend_from_slice(extra);
+        let mut table = Box::new([0u8; TABLE_SIZE]);
+        let mut slots = Vec::with_capacity(names.len());
+        for (i, &(a, b, key)) in names.iter().enumerate() {
+            debug_assert_eq!(key, attr_key(&buf[span(a, b).range()]));
+            if i < TABLE_SLOTS {
+                let mut h = table_home(key);
+                while table[h] != 0 {
+                    h = (h + 1) % TABLE_SIZE;
+                }
+                table[h] = (i + 1) as u8;
+            }
+            slots.push(Slot {
+                name: span(a, b),
+                key,
+                first: 0,
+                count: 0,
+            });
+        }
+        // Values grouped by attribute, each group in input order (a counting sort).
+        for &(slot, _, _) in values {
+            slots[slot as usize].count += 1;
+        }
+        // Each attribute's `first` starts at the end of its group and counts down as the
+        // values are placed from the last one.
+        let mut next = 0u32;
+        for s in &mut slots {
+            next += s.count;
+            s.first = next;
+        }
+        let mut out = vec![Span::default(); values.len()];
+        for &(slot, a, b) in values.iter().rev() {
+            let s = &mut slots[slot as usize];
+            s.first -= 1;
+            out[s.first as usize] = span(a, b);
+        }
+        let mut entry = Entry {
+            buf,
+            dn: span(dn.0, dn.1),
+            slots,
+            values: out,
+            table,
+        };
+        if entry.slots.iter().any(|s| s.count == 0) {
+            entry.slots.retain(|s| s.count > 0);
+            entry.reindex();
+        }
+        entry
+    }
+}
+
 impl PartialEq for Entry {
     /// Entries are equal when their DN bytes are equal and they have the same attributes
     /// (descriptions compared with [`attr_eq`], in any order) with the same values in the same

@@ -128,6 +128,7 @@ impl CsvReader {
                             line,
                             record: self.row,
                             dn: None,
+                            offset: self.row,
                         },
                         result: Err(format!("malformed CSV row: {e}")),
                         raw: None,
@@ -149,6 +150,7 @@ impl CsvReader {
             line,
             record: self.row,
             dn: None,
+            offset: self.row,
         };
         let mut warnings = Vec::new();
         let raw = || {

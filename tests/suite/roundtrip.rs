@@ -6,26 +6,31 @@ use proptest::prelude::*;
 use ldifstamp::apply::apply;
 use ldifstamp::diff::{diff, DiffOptions};
 use ldifstamp::ldif::framer::Framer;
-use ldifstamp::ldif::parse::{ParseOptions, Parsed, Parser};
+use ldifstamp::ldif::parse::{Found, ParseOptions, Parsed, Parser};
 use ldifstamp::ldif::writer::{Dialect, WriteOptions, Writer};
 use ldifstamp::model::{
     dn, Change, ChangeRecord, Entry, EntryBuilder, ModOp, Modification, Record,
 };
 
-/// Parses LDIF text back into records.
+/// Parses LDIF text back into records, the way the pipeline reads them (batches cut by the
+/// framer, each read in one pass by the parser's fast path and the full parser).
 pub fn parse_all(bytes: &[u8]) -> Vec<Record> {
     let mut framer = Framer::new(bytes, 1 << 30);
     let mut parser = Parser::new(ParseOptions::default());
     let mut out = Vec::new();
     while let Some(batch) = framer.next_batch(1 << 20).unwrap() {
-        for r in &batch.records {
-            let mut w = Vec::new();
-            match parser.parse(batch.bytes(r), r.line, &mut w) {
-                Ok(Parsed::Record(rec)) => out.push(rec),
-                Ok(Parsed::Skipped(_)) => {}
-                Err(e) => panic!("line {}: {}", e.line, e.message),
+        let data = &batch.data;
+        parser.read_batch(data, 1 << 30, false, |parser, found| match found {
+            Found::Entry(_, e) => out.push(Record::Entry(e)),
+            Found::Raw(r) => {
+                let mut w = Vec::new();
+                match parser.parse(&data[r.start..r.end], r.line, &mut w) {
+                    Ok(Parsed::Record(rec)) => out.push(rec),
+                    Ok(Parsed::Skipped(_)) => {}
+                    Err(e) => panic!("line {}: {}", e.line, e.message),
+                }
             }
-        }
+        });
     }
     out
 }

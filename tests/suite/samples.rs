@@ -179,3 +179,105 @@ fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
         }
     }
 }
+
+#[test]
+fn every_record_keeps_its_line_number_and_offset_whatever_the_batches() {
+    // Workers number lines and records from the start of their batch; the pipeline settles
+    // the numbers in input order. Errors, warnings, comments, folds, CRLF and space-only
+    // separators all have to come out where they are in the file.
+    let mut text = std::fs::read(root().join("samples/corp.ldf")).unwrap();
+    text.extend_from_slice(
+        b"
+# a comment
+dn: CN=Bad,DC=corp,DC=example,DC=com
+objectClass: contact
+cn:: not base64!
+
+",
+    );
+    text.extend_from_slice(
+        b"dn: CN=Spaces,DC=corp,DC=example,DC=com
+objectClass: contact
+cn: Sp
+ aces
+   
+",
+    );
+    text.extend_from_slice(
+        b"dn: CN=Last,DC=corp,DC=example,DC=com
+objectClass: contact
+cn: Last",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("numbered.ldf");
+    std::fs::write(&path, &text).unwrap();
+    let run = |batch_bytes: usize, jobs: usize| {
+        let pool = ldifstamp::pipeline::pool(jobs).unwrap();
+        let opts = InputOptions {
+            batch_bytes,
+            ..InputOptions::default()
+        };
+        let mut seen = Vec::new();
+        ldifstamp::pipeline::run(
+            &[ldifstamp::input::Source::new(path.to_str().unwrap())],
+            &opts,
+            &pool,
+            ldifstamp::pipeline::Progress::Off,
+            |_| (),
+            |item, ()| {
+                let warnings: Vec<u64> = item.warnings.iter().map(|w| w.line).collect();
+                seen.push((
+                    item.location.line,
+                    item.location.record,
+                    item.location.offset,
+                    item.location.dn.clone(),
+                    item.result.is_ok(),
+                    warnings,
+                ));
+                Ok(())
+            },
+        )
+        .unwrap();
+        seen
+    };
+    let reference = run(64 << 20, 1);
+    // The numbers are the file's: the line of each DN, the offset of its first byte.
+    let line_of = |needle: &[u8]| -> (u64, u64) {
+        let at = text
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .unwrap();
+        (
+            text[..at].iter().filter(|c| **c == b'\n').count() as u64 + 1,
+            at as u64,
+        )
+    };
+    // A record that does not parse is reported at the offending line.
+    let bad = reference.iter().find(|r| !r.4).unwrap();
+    assert_eq!(bad.0, line_of(b"cn:: not base64!").0);
+    assert_eq!(bad.2, line_of(b"# a comment").1);
+    let spaces = reference
+        .iter()
+        .find(|r| r.3.as_deref() == Some("CN=Spaces,DC=corp,DC=example,DC=com"))
+        .unwrap();
+    assert_eq!((spaces.0, spaces.2), line_of(b"dn: CN=Spaces"));
+    assert_eq!(spaces.5, vec![spaces.0]);
+    let last = reference.last().unwrap();
+    assert_eq!((last.0, last.2), line_of(b"dn: CN=Last"));
+    assert_eq!(last.1, reference.len() as u64, "one item per record");
+    for (i, r) in reference.iter().enumerate().skip(1) {
+        assert!(
+            r.1 > reference[i - 1].1 && r.0 > reference[i - 1].0,
+            "{r:?}"
+        );
+    }
+    for batch_bytes in [1, 100, 700, 4096] {
+        for jobs in [1, 2] {
+            assert_eq!(
+                run(batch_bytes, jobs),
+                reference,
+                "batch_bytes {batch_bytes}, -j{jobs}"
+            );
+        }
+    }
+}
