@@ -103,6 +103,69 @@ pub struct Parser {
 
 use crate::model::entry::EXTRA;
 
+/// Base64 symbol values; 0xFF for bytes outside the alphabet.
+static B64_VALUE: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut i = 0;
+    while i < 64 {
+        t[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Decodes base64 onto the end of `out`, exactly as [`B64`] does (padding optional, no
+/// stray bits): whole groups of four symbols are decoded here, anything else at the end by
+/// [`B64`]. On error `out` may hold part of the value.
+pub(crate) fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64::DecodeError> {
+    // The last group (which may be padded or short) is left to the crate.
+    let start = out.len();
+    let body = text.len().saturating_sub(1) / 4 * 4;
+    out.reserve(body / 4 * 3 + 3);
+    for group in text[..body].chunks_exact(4) {
+        let v = |i: usize| u32::from(B64_VALUE[usize::from(group[i])]);
+        let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+        if (a | b | c | d) > 63 {
+            // Not a plain group (a bad byte, or padding in the middle): the crate decides.
+            out.truncate(start);
+            return decode_rest(text, out);
+        }
+        let w = (a << 18) | (b << 12) | (c << 6) | d;
+        out.extend_from_slice(&w.to_be_bytes()[1..]);
+    }
+    // The last group: whole, `xx==`/`xx` (one byte) or `xxx=`/`xxx` (two), with no stray
+    // bits; any other form is left to the crate.
+    let tail = &text[body..];
+    let v = |i: usize| {
+        tail.get(i)
+            .map_or(0xFF, |&c| u32::from(B64_VALUE[usize::from(c)]))
+    };
+    let (a, b, c, d) = (v(0), v(1), v(2), v(3));
+    let pad = |from: usize| tail[from..].iter().all(|&c| c == b'=');
+    let w = (a << 18) | (b << 12) | (c << 6) | d;
+    match tail.len() {
+        4 if (a | b | c | d) <= 63 => out.extend_from_slice(&w.to_be_bytes()[1..]),
+        2 | 4 if (a | b) <= 63 && b & 0x0F == 0 && pad(2) => out.push((a << 2 | b >> 4) as u8),
+        3 | 4 if (a | b | c) <= 63 && c & 0x03 == 0 && pad(3) => {
+            let w = (a << 18) | (b << 12) | (c << 6);
+            out.extend_from_slice(&w.to_be_bytes()[1..3]);
+        }
+        0 => {}
+        _ => {
+            out.truncate(start);
+            return decode_rest(text, out);
+        }
+    }
+    Ok(())
+}
+
+/// [`decode_base64`] when a group is not plain: the whole value by the crate.
+#[cold]
+fn decode_rest(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64::DecodeError> {
+    B64.decode_vec(text, out).map(|_| ())
+}
+
 /// Appends `bytes` to `extra`; returns their range, marked with [`EXTRA`].
 fn push_extra(extra: &mut Vec<u8>, bytes: &[u8]) -> (u32, u32) {
     let from = extra.len() as u32;
@@ -136,39 +199,44 @@ struct KnownName {
     /// The name's bytes, zero-padded to 32 (all zero for longer names, which are never
     /// recognised by these words).
     words: [u64; 4],
-    /// Its length; 0 for a free cache line.
+    /// Its length.
     len: u32,
-    /// Its [`attr_key`](crate::model::attr_key).
-    key: u64,
     /// The number of its case-folded spelling (see [`Names::ids`]).
     id: u32,
+    /// Its [`attr_key`](crate::model::attr_key).
+    key: u64,
     role: NameRole,
 }
 
 /// Names longer than this are looked up the slow way every time.
 const KNOWN_NAME_MAX: usize = 32;
-/// Cache lines of [`Names::cache`] (a power of two).
+/// Entries of [`Names::cache`] (a power of two).
 const NAME_CACHE: usize = 1024;
-/// Distinct case-folded names kept before the table is emptied (a bound on memory for inputs
-/// that invent names).
+/// Distinct spellings kept before the tables are emptied (a bound on memory for inputs that
+/// invent names).
 const NAME_IDS_MAX: usize = 1 << 16;
 
 /// The fast path's memory of attribute names: exports repeat the same few dozen names on
 /// every record, so each line's name is recognised by a few word comparisons instead of being
-/// validated, hashed and looked up in the entry byte by byte. Each case-folded spelling gets
-/// a number, and `slots` maps the number to the attribute of the entry being read.
+/// validated, hashed and looked up in the entry byte by byte. Each spelling met gets a number
+/// (an index in `known`), each case-folded spelling another (`ids`), and `slots` maps the
+/// latter to the attribute of the entry being read.
 #[derive(Default)]
 struct Names {
-    /// Direct-mapped by a hash of the name's words.
-    cache: Vec<KnownName>,
+    /// Every spelling met, by number.
+    known: Vec<KnownName>,
+    /// Spelling numbers + 1 (0 for free), direct-mapped (two ways) by a hash of the words.
+    cache: Vec<u32>,
+    /// Spelling -> number.
+    spellings: std::collections::HashMap<Vec<u8>, u32>,
     /// Case-folded name -> number.
     ids: std::collections::HashMap<Vec<u8>, u32>,
-    /// Per number: (entry stamp, slot in that entry).
+    /// Per case-folded number: (entry stamp, slot in that entry).
     slots: Vec<(u32, u32)>,
-    /// Per number + 1 (0 for the start of a record): the name that followed it last time.
-    /// Records of one export list their attributes in much the same order, so this guess is
-    /// usually right and costs one compact, cache-resident read.
-    next: Vec<KnownName>,
+    /// Per spelling number + 1 (0 for the start of a record): the spelling number + 1 that
+    /// followed it last time (0: none yet). Records of one export list their attributes in
+    /// much the same order, so this guess is usually right and costs one compact read.
+    next: Vec<u32>,
     /// Stamp of the entry being read; a `slots` entry with another stamp is stale.
     stamp: u32,
 }
@@ -176,11 +244,13 @@ struct Names {
 impl Names {
     /// Starts a new entry: every name is new to it.
     fn next_entry(&mut self) {
-        if self.cache.is_empty() || self.ids.len() > NAME_IDS_MAX {
-            self.cache = vec![KnownName::default(); NAME_CACHE];
+        if self.cache.is_empty() || self.known.len() > NAME_IDS_MAX {
+            self.known.clear();
+            self.spellings.clear();
+            self.cache = vec![0; NAME_CACHE];
             self.ids.clear();
             self.slots.clear();
-            self.next = vec![KnownName::default()];
+            self.next = vec![0];
         }
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
@@ -189,20 +259,13 @@ impl Names {
         }
     }
 
-    /// The name of the line at `pos` of `record` (up to its first `:`, which must come
-    /// before `end`, the end of the line), if it is an attribute type without options;
-    /// `None` sends the record to the full parser.
+    /// The spelling number of the name of the line at `pos` of `record` (up to its first
+    /// `:`, which must come before `end`, the end of the line), if it is an attribute type
+    /// without options; `None` sends the record to the full parser.
     ///
-    /// `prev` is the previous line's name, `None` on the first line.
+    /// `prev` is the previous line's spelling number + 1, 0 on the first line.
     #[inline]
-    fn lookup(
-        &mut self,
-        record: &[u8],
-        pos: usize,
-        end: usize,
-        prev: Option<&KnownName>,
-    ) -> Option<KnownName> {
-        let after = prev.map_or(0, |p| p.id as usize + 1);
+    fn lookup(&mut self, record: &[u8], pos: usize, end: usize, prev: u32) -> Option<u32> {
         let line = &record[pos..end];
         // Bytes past the line are read too, and masked off once the `:` is found.
         let Some(ahead) = record.get(pos..pos + KNOWN_NAME_MAX) else {
@@ -210,34 +273,29 @@ impl Names {
         };
         // The name that followed the previous one last time, or the previous one again (the
         // values of a multi-valued attribute come one after the other)?
-        let is = |guess: &KnownName| {
-            let len = guess.len as usize;
-            (1..=KNOWN_NAME_MAX).contains(&len)
-                && len < line.len()
-                && line[len] == b':'
-                && starts_with_words(ahead, len, &guess.words)
+        let is = |known: &KnownName| {
+            let len = known.len as usize;
+            len < line.len() && line[len] == b':' && starts_with_words(ahead, len, &known.words)
         };
-        let guess = self.next[after];
-        if is(&guess) {
-            return Some(guess);
+        let guess = self.next[prev as usize];
+        if guess != 0 && is(&self.known[guess as usize - 1]) {
+            return Some(guess - 1);
         }
-        if let Some(previous) = prev {
-            if is(previous) {
-                return Some(*previous);
-            }
+        if prev != 0 && is(&self.known[prev as usize - 1]) {
+            return Some(prev - 1);
         }
         let mut words = [0u64; 4];
         for (i, w) in words.iter_mut().enumerate() {
             *w = word_at(ahead, i);
         }
         let found = self.cached(line, words)?;
-        self.next[after] = found;
+        self.next[prev as usize] = found + 1;
         Some(found)
     }
 
     /// [`Names::lookup`] by the hashed cache; `words` are the first 32 bytes at the line.
     #[inline]
-    fn cached(&mut self, line: &[u8], words: [u64; 4]) -> Option<KnownName> {
+    fn cached(&mut self, line: &[u8], words: [u64; 4]) -> Option<u32> {
         // The first `:` (in the line, not in the bytes loaded after it).
         let len = words
             .iter()
@@ -251,26 +309,30 @@ impl Names {
         let h = (words[0] ^ words[1].rotate_left(19) ^ words[2].rotate_left(37))
             .wrapping_add(words[3].rotate_left(53) ^ len as u64)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        // Two-way: a name is in one of two neighbouring lines.
+        // Two-way: a name is in one of two neighbouring entries.
         let home = ((h >> 40) as usize % NAME_CACHE) & !1;
         for way in [home, home + 1] {
-            let known = self.cache[way];
-            if known.len as usize == len && known.words == words {
-                return Some(known);
+            if let Some(n) = self.cache[way].checked_sub(1) {
+                let known = &self.known[n as usize];
+                if known.len as usize == len && known.words == words {
+                    return Some(n);
+                }
             }
         }
         let found = self.slow(line)?;
-        if self.cache[home].len != 0 {
-            // The newest name takes the first way, the one it held moves to the second.
-            self.cache[home + 1] = self.cache[home];
+        if self.known[found as usize].words == [0; 4] {
+            // Too long for the words: never cached.
+            return Some(found);
         }
-        self.cache[home] = found;
+        // The newest name takes the first way, the one it held moves to the second.
+        self.cache[home + 1] = self.cache[home];
+        self.cache[home] = found + 1;
         Some(found)
     }
 
-    /// [`Names::lookup`] without the cache.
+    /// [`Names::lookup`] without the cache: adds the spelling.
     #[cold]
-    fn slow(&mut self, line: &[u8]) -> Option<KnownName> {
+    fn slow(&mut self, line: &[u8]) -> Option<u32> {
         let len = line.iter().position(|&c| !NAME_CHARS[usize::from(c)])?;
         if len == 0 || line[len] != b':' {
             return None;
@@ -284,12 +346,17 @@ impl Names {
                 *w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
             }
         }
+        // A spelling met before (too long to be cached) keeps its number.
+        if let Some(&n) = self.spellings.get(name) {
+            return Some(n);
+        }
+        self.spellings
+            .insert(name.to_vec(), self.known.len() as u32);
         let folded = name.to_ascii_lowercase();
-        let next = self.ids.len() as u32;
-        let id = *self.ids.entry(folded).or_insert(next);
+        let next_id = self.ids.len() as u32;
+        let id = *self.ids.entry(folded).or_insert(next_id);
         if id as usize >= self.slots.len() {
             self.slots.resize(id as usize + 1, (0, 0));
-            self.next.resize(id as usize + 2, KnownName::default());
         }
         let role = if name.eq_ignore_ascii_case(b"dn") {
             NameRole::Dn
@@ -302,16 +369,19 @@ impl Names {
         } else {
             NameRole::Plain
         };
-        Some(KnownName {
+        self.known.push(KnownName {
             words,
             len: len as u32,
-            key: crate::model::attr_key(name),
             id,
+            key: crate::model::attr_key(name),
             role,
-        })
+        });
+        self.next.push(0);
+        Some(self.known.len() as u32 - 1)
     }
 
-    /// The entry's slot for name number `id`, if the entry has that attribute already.
+    /// The entry's slot for case-folded name number `id`, if the entry has that attribute
+    /// already.
     #[inline]
     fn slot(&self, id: u32) -> Option<u32> {
         match self.slots[id as usize] {
@@ -646,7 +716,7 @@ impl Parser {
         self.scan_names.clear();
         self.scan_values.clear();
         let mut dn: Option<(u32, u32)> = None;
-        let mut prev: Option<KnownName> = None;
+        let mut prev = 0u32;
         while pos < n {
             match bytes[pos] {
                 b'\n' => break,
@@ -656,9 +726,10 @@ impl Parser {
             let (end, mut next) = line_at(pos);
             lines += u64::from(next > end && bytes[next - 1] == b'\n');
             // The attribute description (options are left to the full parser).
-            let known = self.names.lookup(bytes, pos, end, prev.as_ref())?;
-            prev = Some(known);
-            let len = known.len as usize;
+            let spelling = self.names.lookup(bytes, pos, end, prev)?;
+            prev = spelling + 1;
+            let k = &self.names.known[spelling as usize];
+            let (len, id, key, role) = (k.len as usize, k.id, k.key, k.role);
             let mut i = pos + len + 1;
             let folded = next < n && bytes[next] == b' ';
             if folded && i >= end {
@@ -700,7 +771,7 @@ impl Parser {
             };
             let Some(_) = dn else {
                 // The first line is the DN.
-                if known.role != NameRole::Dn {
+                if role != NameRole::Dn {
                     return None;
                 }
                 let decoded;
@@ -723,7 +794,7 @@ impl Parser {
                 pos = next;
                 continue;
             };
-            match known.role {
+            match role {
                 NameRole::Dn | NameRole::Control => return None,
                 NameRole::Changetype => {
                     // Only `changetype: add` right after the DN makes an entry.
@@ -732,21 +803,20 @@ impl Parser {
                     }
                 }
                 NameRole::Plain | NameRole::BinaryText => {
-                    let slot = match self.names.slot(known.id) {
+                    let slot = match self.names.slot(id) {
                         Some(slot) => slot,
                         None => {
                             let slot = self.scan_names.len() as u32;
-                            self.scan_names.push((rel(pos), rel(pos + len), known.key));
-                            self.names.set_slot(known.id, slot);
+                            self.scan_names.push((rel(pos), rel(pos + len), key));
+                            self.names.set_slot(id, slot);
                             slot
                         }
                     };
                     let (a, b) = if base64 {
                         let from = self.extra.len();
-                        B64.decode_vec(trim_end_spaces(text), &mut self.extra)
-                            .ok()?;
+                        decode_base64(trim_end_spaces(text), &mut self.extra).ok()?;
                         (from as u32 | EXTRA, self.extra.len() as u32 | EXTRA)
-                    } else if let Some(bin) = (known.role == NameRole::BinaryText)
+                    } else if let Some(bin) = (role == NameRole::BinaryText)
                         .then(|| binary_from_text(&bytes[pos..pos + len], text))
                         .flatten()
                     {
@@ -1528,6 +1598,33 @@ mod tests {
                     };
                     proptest::prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"));
                     proptest::prop_assert_eq!(fast, full);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5000))]
+
+        /// The fast path's base64 decoder accepts and rejects what the crate does, and gives
+        /// the same bytes.
+        #[test]
+        fn base64_decodes_as_the_crate_does(
+            text in proptest::collection::vec(proptest::sample::select(
+                b"AQgw/+9zZ==\xff .-_\n".to_vec()), 0..40),
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            cut in 0usize..4,
+        ) {
+            let encoded = B64.encode(&bytes);
+            let unpadded = encoded.trim_end_matches('=');
+            for t in [&text[..], encoded.as_bytes(), unpadded.as_bytes(), &encoded.as_bytes()[..encoded.len().saturating_sub(cut)]] {
+                let mut out = b"kept".to_vec();
+                let ours = decode_base64(t, &mut out).is_ok();
+                let theirs = B64.decode(t);
+                proptest::prop_assert_eq!(ours, theirs.is_ok(), "{:?}", String::from_utf8_lossy(t));
+                if let Ok(v) = theirs {
+                    proptest::prop_assert_eq!(&out[..4], b"kept");
+                    proptest::prop_assert_eq!(&out[4..], &v[..]);
                 }
             }
         }

@@ -251,22 +251,39 @@ impl Entry {
                 count: 0,
             });
         }
-        // Values grouped by attribute, each group in input order (a counting sort).
-        for &(slot, _, _) in values {
-            slots[slot as usize].count += 1;
-        }
-        // Each attribute's `first` starts at the end of its group and counts down as the
-        // values are placed from the last one.
-        let mut next = 0u32;
-        for s in &mut slots {
-            next += s.count;
-            s.first = next;
-        }
-        let mut out = vec![Span::default(); values.len()];
-        for &(slot, a, b) in values.iter().rev() {
-            let s = &mut slots[slot as usize];
-            s.first -= 1;
-            out[s.first as usize] = span(a, b);
+        let mut out = Vec::with_capacity(values.len());
+        if values.windows(2).all(|w| w[0].0 <= w[1].0) {
+            // The usual order: each attribute's values one after the other.
+            out.extend(values.iter().map(|&(_, a, b)| span(a, b)));
+            let mut i = 0;
+            while i < values.len() {
+                let (slot, from) = (values[i].0, i);
+                i += 1;
+                while i < values.len() && values[i].0 == slot {
+                    i += 1;
+                }
+                let s = &mut slots[slot as usize];
+                s.first = from as u32;
+                s.count = (i - from) as u32;
+            }
+        } else {
+            // Values grouped by attribute, each group in input order (a counting sort).
+            for &(slot, _, _) in values {
+                slots[slot as usize].count += 1;
+            }
+            // Each attribute's `first` starts at the end of its group and counts down as the
+            // values are placed from the last one.
+            let mut next = 0u32;
+            for s in &mut slots {
+                next += s.count;
+                s.first = next;
+            }
+            out.resize(values.len(), Span::default());
+            for &(slot, a, b) in values.iter().rev() {
+                let s = &mut slots[slot as usize];
+                s.first -= 1;
+                out[s.first as usize] = span(a, b);
+            }
         }
         let mut entry = Entry {
             buf,
