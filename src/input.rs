@@ -348,6 +348,17 @@ pub fn read_batch(
     mut each: impl FnMut(Item),
 ) -> (u64, u64) {
     let data = &batch.data[..];
+    let raw = |parser: &mut Parser, rec: &RawRecord| {
+        parse_raw(
+            parser,
+            name,
+            data,
+            batch.offset,
+            rec,
+            fallback_1252,
+            max_record,
+        )
+    };
     if batch.oversized {
         let rec = RawRecord {
             start: 0,
@@ -357,15 +368,7 @@ pub fn read_batch(
             too_large: true,
             blankish_separator: false,
         };
-        each(parse_raw(
-            parser,
-            name,
-            data,
-            batch.offset,
-            &rec,
-            fallback_1252,
-            max_record,
-        ));
+        each(raw(parser, &rec));
         return (count_newlines(data) + batch.skipped_lines, 1);
     }
     parser.read_batch(
@@ -389,15 +392,7 @@ pub fn read_batch(
                     skipped: None,
                 });
             }
-            Found::Raw(rec) => each(parse_raw(
-                parser,
-                name,
-                data,
-                batch.offset,
-                &rec,
-                fallback_1252,
-                max_record,
-            )),
+            Found::Raw(rec) => each(raw(parser, &rec)),
         },
     )
 }

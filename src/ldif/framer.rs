@@ -36,6 +36,27 @@ pub struct RawRecord {
     pub blankish_separator: bool,
 }
 
+impl RawRecord {
+    /// The record [`scan_record`] found at `pos`, numbered `line` and `number`, cut to its
+    /// first [`OVERSIZED_HEAD`] bytes and flagged when it is longer than `max_record`.
+    pub fn scanned(pos: usize, scan: &Scan, line: u64, number: u64, max_record: usize) -> Self {
+        let len = scan.end - pos;
+        let too_large = len > max_record;
+        RawRecord {
+            start: pos,
+            end: if too_large {
+                pos + OVERSIZED_HEAD.min(len)
+            } else {
+                scan.end
+            },
+            line,
+            number,
+            too_large,
+            blankish_separator: scan.blankish,
+        }
+    }
+}
+
 /// Consecutive whole records sharing one buffer, as read from the input.
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -400,19 +421,7 @@ impl Iterator for Records<'_> {
         }
         let scan = scan_record(self.data, pos);
         self.number += 1;
-        let too_large = scan.end - pos > self.max_record;
-        let rec = RawRecord {
-            start: pos,
-            end: if too_large {
-                pos + OVERSIZED_HEAD.min(scan.end - pos)
-            } else {
-                scan.end
-            },
-            line: self.line,
-            number: self.number,
-            too_large,
-            blankish_separator: scan.blankish,
-        };
+        let rec = RawRecord::scanned(pos, &scan, self.line, self.number, self.max_record);
         self.pos = scan.end;
         self.line += scan.lines;
         Some(rec)

@@ -15,7 +15,7 @@ use nom::bytes::complete::{tag, take_while, take_while1};
 use nom::IResult;
 use nom::Parser as _;
 
-use crate::ldif::framer::{scan_record, skip_blank, RawRecord, OVERSIZED_HEAD};
+use crate::ldif::framer::{scan_record, skip_blank, RawRecord};
 use crate::model::schema::{attr_info, BinaryText};
 use crate::model::{
     attr_eq, binary, Change, ChangeRecord, Control, EntryBuilder, ModOp, Modification, Record,
@@ -646,19 +646,7 @@ impl Parser {
                 }
             }
             let scan = scan_record(data, pos);
-            let too_large = scan.end - pos > max_record;
-            let rec = RawRecord {
-                start: pos,
-                end: if too_large {
-                    pos + OVERSIZED_HEAD.min(scan.end - pos)
-                } else {
-                    scan.end
-                },
-                line,
-                number,
-                too_large,
-                blankish_separator: scan.blankish,
-            };
+            let rec = RawRecord::scanned(pos, &scan, line, number, max_record);
             each(self, Found::Raw(rec));
             pos = scan.end;
             line += scan.lines;
