@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use super::{AttrName, Filter};
 use crate::model::dn;
 use crate::model::entry::attr_eq;
-use crate::model::schema::case_ignore_eq;
+use crate::model::schema::{attr_info, case_ignore_eq, Equality};
 use crate::model::Entry;
 
 pub(super) const BIT_AND: &str = "1.2.840.113556.1.4.803";
@@ -136,6 +136,16 @@ impl Filter {
 
 pub(super) fn is_object_category(attr: &str) -> bool {
     attr.eq_ignore_ascii_case("objectCategory")
+}
+
+/// The matching rule of `attr` in ordering and substring tests: `objectCategory` compares as
+/// a DN, everything else by its schema.
+pub(super) fn equality_of(attr: &str) -> Equality {
+    if is_object_category(attr) {
+        Equality::Dn
+    } else {
+        attr_info(attr.as_bytes()).equality
+    }
 }
 
 /// The superclasses of the structural classes exports carry, for exports that list only the

@@ -11,9 +11,9 @@ use std::cell::OnceCell;
 use std::cmp::Ordering;
 
 use super::eval::{
-    bit_patterns, case_ignore_cmp, category_name_eq, dn_eq, dn_has_ava, first_rdn_value,
-    is_object_category, is_person_class, parse_int, substring_match, AttrSource, BIT_AND, BIT_OR,
-    IN_CHAIN, SUBCLASSES,
+    bit_patterns, case_ignore_cmp, category_name_eq, dn_eq, dn_has_ava, equality_of,
+    first_rdn_value, is_object_category, is_person_class, parse_int, substring_match, AttrSource,
+    BIT_AND, BIT_OR, IN_CHAIN, SUBCLASSES,
 };
 use super::Filter;
 use crate::model::entry::attr_key;
@@ -504,11 +504,7 @@ impl Node {
         any: &[Vec<u8>],
         final_: &Option<Vec<u8>>,
     ) -> Node {
-        let rule = if is_object_category(attr) {
-            Equality::Dn
-        } else {
-            attr_info(attr.as_bytes()).equality
-        };
+        let rule = equality_of(attr);
         let exact = match rule {
             // AD rejects wildcards on DN-syntax attributes: the test is never true.
             Equality::Dn => return Node::Const(false),
@@ -539,11 +535,7 @@ impl Node {
     }
 
     fn ordering(attr: &str, want: &[u8], greater: bool) -> Node {
-        let rule = if is_object_category(attr) {
-            Equality::Dn
-        } else {
-            attr_info(attr.as_bytes()).equality
-        };
+        let rule = equality_of(attr);
         let test = match rule {
             Equality::Integer => match parse_int(want) {
                 Some(n) => OrderTest::Integer(n),

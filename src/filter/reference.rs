@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::eval::{
-    bit_patterns, case_ignore_cmp, category_name_eq, dn_eq, dn_has_ava, first_rdn_value,
-    is_object_category, is_person_class, parse_int, substring_match, AttrSource, BIT_AND, BIT_OR,
-    IN_CHAIN, SUBCLASSES,
+    bit_patterns, case_ignore_cmp, category_name_eq, dn_eq, dn_has_ava, equality_of,
+    first_rdn_value, is_object_category, is_person_class, parse_int, substring_match, AttrSource,
+    BIT_AND, BIT_OR, IN_CHAIN, SUBCLASSES,
 };
 use super::Filter;
 use crate::model::schema::{attr_info, case_fold, case_ignore_eq, Equality};
@@ -163,11 +163,7 @@ fn substring<S: AttrSource + ?Sized>(
     any: &[Vec<u8>],
     final_: Option<&[u8]>,
 ) -> bool {
-    let rule = if is_object_category(attr) {
-        Equality::Dn
-    } else {
-        attr_info(attr.as_bytes()).equality
-    };
+    let rule = equality_of(attr);
     match rule {
         // AD rejects wildcards on DN-syntax attributes: the test is never true.
         Equality::Dn => false,
@@ -207,11 +203,7 @@ fn ordering<S: AttrSource + ?Sized>(
     want: &[u8],
     accept: impl Fn(Ordering) -> bool,
 ) -> bool {
-    let rule = if is_object_category(attr) {
-        Equality::Dn
-    } else {
-        attr_info(attr.as_bytes()).equality
-    };
+    let rule = equality_of(attr);
     match rule {
         Equality::Integer => match parse_int(want) {
             Some(n) => s.any_value(attr, &mut |v| {

@@ -671,16 +671,15 @@ impl Parser {
     /// options, URLs, controls, other changetypes, space-only lines, and every error):
     /// [`Parser::parse_full`] then reads the record, so both give the same result.
     ///
-    /// The record starts at `start` (the start of a line with content) in `data`; returns
+    /// The record starts at `start` (the start of a line with content) in `bytes`; returns
     /// the entry, the end of the record (the start of the empty line after it, or the end of
-    /// `data`), and the newlines from `start` to that end.
+    /// `bytes`), and the newlines from `start` to that end.
     pub(crate) fn scan_entry(
         &mut self,
-        data: &[u8],
+        bytes: &[u8],
         start: usize,
     ) -> Option<(crate::model::Entry, usize, u64)> {
-        let n = data.len();
-        let bytes = data;
+        let n = bytes.len();
         let mut pos = start;
         let mut logical = 0usize;
         let mut lines = 0u64;
