@@ -75,6 +75,73 @@ where
     F: Fn(&Item) -> T + Sync,
     C: FnMut(Item, T) -> Result<()>,
 {
+    run_with(
+        sources,
+        opts,
+        pool,
+        progress,
+        Keep::Records,
+        |item: &Item, _: &mut Vec<u8>| transform(item),
+        |item, t, _: &[u8]| consume(item, t),
+    )
+}
+
+/// [`run`] for a transform that writes bytes and a `consume` that needs only those bytes, the
+/// transform's result and the item's location, warnings and errors.
+///
+/// `transform` appends its item's bytes to a buffer shared by the items of its batch, and
+/// `consume` gets them as a slice: one buffer per batch, reused from batch to batch, instead
+/// of one allocation per item. Each entry is dropped by the worker that transformed it (the
+/// item then holds an empty entry), so its memory is freed and reused on that worker's thread
+/// instead of crossing to the calling thread; the last entry of a batch is kept until the next
+/// batch shows whether ldifde follow-up records continue it.
+pub fn run_results<T, F, C>(
+    sources: &[Source],
+    opts: &InputOptions,
+    pool: &rayon::ThreadPool,
+    progress: Progress,
+    transform: F,
+    consume: C,
+) -> Result<ReadStats>
+where
+    T: Send,
+    F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
+    C: FnMut(Item, T, &[u8]) -> Result<()>,
+{
+    run_with(
+        sources,
+        opts,
+        pool,
+        progress,
+        Keep::Results,
+        transform,
+        consume,
+    )
+}
+
+/// What `consume` gets of each item.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    /// The record as read.
+    Records,
+    /// Entries emptied once transformed (see [`run_results`]).
+    Results,
+}
+
+fn run_with<T, F, C>(
+    sources: &[Source],
+    opts: &InputOptions,
+    pool: &rayon::ThreadPool,
+    progress: Progress,
+    keep: Keep,
+    transform: F,
+    mut consume: C,
+) -> Result<ReadStats>
+where
+    T: Send,
+    F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
+    C: FnMut(Item, T, &[u8]) -> Result<()>,
+{
     let mut stats = ReadStats::default();
     for source in sources {
         let opened = source.open(opts)?;
@@ -98,6 +165,9 @@ where
         let (tx, rx) = mpsc::channel::<Done<T>>();
         // Batch buffers go back to the framer once parsed, to read later batches into.
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
+        // Output buffers go back to the workers once consumed.
+        let spare_out: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+        let spare_out = &spare_out;
         let transform = &transform;
         pool.in_place_scope(|scope| -> Result<()> {
             let mut order = Reorder {
@@ -144,9 +214,13 @@ where
                             Work::Raw(batch) => batch.data.len() / 1024 + 1,
                             Work::Parsed(items) => items.len(),
                         });
+                        let mut bytes = match spare_out.lock() {
+                            Ok(mut spare) => spare.pop().unwrap_or_default(),
+                            Err(_) => Vec::new(),
+                        };
                         let mut finished = |item: Item| {
-                            let t = transform(&item);
-                            out.push((item, t));
+                            let t = transform(&item, &mut bytes);
+                            out.push((item, t, bytes.len()));
                         };
                         let counts = match work {
                             Work::Raw(batch) => {
@@ -176,7 +250,20 @@ where
                                 None
                             }
                         };
-                        (out, counts)
+                        if keep == Keep::Results {
+                            // Only an entry ending the batch can be continued by the next one.
+                            let last = out.len().saturating_sub(1);
+                            for (item, _, _) in &mut out[..last] {
+                                if let Ok(Record::Entry(e)) = &mut item.result {
+                                    drop(std::mem::take(e));
+                                }
+                            }
+                        }
+                        Finished {
+                            items: out,
+                            bytes,
+                            counts,
+                        }
                     }));
                     // The receiver is gone only when consuming failed; the error is reported
                     // there.
@@ -190,21 +277,25 @@ where
                         Err(panic) => std::panic::resume_unwind(panic),
                     };
                 }
-                order.drain(&mut consume, transform, &mut stats)?;
+                order.drain(&mut consume, transform, &mut stats, spare_out)?;
                 while sent - order.next >= in_flight as u64 {
                     let (seq, out) = receive(&rx)?;
                     order.ready.insert(seq, out);
-                    order.drain(&mut consume, transform, &mut stats)?;
+                    order.drain(&mut consume, transform, &mut stats, spare_out)?;
                 }
             }
             while order.next < sent {
                 let (seq, out) = receive(&rx)?;
                 order.ready.insert(seq, out);
-                order.drain(&mut consume, transform, &mut stats)?;
+                order.drain(&mut consume, transform, &mut stats, spare_out)?;
             }
-            if let Some((item, t)) = order.held.take() {
+            if let Some((item, t, held)) = order.held.take() {
                 stats.records += 1;
-                consume(item, t)?;
+                match held {
+                    Held::Owned(b) => consume(item, t, &b)?,
+                    // Every batch is drained before this.
+                    Held::InBatch(_) => consume(item, t, &[])?,
+                }
             }
             Ok(())
         })?;
@@ -226,9 +317,14 @@ enum Work {
     Parsed(Vec<Item>),
 }
 
-/// What one task gives back: its items with their results, and for LDIF the newlines and
-/// records its batch held (its items' numbers count from the batch's start).
-type Finished<T> = (Vec<(Item, T)>, Option<(u64, u64)>);
+/// What one task gives back: its items with their results and the end of each one's bytes in
+/// `bytes`, and for LDIF the newlines and records its batch held (its items' numbers count
+/// from the batch's start).
+struct Finished<T> {
+    items: Vec<(Item, T, usize)>,
+    bytes: Vec<u8>,
+    counts: Option<(u64, u64)>,
+}
 
 /// A finished batch: its sequence number and what its task gave back (or the panic of the
 /// task).
@@ -255,16 +351,35 @@ struct Reorder<T> {
     records: u64,
     /// The last entry consumed so far is held back until the next batch shows whether it
     /// starts with ldifde follow-up records of it.
-    held: Option<(Item, T)>,
+    held: Option<(Item, T, Held)>,
+}
+
+/// Where the bytes of the held entry are.
+enum Held {
+    /// In the buffer of the batch being consumed.
+    InBatch(std::ops::Range<usize>),
+    /// Copied out of the buffer of an earlier batch.
+    Owned(Vec<u8>),
 }
 
 impl<T> Reorder<T> {
-    fn drain<F, C>(&mut self, consume: &mut C, transform: &F, stats: &mut ReadStats) -> Result<()>
+    fn drain<F, C>(
+        &mut self,
+        consume: &mut C,
+        transform: &F,
+        stats: &mut ReadStats,
+        spare: &std::sync::Mutex<Vec<Vec<u8>>>,
+    ) -> Result<()>
     where
-        F: Fn(&Item) -> T,
-        C: FnMut(Item, T) -> Result<()>,
+        F: Fn(&Item, &mut Vec<u8>) -> T,
+        C: FnMut(Item, T, &[u8]) -> Result<()>,
     {
-        while let Some((batch, counts)) = self.ready.remove(&self.next) {
+        while let Some(done) = self.ready.remove(&self.next) {
+            let Finished {
+                items,
+                mut bytes,
+                counts,
+            } = done;
             self.next += 1;
             let mut merged = false;
             let (lines, records) = (self.lines, self.records);
@@ -272,12 +387,17 @@ impl<T> Reorder<T> {
                 self.lines += l;
                 self.records += r;
             }
-            for (mut item, t) in batch {
+            let mut from = 0;
+            for (i, (mut item, t, end)) in items.into_iter().enumerate() {
+                let own = from..end;
+                from = end;
                 if counts.is_some() {
                     item.rebase(lines, records);
                 }
-                let (item, t) = match self.held.as_mut() {
-                    Some((held, _)) => match input::absorb(held, item) {
+                // Inside a batch the task merged follow-ups already: only the first item of a
+                // batch can continue the entry held from the batch before.
+                let (item, t) = match self.held.as_mut().filter(|_| i == 0) {
+                    Some((held, _, _)) => match input::absorb(held, item) {
                         None => {
                             merged = true;
                             continue;
@@ -286,24 +406,41 @@ impl<T> Reorder<T> {
                     },
                     None => (item, t),
                 };
-                if let Some((h, ht)) = self.held.take() {
-                    // A follow-up changed the held entry after its batch was transformed.
-                    let ht = if merged { transform(&h) } else { ht };
-                    merged = false;
+                if let Some((h, ht, hb)) = self.held.take() {
                     stats.records += 1;
-                    consume(h, ht)?;
+                    if merged {
+                        // A follow-up changed the held entry after its batch was transformed.
+                        merged = false;
+                        let mut again = Vec::new();
+                        let ht = transform(&h, &mut again);
+                        consume(h, ht, &again)?;
+                    } else {
+                        match hb {
+                            Held::InBatch(r) => consume(h, ht, &bytes[r])?,
+                            Held::Owned(b) => consume(h, ht, &b)?,
+                        }
+                    }
                 }
                 if matches!(item.result, Ok(Record::Entry(_))) {
-                    self.held = Some((item, t));
+                    self.held = Some((item, t, Held::InBatch(own)));
                 } else {
                     stats.records += 1;
-                    consume(item, t)?;
+                    consume(item, t, &bytes[own])?;
                 }
             }
-            if merged {
-                if let Some((h, ht)) = self.held.as_mut() {
-                    *ht = transform(h);
+            if let Some((h, ht, hb)) = self.held.as_mut() {
+                if merged {
+                    let mut again = Vec::new();
+                    *ht = transform(h, &mut again);
+                    *hb = Held::Owned(again);
+                } else if let Held::InBatch(r) = hb {
+                    // The batch's buffer is reused: the held entry keeps a copy of its bytes.
+                    *hb = Held::Owned(bytes[r.clone()].to_vec());
                 }
+            }
+            bytes.clear();
+            if let Ok(mut spare) = spare.lock() {
+                spare.push(bytes);
             }
         }
         Ok(())

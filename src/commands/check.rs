@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::exchange::lint::lint;
 use crate::exchange::stamp::Engine;
 use crate::exchange::uniqueness::Index;
+use crate::input::Item;
 use crate::model::Record;
 use crate::pipeline;
 use crate::policy::Policy;
@@ -57,18 +58,18 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
     let mut index = Index::default();
     let mut findings = 0u64;
     let mut places: Vec<String> = Vec::new();
-    pipeline::run(
+    pipeline::run_results(
         &sources,
         &common.input,
         &pool,
         common.progress,
-        |item| match &item.result {
+        |item: &Item, _: &mut Vec<u8>| match &item.result {
             Ok(Record::Entry(e)) => {
                 Some((lint(e, &policy), Engine::held_values(e).collect::<Vec<_>>()))
             }
             _ => None,
         },
-        |item, out| {
+        |item, out, _| {
             diag.warnings_of(&item);
             places.push(format!("{}", item.location));
             if diag.handle_non_record(&item)? {

@@ -24,28 +24,26 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
             Writer::new(common.write.clone()).header(&mut head);
             out.write_all(&head)?;
             let opts = common.write.clone();
-            pipeline::run(
+            pipeline::run_results(
                 &sources,
                 &common.input,
                 &pool,
                 common.progress,
-                |item: &Item| {
-                    let mut buf = Vec::new();
+                |item: &Item, buf: &mut Vec<u8>| {
                     let mut w = Writer::new(opts.clone());
                     match &item.result {
-                        Ok(Record::Entry(e)) => w.add_record(&mut buf, e),
-                        Ok(Record::Change(c)) => w.record(&mut buf, c),
+                        Ok(Record::Entry(e)) => w.add_record(buf, e),
+                        Ok(Record::Change(c)) => w.record(buf, c),
                         Err(_) => {}
                     }
-                    buf
                 },
-                |item, bytes| {
+                |item, (), bytes| {
                     diag.warnings_of(&item);
                     if diag.handle_non_record(&item)? {
                         return Ok(());
                     }
                     written += 1;
-                    out.write_all(&bytes)
+                    out.write_all(bytes)
                 },
             )?
         }
@@ -100,19 +98,17 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
             let mut head = Vec::new();
             writer.header(&mut head);
             out.write_all(&head)?;
-            pipeline::run(
+            pipeline::run_results(
                 &sources,
                 &common.input,
                 &pool,
                 common.progress,
-                |item: &Item| {
-                    let mut buf = Vec::new();
+                |item: &Item, buf: &mut Vec<u8>| {
                     if let Ok(Record::Entry(e)) = &item.result {
-                        writer.row(e, &mut buf);
+                        writer.row(e, buf);
                     }
-                    buf
                 },
-                |item, bytes| {
+                |item, (), bytes| {
                     diag.warnings_of(&item);
                     if diag.handle_non_record(&item)? {
                         return Ok(());
@@ -125,7 +121,7 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
                         );
                     }
                     written += 1;
-                    out.write_all(&bytes)
+                    out.write_all(bytes)
                 },
             )?
         }

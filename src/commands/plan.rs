@@ -133,7 +133,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut places: Vec<(Arc<str>, u64, u64)> = Vec::new();
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
-    let pass1 = |item: &Item| -> Option<Pass1> {
+    let pass1 = |item: &Item, _: &mut Vec<u8>| -> Option<Pass1> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
         };
@@ -154,13 +154,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
         }
     };
-    pipeline::run(
+    pipeline::run_results(
         &sources,
         &common.input,
         &pool,
         common.progress,
         pass1,
-        |item, out| {
+        |item, out, _| {
             seq += 1;
             places.push((
                 item.location.file.clone(),
@@ -181,12 +181,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         },
     )?;
     let mut index_diag = Diagnostics::new(true, None, &common.write)?;
-    pipeline::run(
+    pipeline::run_results(
         &index_sources,
         &common.input,
         &pool,
         common.progress,
-        |item: &Item| {
+        |item: &Item, _: &mut Vec<u8>| {
             let Ok(Record::Entry(e)) = &item.result else {
                 return None;
             };
@@ -201,7 +201,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
             ))
         },
-        |item, out| {
+        |item, out, _| {
             index_diag.handle_non_record(&item)?;
             if let Some((held, sip, eds)) = out {
                 for v in held.iter().chain(&sip) {
@@ -267,7 +267,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut seq2: u32 = 0;
     let mut kinds = [0u64; Kind::ALL.len()];
     let wopts = common.write.clone();
-    let stamp = |item: &Item| -> Option<Stamped> {
+    let stamp = |item: &Item, bytes: &mut Vec<u8>| -> Option<Stamped> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
         };
@@ -275,7 +275,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let alloc = allocations.get(&(item.location.file.clone(), item.location.offset));
         let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
-        let mut bytes = Vec::new();
+        let before = bytes.len();
         let mut attrs = Vec::new();
         if finished.stamped {
             if let Some(rec) = crate::plan::record(e, p.state.overrides()) {
@@ -287,11 +287,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                         }
                     }
                 }
-                Writer::new(wopts.clone()).record(&mut bytes, &rec);
+                Writer::new(wopts.clone()).record(bytes, &rec);
             }
         }
         Some(Stamped {
-            bytes,
+            changed: bytes.len() > before,
             attrs,
             kind: p.kind,
             in_scope: p.in_scope,
@@ -300,13 +300,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             warnings: std::mem::take(&mut p.warnings),
         })
     };
-    let stats = pipeline::run(
+    let stats = pipeline::run_results(
         &sources,
         &common.input,
         &pool,
         common.progress,
         stamp,
-        |item, st| {
+        |item, st, bytes| {
             seq2 += 1;
             diag.warnings_of(&item);
             if diag.handle_non_record(&item)? {
@@ -334,7 +334,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if let Some(r) = &st.enabled_by {
                 bump(&mut summary.enabled_by_rule, r);
             }
-            if st.bytes.is_empty() {
+            if !st.changed {
                 summary.unchanged += 1;
                 return Ok(());
             }
@@ -346,7 +346,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 .policy
                 .map_or("(none)", |i| policy.recipient_policies[i].name.as_str());
             bump(&mut summary.changes_by_policy, pname);
-            out.write_all(&st.bytes)
+            out.write_all(bytes)
         },
     )?;
     for (k, n) in Kind::ALL.iter().zip(kinds) {
@@ -401,7 +401,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
 }
 
 struct Stamped {
-    bytes: Vec<u8>,
+    /// Whether a change record was written.
+    changed: bool,
     attrs: Vec<String>,
     kind: Kind,
     in_scope: bool,

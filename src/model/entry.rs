@@ -35,27 +35,16 @@ struct Slot {
 ///
 /// Build one with [`EntryBuilder`]; read it with [`Entry::get`], [`Entry::attributes`] and
 /// [`Entry::first`].
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Entry {
     buf: Vec<u8>,
     dn: Span,
     slots: Vec<Slot>,
     values: Vec<Span>,
     /// Open-addressing index of the first [`TABLE_SLOTS`] slots by key: slot number + 1, 0
-    /// for free. Later slots are found by a scan. Boxed to keep entries small to move.
-    table: Box<[u8; TABLE_SIZE]>,
-}
-
-impl Default for Entry {
-    fn default() -> Self {
-        Entry {
-            buf: Vec::new(),
-            dn: Span::default(),
-            slots: Vec::new(),
-            values: Vec::new(),
-            table: Box::new([0; TABLE_SIZE]),
-        }
-    }
+    /// for free. Later slots are found by a scan. Empty (no allocation) until the entry has
+    /// an attribute, so an empty entry costs nothing to make or drop.
+    table: Table,
 }
 
 /// One attribute of an [`Entry`]: its description as written and its values.
@@ -233,17 +222,11 @@ impl Entry {
         let mut buf = Vec::with_capacity(record.len() + extra.len());
         buf.extend_from_slice(record);
         buf.extend_from_slice(extra);
-        let mut table = Box::new([0u8; TABLE_SIZE]);
+        let mut table = Table::default();
         let mut slots = Vec::with_capacity(names.len());
         for (i, &(a, b, key)) in names.iter().enumerate() {
             debug_assert_eq!(key, attr_key(&buf[span(a, b).range()]));
-            if i < TABLE_SLOTS {
-                let mut h = table_home(key);
-                while table[h] != 0 {
-                    h = (h + 1) % TABLE_SIZE;
-                }
-                table[h] = (i + 1) as u8;
-            }
+            table.insert(key, i);
             slots.push(Slot {
                 name: span(a, b),
                 key,
@@ -340,7 +323,7 @@ impl Entry {
         };
         let mut h = table_home(key);
         loop {
-            match self.table[h] {
+            match self.table.at(h) {
                 0 => break,
                 n if same(usize::from(n) - 1) => return Some(u32::from(n) - 1),
                 _ => h = (h + 1) % TABLE_SIZE,
@@ -353,13 +336,9 @@ impl Entry {
 
     /// Rebuilds [`Entry::table`] after slots were removed.
     fn reindex(&mut self) {
-        *self.table = [0; TABLE_SIZE];
-        for (i, s) in self.slots.iter().enumerate().take(TABLE_SLOTS) {
-            let mut h = table_home(s.key);
-            while self.table[h] != 0 {
-                h = (h + 1) % TABLE_SIZE;
-            }
-            self.table[h] = (i + 1) as u8;
+        self.table.clear();
+        for (i, s) in self.slots.iter().enumerate() {
+            self.table.insert(s.key, i);
         }
     }
 }
@@ -428,7 +407,7 @@ impl EntryBuilder {
                 dn: Span::default(),
                 slots: Vec::with_capacity(values.min(64)),
                 values: Vec::new(),
-                table: Box::new([0; TABLE_SIZE]),
+                table: Table::default(),
             },
             pending: Vec::with_capacity(values),
             base: record.len(),
@@ -488,13 +467,7 @@ impl EntryBuilder {
     /// Adds a slot for the description at `name` in the buffer.
     fn new_slot(&mut self, key: u64, name: Span) -> u32 {
         let i = self.entry.slots.len();
-        if i < TABLE_SLOTS {
-            let mut h = table_home(key);
-            while self.entry.table[h] != 0 {
-                h = (h + 1) % TABLE_SIZE;
-            }
-            self.entry.table[h] = (i + 1) as u8;
-        }
+        self.entry.table.insert(key, i);
         self.entry.slots.push(Slot {
             name,
             key,
@@ -665,6 +638,39 @@ impl EntryBuilder {
             entry.reindex();
         }
         entry
+    }
+}
+
+/// The open-addressing table of [`Entry::table`]: [`TABLE_SIZE`] bytes once the first slot
+/// is inserted, nothing before.
+#[derive(Clone, Debug, Default)]
+struct Table(Vec<u8>);
+
+impl Table {
+    /// The byte at `h` (0, free, when the table is not allocated).
+    #[inline]
+    fn at(&self, h: usize) -> u8 {
+        self.0.get(h).copied().unwrap_or(0)
+    }
+
+    /// Indexes slot `i` of key `key` (slots past [`TABLE_SLOTS`] are found by a scan).
+    fn insert(&mut self, key: u64, i: usize) {
+        if i >= TABLE_SLOTS {
+            return;
+        }
+        if self.0.is_empty() {
+            self.0 = vec![0; TABLE_SIZE];
+        }
+        let mut h = table_home(key);
+        while self.0[h] != 0 {
+            h = (h + 1) % TABLE_SIZE;
+        }
+        self.0[h] = (i + 1) as u8;
+    }
+
+    /// Frees every position (keeps the allocation).
+    fn clear(&mut self) {
+        self.0.iter_mut().for_each(|b| *b = 0);
     }
 }
 

@@ -194,6 +194,59 @@ fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
 }
 
 #[test]
+fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() {
+    // `run_results` empties entries on the workers and hands each item's bytes from a buffer
+    // shared by its batch: the bytes must be those of the item's own transform, also for the
+    // entry a follow-up in the next batch completed (transformed again), and the same as
+    // `run` gives.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("large-group-and-more.ldf");
+    let mut text = std::fs::read(root().join("samples/corp-large-group.ldf")).unwrap();
+    text.extend_from_slice(
+        b"\ndn: CN=After,OU=Groups,DC=corp,DC=example,DC=com\nobjectClass: contact\ncn: After\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let digest = |item: &Item| -> String {
+        match &item.result {
+            Ok(Record::Entry(e)) => format!("{} {}", e.dn_lossy(), e.values("member").count()),
+            Ok(Record::Change(c)) => format!("change {}", String::from_utf8_lossy(&c.dn)),
+            Err(m) => format!("error {m}"),
+        }
+    };
+    let mut reference = Vec::new();
+    run_pipeline(&path, 64 << 20, 1, digest, |_, t| reference.push(t));
+    assert!(reference.iter().any(|d| d.ends_with(" 1510")), "{reference:?}");
+    for batch_bytes in [1, 700, 4096, 65536] {
+        for jobs in [1, 2, 8] {
+            let pool = ldifstamp::pipeline::pool(jobs).unwrap();
+            let opts = InputOptions {
+                batch_bytes,
+                ..InputOptions::default()
+            };
+            let mut seen = Vec::new();
+            ldifstamp::pipeline::run_results(
+                &[ldifstamp::input::Source::new(path.to_str().unwrap())],
+                &opts,
+                &pool,
+                ldifstamp::pipeline::Progress::Off,
+                |item: &Item, buf: &mut Vec<u8>| {
+                    let d = digest(item);
+                    buf.extend_from_slice(d.as_bytes());
+                    d.len()
+                },
+                |_, len, bytes| {
+                    assert_eq!(bytes.len(), len, "the bytes are not the item's");
+                    seen.push(String::from_utf8(bytes.to_vec()).unwrap());
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, reference, "batch_bytes {batch_bytes}, -j{jobs}");
+        }
+    }
+}
+
+#[test]
 fn every_record_keeps_its_line_number_and_offset_whatever_the_batches() {
     // Workers number lines and records from the start of their batch; the pipeline settles
     // the numbers in input order. Errors, warnings, comments, folds, CRLF and space-only
