@@ -129,8 +129,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let mut index = Index::default();
     let mut claims: Vec<Claim> = Vec::new();
-    // Per pass-1 number: (file, offset, record number) of the record.
-    let mut places: Vec<(Arc<str>, u64, u64)> = Vec::new();
+    // Per pass-1 number: (file, offset, record number) of the record, the file as its
+    // position in `files`.
+    let files: Vec<Arc<str>> = sources.iter().map(|s| s.name.clone()).collect();
+    let file_of = |name: &str| files.iter().position(|f| **f == *name).unwrap_or(0) as u32;
+    let mut places: Vec<(u32, u64, u64)> = Vec::new();
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
     let pass1 = |item: &Item, _: &mut Vec<u8>| -> Option<Pass1> {
@@ -163,7 +166,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         |item, out, _| {
             seq += 1;
             places.push((
-                item.location.file.clone(),
+                file_of(&item.location.file),
                 item.location.offset,
                 item.location.record,
             ));
@@ -229,12 +232,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let indexed_values = index.len() as u64;
     // Claims are numbered by `places`, so every one has a place.
-    let allocations: HashMap<(Arc<str>, u64), Allocation> =
+    let allocations: HashMap<(u32, u64), Allocation> =
         uniqueness::allocate_by(&mut index, claims, &alloc_settings, |s| {
             places
                 .get(s as usize - 1)
-                .map(|(file, offset, _)| (file.clone(), *offset))
-                .unwrap_or_else(|| (Arc::from(""), 0))
+                .map_or((0, 0), |(file, offset, _)| (*file, *offset))
         });
     index.release_values();
     // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
@@ -264,6 +266,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         ..Summary::default()
     };
     let mut dup_dns: HashMap<u32, String> = HashMap::new();
+    let mut by_attribute: HashMap<&'static str, u64> = HashMap::new();
     let mut seq2: u32 = 0;
     let mut kinds = [0u64; Kind::ALL.len()];
     let wopts = common.write.clone();
@@ -272,17 +275,23 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             return None;
         };
         let prepared = engine.prepare(e);
-        let alloc = allocations.get(&(item.location.file.clone(), item.location.offset));
+        let alloc = allocations.get(&(file_of(&item.location.file), item.location.offset));
         let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
         let before = bytes.len();
-        let mut attrs = Vec::new();
+        let mut attrs: Vec<&'static str> = Vec::new();
         if finished.stamped {
-            if let Some(rec) = crate::plan::record(e, p.state.overrides()) {
+            let desired = p.state.overrides();
+            if let Some(rec) = crate::plan::record(e, desired) {
                 if let crate::model::Change::Modify(mods) = &rec.change {
+                    // Counted under the name the engine stamps (a modification is written
+                    // with the entry's own spelling of it).
                     for m in mods {
-                        let a = String::from_utf8_lossy(&m.attr).into_owned();
-                        if !attrs.contains(&a) {
+                        let name = desired
+                            .iter()
+                            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&m.attr))
+                            .map(|(n, _)| *n);
+                        if let Some(a) = name.filter(|a| !attrs.contains(a)) {
                             attrs.push(a);
                         }
                     }
@@ -340,7 +349,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
             summary.changed += 1;
             for a in &st.attrs {
-                bump(&mut summary.changes_by_attribute, a);
+                *by_attribute.entry(a).or_default() += 1;
             }
             let pname = st
                 .policy
@@ -352,6 +361,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     for (k, n) in Kind::ALL.iter().zip(kinds) {
         summary.kinds.insert(k.label().to_string(), n);
     }
+    summary.changes_by_attribute = by_attribute
+        .into_iter()
+        .map(|(a, n)| (a.to_string(), n))
+        .collect();
     out.commit()?;
     for d in &index.duplicates {
         let name = |s: u32| {
@@ -361,7 +374,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             dup_dns.get(&s).cloned().unwrap_or_else(|| {
                 places
                     .get(s as usize - 1)
-                    .map(|k| format!("{}: record {}", k.0, k.2))
+                    .map(|k| {
+                        let file = files.get(k.0 as usize).map_or("", |f| &**f);
+                        format!("{file}: record {}", k.2)
+                    })
                     .unwrap_or_default()
             })
         };
@@ -403,7 +419,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
 struct Stamped {
     /// Whether a change record was written.
     changed: bool,
-    attrs: Vec<String>,
+    /// The attributes its change record changes.
+    attrs: Vec<&'static str>,
     kind: Kind,
     in_scope: bool,
     enabled_by: Option<String>,

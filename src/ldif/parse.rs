@@ -96,7 +96,7 @@ pub struct Parser {
     /// The fast path's bytes that are not in the record (decoded or unfolded values).
     extra: Vec<u8>,
     /// The fast path's attributes: (name start, name end, key).
-    scan_names: Vec<(u32, u32, u64)>,
+    scan_names: Vec<(u32, u32, u64, bool)>,
     /// The fast path's values: (attribute, start, end).
     scan_values: Vec<(u32, u32, u32)>,
 }
@@ -206,6 +206,8 @@ struct KnownName {
     /// Its [`attr_key`](crate::model::attr_key).
     key: u64,
     role: NameRole,
+    /// Whether it names a binary attribute (`attr_info(name).is_binary()`).
+    binary: bool,
 }
 
 /// Names longer than this are looked up the slow way every time.
@@ -358,13 +360,14 @@ impl Names {
         if id as usize >= self.slots.len() {
             self.slots.resize(id as usize + 1, (0, 0));
         }
+        let info = attr_info(name);
         let role = if name.eq_ignore_ascii_case(b"dn") {
             NameRole::Dn
         } else if name.eq_ignore_ascii_case(b"changetype") {
             NameRole::Changetype
         } else if name.eq_ignore_ascii_case(b"control") {
             NameRole::Control
-        } else if matches!(attr_info(name).binary, BinaryText::Guid | BinaryText::Sid) {
+        } else if matches!(info.binary, BinaryText::Guid | BinaryText::Sid) {
             NameRole::BinaryText
         } else {
             NameRole::Plain
@@ -375,6 +378,7 @@ impl Names {
             id,
             key: crate::model::attr_key(name),
             role,
+            binary: info.is_binary(),
         });
         self.next.push(0);
         Some(self.known.len() as u32 - 1)
@@ -716,7 +720,7 @@ impl Parser {
             let spelling = self.names.lookup(bytes, pos, end, prev)?;
             prev = spelling + 1;
             let k = &self.names.known[spelling as usize];
-            let (len, id, key, role) = (k.len as usize, k.id, k.key, k.role);
+            let (len, id, key, role, binary) = (k.len as usize, k.id, k.key, k.role, k.binary);
             let mut i = pos + len + 1;
             let folded = next < n && bytes[next] == b' ';
             if folded && i >= end {
@@ -794,7 +798,8 @@ impl Parser {
                         Some(slot) => slot,
                         None => {
                             let slot = self.scan_names.len() as u32;
-                            self.scan_names.push((rel(pos), rel(pos + len), key));
+                            self.scan_names
+                                .push((rel(pos), rel(pos + len), key, binary));
                             self.names.set_slot(id, slot);
                             slot
                         }

@@ -29,6 +29,10 @@ struct Slot {
     /// Index of the first value in `values`.
     first: u32,
     count: u32,
+    /// Whether the description names a binary attribute (see
+    /// [`AttrInfo::is_binary`](super::schema::AttrInfo::is_binary)), decided when the slot was
+    /// made.
+    binary: bool,
 }
 
 /// One directory entry: a DN and attributes in first-appearance order, each with byte values.
@@ -63,6 +67,12 @@ impl<'a> AttrRef<'a> {
     /// The [`attr_key`] of the description (computed when the entry was built).
     pub fn key(&self) -> u64 {
         self.slot.key
+    }
+
+    /// Whether the attribute is binary ([`attr_info`](super::schema::attr_info)`(name)`
+    /// `.is_binary()`, decided when the entry was built): its values are written in base64.
+    pub fn is_binary(&self) -> bool {
+        self.slot.binary
     }
 
     /// The attribute description as text (descriptions are ASCII by grammar).
@@ -198,13 +208,13 @@ impl Entry {
     /// An entry read by the LDIF parser's fast path: a copy of `record` followed by `extra`
     /// (bytes decoded or unfolded while reading it). Positions are offsets in `record`, or in
     /// `extra` when marked with [`EXTRA`]: the DN, each attribute as (name start, name end,
-    /// [`attr_key`]) in first-appearance order (no two equal by [`attr_eq`]), and each value
-    /// as (attribute number, start, end) in input order.
+    /// [`attr_key`], whether it is binary) in first-appearance order (no two equal by
+    /// [`attr_eq`]), and each value as (attribute number, start, end) in input order.
     pub(crate) fn from_scan(
         record: &[u8],
         extra: &[u8],
         dn: (u32, u32),
-        names: &[(u32, u32, u64)],
+        names: &[(u32, u32, u64, bool)],
         values: &[(u32, u32, u32)],
     ) -> Entry {
         let base = record.len() as u32;
@@ -224,14 +234,19 @@ impl Entry {
         buf.extend_from_slice(extra);
         let mut table = Table::default();
         let mut slots = Vec::with_capacity(names.len());
-        for (i, &(a, b, key)) in names.iter().enumerate() {
+        for (i, &(a, b, key, binary)) in names.iter().enumerate() {
             debug_assert_eq!(key, attr_key(&buf[span(a, b).range()]));
+            debug_assert_eq!(
+                binary,
+                super::schema::attr_info(&buf[span(a, b).range()]).is_binary()
+            );
             table.insert(key, i);
             slots.push(Slot {
                 name: span(a, b),
                 key,
                 first: 0,
                 count: 0,
+                binary,
             });
         }
         let mut out = Vec::with_capacity(values.len());
@@ -468,11 +483,13 @@ impl EntryBuilder {
     fn new_slot(&mut self, key: u64, name: Span) -> u32 {
         let i = self.entry.slots.len();
         self.entry.table.insert(key, i);
+        let binary = super::schema::attr_info_keyed(&self.entry.buf[name.range()], key).is_binary();
         self.entry.slots.push(Slot {
             name,
             key,
             first: 0,
             count: 0,
+            binary,
         });
         i as u32
     }

@@ -43,20 +43,38 @@ const BY_VALUE: &[&str] = &[
     "member",
 ];
 
+/// One attribute and all the values it should have.
+type Desired<'a> = (&'a str, Vec<Vec<u8>>);
+
 /// The mod-specs that give `entry` the `desired` values (attribute → all its values).
 pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Modification> {
-    let mut ordered: Vec<&(&str, Vec<Vec<u8>>)> = desired.iter().collect();
-    ordered.sort_by_cached_key(|(name, _)| {
-        (
-            ORDER
+    // By position in ORDER, then by name case-insensitively (a stable sort).
+    let mut ordered: Vec<(usize, &Desired)> = desired
+        .iter()
+        .map(|d| {
+            let at = ORDER
                 .iter()
-                .position(|o| o.eq_ignore_ascii_case(name))
-                .unwrap_or(ORDER.len()),
-            name.to_ascii_lowercase(),
-        )
+                .position(|o| o.eq_ignore_ascii_case(d.0))
+                .unwrap_or(ORDER.len());
+            (at, d)
+        })
+        .collect();
+    ordered.sort_by(|(a, x), (b, y)| {
+        a.cmp(b).then_with(|| {
+            let lower = |s: &str| {
+                s.bytes()
+                    .map(|c| c.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+            };
+            if x.0.eq_ignore_ascii_case(y.0) {
+                std::cmp::Ordering::Equal
+            } else {
+                lower(x.0).cmp(&lower(y.0))
+            }
+        })
     });
     let mut mods = Vec::new();
-    for (name, want) in ordered {
+    for (_, (name, want)) in ordered {
         let attr = name.as_bytes();
         let current: Vec<&[u8]> = entry.values(name).collect();
         let written = entry

@@ -215,7 +215,10 @@ fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() 
     };
     let mut reference = Vec::new();
     run_pipeline(&path, 64 << 20, 1, digest, |_, t| reference.push(t));
-    assert!(reference.iter().any(|d| d.ends_with(" 1510")), "{reference:?}");
+    assert!(
+        reference.iter().any(|d| d.ends_with(" 1510")),
+        "{reference:?}"
+    );
     for batch_bytes in [1, 700, 4096, 65536] {
         for jobs in [1, 2, 8] {
             let pool = ldifstamp::pipeline::pool(jobs).unwrap();
