@@ -17,7 +17,9 @@ use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
 use crate::exchange::stamp::{Engine, EngineSettings, Mode};
-use crate::exchange::uniqueness::{self, AllocSettings, Allocation, Claim, Index, INDEX_OWNER};
+use crate::exchange::uniqueness::{
+    self, AllocSettings, Allocation, Claim, Index, IntMap, INDEX_OWNER,
+};
 use crate::input::Item;
 use crate::ldif::writer::Writer;
 use crate::model::{dn, Record};
@@ -232,7 +234,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let indexed_values = index.len() as u64;
     // Claims are numbered by `places`, so every one has a place.
-    let allocations: HashMap<(u32, u64), Allocation> =
+    let allocations: IntMap<(u32, u64), Allocation> =
         uniqueness::allocate_by(&mut index, claims, &alloc_settings, |s| {
             places
                 .get(s as usize - 1)

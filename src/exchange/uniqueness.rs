@@ -63,6 +63,36 @@ impl Hasher for KeyHasher {
     }
 }
 
+/// A hasher for small integer keys (record places, sequence numbers): each word is mixed in
+/// with a multiplication, as rustc's Fx hash does. Keys come from the input, not from an
+/// adversary, and SipHash cost more than the lookups it served.
+#[derive(Default)]
+pub struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        // The multiplication leaves the low bits weakest; hashbrown takes buckets from them.
+        self.0 ^ (self.0 >> 29)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+/// A map with [`IntHasher`].
+pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
+
 /// Index keys: two 64-bit halves (8-byte aligned, unlike `u128`, so an entry takes 24 bytes).
 type Taken = HashMap<(u64, u64), u32, std::hash::BuildHasherDefault<KeyHasher>>;
 
@@ -224,7 +254,7 @@ pub fn allocate(
     index: &mut Index,
     claims: Vec<Claim>,
     settings: &AllocSettings,
-) -> HashMap<u32, Allocation> {
+) -> IntMap<u32, Allocation> {
     allocate_by(index, claims, settings, |seq| seq)
 }
 
@@ -235,13 +265,13 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
     mut claims: Vec<Claim>,
     settings: &AllocSettings,
     place: impl Fn(u32) -> K,
-) -> HashMap<K, Allocation> {
+) -> IntMap<K, Allocation> {
     claims.sort_by(|a, b| {
         let wa = a.when_created.as_deref().unwrap_or(b"\xff");
         let wb = b.when_created.as_deref().unwrap_or(b"\xff");
         wa.cmp(wb).then(a.seq.cmp(&b.seq)).then(a.guid.cmp(&b.guid))
     });
-    let mut out = HashMap::with_capacity(claims.len());
+    let mut out = IntMap::with_capacity_and_hasher(claims.len(), Default::default());
     for claim in claims {
         let mut alloc = Allocation::default();
         for w in &claim.wanted {
