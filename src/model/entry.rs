@@ -46,9 +46,9 @@ pub struct Entry {
     slots: Vec<Slot>,
     values: Vec<Span>,
     /// Open-addressing index of the first [`TABLE_SLOTS`] slots by key: slot number + 1, 0
-    /// for free. Later slots are found by a scan. Empty (no allocation) until the entry has
-    /// an attribute, so an empty entry costs nothing to make or drop.
-    table: Table,
+    /// for free. Later slots are found by a scan. Made by the first lookup by name, so an
+    /// entry that is only read through and written (`convert`) never pays for it.
+    table: std::sync::OnceLock<Table>,
 }
 
 /// One attribute of an [`Entry`]: its description as written and its values.
@@ -232,15 +232,13 @@ impl Entry {
         let mut buf = Vec::with_capacity(record.len() + extra.len());
         buf.extend_from_slice(record);
         buf.extend_from_slice(extra);
-        let mut table = Table::default();
         let mut slots = Vec::with_capacity(names.len());
-        for (i, &(a, b, key, binary)) in names.iter().enumerate() {
+        for &(a, b, key, binary) in names {
             debug_assert_eq!(key, attr_key(&buf[span(a, b).range()]));
             debug_assert_eq!(
                 binary,
                 super::schema::attr_info(&buf[span(a, b).range()]).is_binary()
             );
-            table.insert(key, i);
             slots.push(Slot {
                 name: span(a, b),
                 key,
@@ -288,7 +286,7 @@ impl Entry {
             dn: span(dn.0, dn.1),
             slots,
             values: out,
-            table,
+            table: std::sync::OnceLock::new(),
         };
         if entry.slots.iter().any(|s| s.count == 0) {
             entry.slots.retain(|s| s.count > 0);
@@ -336,9 +334,16 @@ impl Entry {
             let s = &self.slots[i];
             s.key == key && attr_eq(&self.buf[s.name.range()], desc)
         };
+        let table = self.table.get_or_init(|| {
+            let mut t = Table::default();
+            for (i, s) in self.slots.iter().enumerate() {
+                t.insert(s.key, i);
+            }
+            t
+        });
         let mut h = table_home(key);
         loop {
-            match self.table.at(h) {
+            match table.at(h) {
                 0 => break,
                 n if same(usize::from(n) - 1) => return Some(u32::from(n) - 1),
                 _ => h = (h + 1) % TABLE_SIZE,
@@ -351,10 +356,8 @@ impl Entry {
 
     /// Rebuilds [`Entry::table`] after slots were removed.
     fn reindex(&mut self) {
-        self.table.clear();
-        for (i, s) in self.slots.iter().enumerate() {
-            self.table.insert(s.key, i);
-        }
+        // Made again by the next lookup.
+        self.table = std::sync::OnceLock::new();
     }
 }
 
@@ -422,7 +425,7 @@ impl EntryBuilder {
                 dn: Span::default(),
                 slots: Vec::with_capacity(values.min(64)),
                 values: Vec::new(),
-                table: Table::default(),
+                table: std::sync::OnceLock::new(),
             },
             pending: Vec::with_capacity(values),
             base: record.len(),
@@ -482,7 +485,9 @@ impl EntryBuilder {
     /// Adds a slot for the description at `name` in the buffer.
     fn new_slot(&mut self, key: u64, name: Span) -> u32 {
         let i = self.entry.slots.len();
-        self.entry.table.insert(key, i);
+        if let Some(t) = self.entry.table.get_mut() {
+            t.insert(key, i);
+        }
         let binary = super::schema::attr_info_keyed(&self.entry.buf[name.range()], key).is_binary();
         self.entry.slots.push(Slot {
             name,
@@ -683,11 +688,6 @@ impl Table {
             h = (h + 1) % TABLE_SIZE;
         }
         self.0[h] = (i + 1) as u8;
-    }
-
-    /// Frees every position (keeps the allocation).
-    fn clear(&mut self) {
-        self.0.iter_mut().for_each(|b| *b = 0);
     }
 }
 
