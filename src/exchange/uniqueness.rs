@@ -151,7 +151,12 @@ impl Index {
 
     /// Whether `value` is free for `owner` (unused, or used by `owner` itself).
     pub fn free_for(&self, value: &str, owner: u32) -> bool {
-        self.taken.get(&key(value)).is_none_or(|o| *o == owner)
+        self.holder(value).is_none_or(|o| o == owner)
+    }
+
+    /// Who holds `value`, if anyone.
+    pub fn holder(&self, value: &str) -> Option<u32> {
+        self.taken.get(&key(value)).copied()
     }
 
     /// Forgets the values (once the allocation is done), keeping [`Index::duplicates`].
@@ -238,6 +243,23 @@ pub struct AllocSettings {
     pub legacy_collision: crate::policy::LegacyCollision,
 }
 
+/// What the allocation learnt of one base's numbered candidates (`base2`, `base3`, ...): every
+/// candidate below `next` is held, and `holders` are their holders. Values are never given
+/// back while allocating, so those candidates stay taken for every later claim but one of
+/// their holders: a later claim that is none of them starts its search at `next` and gets the
+/// same address it would get by trying them all again.
+#[derive(Default)]
+struct Numbered {
+    next: u32,
+    holders: Vec<u32>,
+}
+
+/// The key of a base's numbered candidates: type, base and domain, case-folded as the index
+/// compares values.
+fn numbered_key(kind: &str, base: &str, domain: &str) -> (u64, u64) {
+    key(&joined(&[kind, ":", base, "\u{0}@", domain]))
+}
+
 fn numbered(base: &str, n: u32) -> String {
     let digits = n.to_string();
     let room = 64usize.saturating_sub(digits.len());
@@ -272,6 +294,8 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
         wa.cmp(wb).then(a.seq.cmp(&b.seq)).then(a.guid.cmp(&b.guid))
     });
     let mut out = IntMap::with_capacity_and_hasher(claims.len(), Default::default());
+    let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
+        HashMap::default();
     for claim in claims {
         let mut alloc = Allocation::default();
         for w in &claim.wanted {
@@ -284,18 +308,36 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
                 } => {
                     let mut found = None;
                     let mut tried = Vec::new();
-                    for n in 0..=settings.max_retries {
+                    let base = match settings.duplicate_base {
+                        DuplicateBase::Alias => alias,
+                        DuplicateBase::Template => template,
+                    };
+                    // The key of `base` in `bases`, when this claim follows its record.
+                    let mut known: Option<(u64, u64)> = None;
+                    let mut n = 0;
+                    while n <= settings.max_retries {
+                        if n == 2 {
+                            // Skip the numbered candidates earlier claims found taken, unless
+                            // this claim holds one of them itself.
+                            let k = numbered_key(kind, base, domain);
+                            let entry = bases.entry(k).or_insert(Numbered {
+                                next: 2,
+                                holders: Vec::new(),
+                            });
+                            if !entry.holders.contains(&claim.seq) {
+                                n = n.max(entry.next);
+                                known = Some(k);
+                            }
+                            if n > settings.max_retries {
+                                break;
+                            }
+                        }
                         let local = match n {
                             0 => template.clone(),
                             1 => alias.clone(),
-                            _ => numbered(
-                                match settings.duplicate_base {
-                                    DuplicateBase::Alias => alias,
-                                    DuplicateBase::Template => template,
-                                },
-                                n,
-                            ),
+                            _ => numbered(base, n),
                         };
+                        n += 1;
                         if local.is_empty() || tried.contains(&local) {
                             continue;
                         }
@@ -304,7 +346,18 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
                         } else {
                             joined(&[kind, ":", &local, "@", domain])
                         };
-                        if index.free_for(&addr, claim.seq) {
+                        let holder = index.holder(&addr);
+                        if let Some(k) = known
+                            .and_then(|k| bases.get_mut(&k))
+                            .filter(|k| k.next == n - 1)
+                        {
+                            // A numbered candidate tried in order: taken now (by its holder,
+                            // or by this claim below) for every later claim.
+                            k.next = n;
+                            k.holders.push(holder.unwrap_or(claim.seq));
+                        }
+                        let n = n - 1;
+                        if holder.is_none_or(|o| o == claim.seq) {
                             if n > 0 {
                                 alloc.warnings.push(format!(
                                     "`{kind}:{}@{domain}` is taken; using `{addr}` (retry {n})",
@@ -417,6 +470,98 @@ mod tests {
             max_retries: 20,
             legacy_collision: crate::policy::LegacyCollision::Hash,
         }
+    }
+
+    /// The numbered retries without the memory of taken candidates: every candidate tried
+    /// in order, for every claim.
+    fn reference_smtp(index: &mut Index, claims: &[Claim], retries: u32) -> Vec<Option<String>> {
+        let mut sorted: Vec<&Claim> = claims.iter().collect();
+        sorted.sort_by(|a, b| {
+            let wa = a.when_created.as_deref().unwrap_or(b"\xff");
+            let wb = b.when_created.as_deref().unwrap_or(b"\xff");
+            wa.cmp(wb).then(a.seq.cmp(&b.seq))
+        });
+        let mut got = vec![None; claims.len() + 1];
+        for c in sorted {
+            let Wanted::Local {
+                kind,
+                template,
+                alias,
+                domain,
+            } = &c.wanted[0]
+            else {
+                unreachable!()
+            };
+            let mut found = None;
+            for n in 0..=retries {
+                let local = match n {
+                    0 => template.clone(),
+                    1 => alias.clone(),
+                    _ => numbered(alias, n),
+                };
+                let addr = format!("{kind}:{local}@{domain}");
+                if !local.is_empty() && index.free_for(&addr, c.seq) {
+                    found = Some(addr);
+                    break;
+                }
+            }
+            if let Some(a) = &found {
+                index.hold(a, c.seq);
+            }
+            got[c.seq as usize] = found;
+        }
+        got
+    }
+
+    #[test]
+    fn numbered_retries_skip_only_candidates_taken_for_the_claim() {
+        // Many claims on a few bases, some objects already holding numbered addresses (their
+        // own, so free for them), in an order that is not the claims' order: the same
+        // addresses as trying every candidate for every claim.
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % m
+        };
+        let names = ["jsmith", "JSmith", "mjones", "alee"];
+        let mut claims = Vec::new();
+        let mut held = Vec::new();
+        for seq in 1..=400u32 {
+            let alias = names[next(names.len() as u64) as usize];
+            let when = format!("2004{:04}", next(50));
+            claims.push(smtp(
+                seq,
+                &when,
+                &format!("{alias}.x"),
+                alias,
+                "corp.example.com",
+            ));
+            if next(5) == 0 {
+                let n = 2 + next(12) as u32;
+                held.push((format!("smtp:{}@corp.example.com", numbered(alias, n)), seq));
+            }
+        }
+        let retries = 15;
+        let mut reference_index = Index::default();
+        let mut index = Index::default();
+        for (v, seq) in &held {
+            reference_index.hold(v, *seq);
+            index.hold(v, *seq);
+        }
+        let want = reference_smtp(&mut reference_index, &claims, retries);
+        let s = AllocSettings {
+            max_retries: retries,
+            ..settings()
+        };
+        let got = allocate(&mut index, claims, &s);
+        let mut served = 0;
+        for (seq, a) in &got {
+            assert_eq!(a.addresses[0], want[*seq as usize], "claim {seq}");
+            served += usize::from(a.addresses[0].is_some());
+        }
+        assert!(served > 40 && served < 400, "{served} served");
     }
 
     fn smtp(seq: u32, when: &str, template: &str, alias: &str, domain: &str) -> Claim {
