@@ -90,9 +90,11 @@ pub struct Writer {
 impl Writer {
     /// A writer with `opts`.
     pub fn new(opts: WriteOptions) -> Self {
+        // The line buffer is only needed for folded or encoded lines: it grows on first use,
+        // so a writer made per record costs no allocation for records without them.
         Writer {
             opts,
-            line: Vec::with_capacity(256),
+            line: Vec::new(),
         }
     }
 
