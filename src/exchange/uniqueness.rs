@@ -199,7 +199,7 @@ pub enum Wanted {
 }
 
 /// What one object needs allocated.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Claim {
     /// Input sequence number of the object.
     pub seq: u32,
@@ -226,6 +226,11 @@ pub struct Allocation {
     pub warnings: Vec<String>,
     /// Set when a primary SMTP address could not be found: the object must not be stamped.
     pub failed: Option<String>,
+}
+
+/// A claim's `whenCreated` as it sorts (none sorts last).
+fn when(c: &Claim) -> &[u8] {
+    c.when_created.as_deref().unwrap_or(b"\xff")
 }
 
 /// Allocation settings.
@@ -288,15 +293,33 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
     settings: &AllocSettings,
     place: impl Fn(u32) -> K,
 ) -> IntMap<K, Allocation> {
-    claims.sort_by(|a, b| {
-        let wa = a.when_created.as_deref().unwrap_or(b"\xff");
-        let wb = b.when_created.as_deref().unwrap_or(b"\xff");
-        wa.cmp(wb).then(a.seq.cmp(&b.seq)).then(a.guid.cmp(&b.guid))
+    // Serving order: `whenCreated` as text (none last), then input order. The sort moves
+    // compact keys (the first 16 bytes of `whenCreated`, zero-padded, order as the text does
+    // unless they are equal) rather than whole claims.
+    let mut order: Vec<(u128, u32, u32)> = claims
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let w = when(c);
+            let mut head = [0u8; 16];
+            let n = w.len().min(16);
+            head[..n].copy_from_slice(&w[..n]);
+            (u128::from_be_bytes(head), c.seq, i as u32)
+        })
+        .collect();
+    order.sort_by(|a, b| {
+        let (ca, cb) = (&claims[a.2 as usize], &claims[b.2 as usize]);
+        a.0.cmp(&b.0)
+            .then_with(|| when(ca).cmp(when(cb)))
+            .then(a.1.cmp(&b.1))
+            .then_with(|| ca.guid.cmp(&cb.guid))
     });
     let mut out = IntMap::with_capacity_and_hasher(claims.len(), Default::default());
     let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
         HashMap::default();
-    for claim in claims {
+    for &(_, _, i) in &order {
+        // Taken out, so that its memory goes as soon as it is served.
+        let claim = std::mem::take(&mut claims[i as usize]);
         let mut alloc = Allocation::default();
         for w in &claim.wanted {
             let got = match w {
@@ -511,6 +534,38 @@ mod tests {
             got[c.seq as usize] = found;
         }
         got
+    }
+
+    #[test]
+    fn claims_are_served_by_when_created_as_text_beyond_sixteen_bytes() {
+        // The sort compares the first 16 bytes as a number, then the rest: values equal in
+        // their first 16 bytes, a prefix of another value, and a missing value (last).
+        let order = [
+            (1, Some("20040320131015.0Z")),
+            (2, None),
+            (3, Some("20040320131015.00Z")),
+            (4, Some("20040320131015.0")),
+            (5, Some("20040320131014.9Z")),
+        ];
+        let claims: Vec<Claim> = order
+            .iter()
+            .map(|(seq, when)| Claim {
+                when_created: when.map(|w| w.as_bytes().to_vec()),
+                ..smtp(*seq, "", "x", "x", "corp.example.com")
+            })
+            .collect();
+        let s = AllocSettings {
+            max_retries: 10,
+            ..settings()
+        };
+        let got = allocate(&mut Index::default(), claims, &s);
+        let served = |seq: u32| got[&seq].addresses[0].clone().unwrap_or_default();
+        // Served 5, 4, 3, 1, 2: `x`, then `x2`, `x3`, ... in that order.
+        assert_eq!(served(5), "smtp:x@corp.example.com");
+        assert_eq!(served(4), "smtp:x2@corp.example.com");
+        assert_eq!(served(3), "smtp:x3@corp.example.com");
+        assert_eq!(served(1), "smtp:x4@corp.example.com");
+        assert_eq!(served(2), "smtp:x5@corp.example.com");
     }
 
     #[test]
