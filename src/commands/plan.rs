@@ -242,10 +242,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         });
     index.release_values();
     // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
-    let dup_seqs: HashSet<u32> = index
+    // Looked up for every record of pass 2: an integer hash, not SipHash.
+    let dup_seqs: IntMap<u32, ()> = index
         .duplicates
         .iter()
-        .flat_map(|d| [d.first, d.second])
+        .flat_map(|d| [(d.first, ()), (d.second, ())])
         .collect();
 
     // Pass 2: stamp and write.
@@ -330,7 +331,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                     None,
                 );
             };
-            if dup_seqs.contains(&seq2) {
+            if dup_seqs.contains_key(&seq2) {
                 dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
             }
             for w in &st.warnings {
