@@ -152,10 +152,9 @@ fn run_pipeline<T: Send>(
     .unwrap();
 }
 
-#[test]
-fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
-    // The large-group sample ends with the follow-up record: add an entry after it, so that a
-    // batch starts with the follow-up and goes on.
+/// The large-group sample, which ends with ldifde's follow-up record, with an entry added
+/// after it (so that a batch can start with the follow-up and go on); the directory holds it.
+fn large_group_and_more() -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("large-group-and-more.ldf");
     let mut text = std::fs::read(root().join("samples/corp-large-group.ldf")).unwrap();
@@ -163,6 +162,14 @@ fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
         b"\ndn: CN=After,OU=Groups,DC=corp,DC=example,DC=com\nobjectClass: contact\ncn: After\n",
     );
     std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
+    // The large-group sample ends with the follow-up record: add an entry after it, so that a
+    // batch starts with the follow-up and goes on.
+    let (_dir, path) = large_group_and_more();
     let digest = |item: &Item| -> (String, usize) {
         match &item.result {
             Ok(Record::Entry(e)) => (e.dn_lossy().into_owned(), e.values("member").count()),
@@ -199,13 +206,7 @@ fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() 
     // shared by its batch: the bytes must be those of the item's own transform, also for the
     // entry a follow-up in the next batch completed (transformed again), and the same as
     // `run` gives.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("large-group-and-more.ldf");
-    let mut text = std::fs::read(root().join("samples/corp-large-group.ldf")).unwrap();
-    text.extend_from_slice(
-        b"\ndn: CN=After,OU=Groups,DC=corp,DC=example,DC=com\nobjectClass: contact\ncn: After\n",
-    );
-    std::fs::write(&path, text).unwrap();
+    let (_dir, path) = large_group_and_more();
     let digest = |item: &Item| -> String {
         match &item.result {
             Ok(Record::Entry(e)) => format!("{} {}", e.dn_lossy(), e.values("member").count()),
