@@ -291,11 +291,8 @@ where
             }
             if let Some((item, t, held)) = order.held.take() {
                 stats.records += 1;
-                match held {
-                    Held::Owned(b) => consume(item, t, &b)?,
-                    // Every batch is drained before this.
-                    Held::InBatch(_) => consume(item, t, &[])?,
-                }
+                // Every batch is drained: the held entry owns its bytes.
+                consume(item, t, held.bytes(&[]))?;
             }
             Ok(())
         })?;
@@ -358,8 +355,18 @@ struct Reorder<T> {
 enum Held {
     /// In the buffer of the batch being consumed.
     InBatch(std::ops::Range<usize>),
-    /// Copied out of the buffer of an earlier batch.
+    /// Copied out of the buffer of an earlier batch, or made again after a follow-up.
     Owned(Vec<u8>),
+}
+
+impl Held {
+    /// The bytes, given the buffer of the batch being consumed.
+    fn bytes<'a>(&'a self, batch: &'a [u8]) -> &'a [u8] {
+        match self {
+            Held::InBatch(r) => batch.get(r.clone()).unwrap_or_default(),
+            Held::Owned(b) => b,
+        }
+    }
 }
 
 impl<T> Reorder<T> {
@@ -381,7 +388,6 @@ impl<T> Reorder<T> {
                 counts,
             } = done;
             self.next += 1;
-            let mut merged = false;
             let (lines, records) = (self.lines, self.records);
             if let Some((l, r)) = counts {
                 self.lines += l;
@@ -397,9 +403,13 @@ impl<T> Reorder<T> {
                 // Inside a batch the task merged follow-ups already: only the first item of a
                 // batch can continue the entry held from the batch before.
                 let (item, t) = match self.held.as_mut().filter(|_| i == 0) {
-                    Some((held, _, _)) => match input::absorb(held, item) {
+                    Some((held, ht, hb)) => match input::absorb(held, item) {
                         None => {
-                            merged = true;
+                            // A follow-up changed the held entry after its batch was
+                            // transformed: transform it again.
+                            let mut again = Vec::new();
+                            *ht = transform(held, &mut again);
+                            *hb = Held::Owned(again);
                             continue;
                         }
                         Some(item) => (item, t),
@@ -408,18 +418,7 @@ impl<T> Reorder<T> {
                 };
                 if let Some((h, ht, hb)) = self.held.take() {
                     stats.records += 1;
-                    if merged {
-                        // A follow-up changed the held entry after its batch was transformed.
-                        merged = false;
-                        let mut again = Vec::new();
-                        let ht = transform(&h, &mut again);
-                        consume(h, ht, &again)?;
-                    } else {
-                        match hb {
-                            Held::InBatch(r) => consume(h, ht, &bytes[r])?,
-                            Held::Owned(b) => consume(h, ht, &b)?,
-                        }
-                    }
+                    consume(h, ht, hb.bytes(&bytes))?;
                 }
                 if matches!(item.result, Ok(Record::Entry(_))) {
                     self.held = Some((item, t, Held::InBatch(own)));
@@ -428,12 +427,8 @@ impl<T> Reorder<T> {
                     consume(item, t, &bytes[own])?;
                 }
             }
-            if let Some((h, ht, hb)) = self.held.as_mut() {
-                if merged {
-                    let mut again = Vec::new();
-                    *ht = transform(h, &mut again);
-                    *hb = Held::Owned(again);
-                } else if let Held::InBatch(r) = hb {
+            if let Some((_, _, hb)) = self.held.as_mut() {
+                if let Held::InBatch(r) = hb {
                     // The batch's buffer is reused: the held entry keeps a copy of its bytes.
                     *hb = Held::Owned(bytes[r.clone()].to_vec());
                 }

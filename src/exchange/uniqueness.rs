@@ -253,7 +253,6 @@ pub struct AllocSettings {
 /// back while allocating, so those candidates stay taken for every later claim but one of
 /// their holders: a later claim that is none of them starts its search at `next` and gets the
 /// same address it would get by trying them all again.
-#[derive(Default)]
 struct Numbered {
     next: u32,
     holders: Vec<u32>,
@@ -355,12 +354,13 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
                                 break;
                             }
                         }
-                        let local = match n {
+                        let this = n;
+                        n += 1;
+                        let local = match this {
                             0 => template.clone(),
                             1 => alias.clone(),
-                            _ => numbered(base, n),
+                            _ => numbered(base, this),
                         };
-                        n += 1;
                         if local.is_empty() || tried.contains(&local) {
                             continue;
                         }
@@ -372,18 +372,17 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
                         let holder = index.holder(&addr);
                         if let Some(k) = known
                             .and_then(|k| bases.get_mut(&k))
-                            .filter(|k| k.next == n - 1)
+                            .filter(|k| k.next == this)
                         {
                             // A numbered candidate tried in order: taken now (by its holder,
                             // or by this claim below) for every later claim.
-                            k.next = n;
+                            k.next = this + 1;
                             k.holders.push(holder.unwrap_or(claim.seq));
                         }
-                        let n = n - 1;
                         if holder.is_none_or(|o| o == claim.seq) {
-                            if n > 0 {
+                            if this > 0 {
                                 alloc.warnings.push(format!(
-                                    "`{kind}:{}@{domain}` is taken; using `{addr}` (retry {n})",
+                                    "`{kind}:{}@{domain}` is taken; using `{addr}` (retry {this})",
                                     template
                                 ));
                             }

@@ -334,13 +334,7 @@ impl Entry {
             let s = &self.slots[i];
             s.key == key && attr_eq(&self.buf[s.name.range()], desc)
         };
-        let table = self.table.get_or_init(|| {
-            let mut t = Table::default();
-            for (i, s) in self.slots.iter().enumerate() {
-                t.insert(s.key, i);
-            }
-            t
-        });
+        let table = self.table.get_or_init(|| Table::of(&self.slots));
         let mut h = table_home(key);
         loop {
             match table.at(h) {
@@ -663,25 +657,30 @@ impl EntryBuilder {
     }
 }
 
-/// The open-addressing table of [`Entry::table`]: [`TABLE_SIZE`] bytes once the first slot
-/// is inserted, nothing before.
-#[derive(Clone, Debug, Default)]
-struct Table(Vec<u8>);
+/// The open-addressing table of [`Entry::table`] (boxed to keep entries small to move).
+#[derive(Clone, Debug)]
+struct Table(Box<[u8; TABLE_SIZE]>);
 
 impl Table {
-    /// The byte at `h` (0, free, when the table is not allocated).
+    /// The table of `slots`.
+    fn of(slots: &[Slot]) -> Self {
+        let mut t = Table(Box::new([0; TABLE_SIZE]));
+        for (i, s) in slots.iter().enumerate() {
+            t.insert(s.key, i);
+        }
+        t
+    }
+
+    /// The byte at `h`: slot number + 1, or 0 for free.
     #[inline]
     fn at(&self, h: usize) -> u8 {
-        self.0.get(h).copied().unwrap_or(0)
+        self.0[h % TABLE_SIZE]
     }
 
     /// Indexes slot `i` of key `key` (slots past [`TABLE_SLOTS`] are found by a scan).
     fn insert(&mut self, key: u64, i: usize) {
         if i >= TABLE_SLOTS {
             return;
-        }
-        if self.0.is_empty() {
-            self.0 = vec![0; TABLE_SIZE];
         }
         let mut h = table_home(key);
         while self.0[h] != 0 {
