@@ -215,6 +215,7 @@ fn parse_only(
                     n += 1;
                 }
             }
+            Found::Settled(_) => {}
         });
         framer.recycle(b.data);
     }
@@ -281,6 +282,7 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
                     &mut parser,
                     &name,
                     &batch,
+                    &[],
                     true,
                     DEFAULT_MAX_RECORD,
                     |item| {
@@ -313,6 +315,7 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
                             write_record(&mut writer, &mut out, &rec);
                         }
                     }
+                    Found::Settled(_) => {}
                 });
                 written += out.len() as u64;
                 black_box(&out);

@@ -343,6 +343,7 @@ pub fn read_batch(
     parser: &mut Parser,
     name: &Arc<str>,
     batch: &Batch,
+    settled: &[u64],
     fallback_1252: bool,
     max_record: usize,
     mut each: impl FnMut(Item),
@@ -371,8 +372,10 @@ pub fn read_batch(
         each(raw(parser, &rec));
         return (count_newlines(data) + batch.skipped_lines, 1);
     }
-    parser.read_batch(
+    parser.read_batch_settled(
         data,
+        batch.offset,
+        settled,
         max_record,
         fallback_1252,
         |parser, found| match found {
@@ -393,6 +396,19 @@ pub fn read_batch(
                 });
             }
             Found::Raw(rec) => each(raw(parser, &rec)),
+            Found::Settled(rec) => each(Item {
+                location: Location {
+                    file: name.clone(),
+                    line: rec.line,
+                    record: rec.number,
+                    dn: None,
+                    offset: batch.offset + rec.start as u64,
+                },
+                result: Ok(Record::Entry(crate::model::Entry::default())),
+                raw: None,
+                warnings: Vec::new(),
+                skipped: None,
+            }),
         },
     )
 }

@@ -113,7 +113,36 @@ where
         opts,
         pool,
         progress,
-        Keep::Results,
+        Keep::Results { settled: &[] },
+        transform,
+        consume,
+    )
+}
+
+/// [`run_results`] without reading some records: `settled[i]` lists, in increasing order,
+/// the offsets of records of LDIF source `i` that a previous pass read as entries and whose
+/// results the caller already has. Each is only framed (its end found, its lines counted) and
+/// handed on as an entry item with an empty entry and no DN, at its place and number.
+pub fn run_results_skipping<T, F, C>(
+    sources: &[Source],
+    opts: &InputOptions,
+    pool: &rayon::ThreadPool,
+    progress: Progress,
+    settled: &[Vec<u64>],
+    transform: F,
+    consume: C,
+) -> Result<ReadStats>
+where
+    T: Send,
+    F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
+    C: FnMut(Item, T, &[u8]) -> Result<()>,
+{
+    run_with(
+        sources,
+        opts,
+        pool,
+        progress,
+        Keep::Results { settled },
         transform,
         consume,
     )
@@ -121,11 +150,12 @@ where
 
 /// What `consume` gets of each item.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Keep {
+enum Keep<'s> {
     /// The record as read.
     Records,
-    /// Entries emptied once transformed (see [`run_results`]).
-    Results,
+    /// Entries emptied once transformed (see [`run_results`]); the records at the offsets
+    /// `settled[i]` of source `i` are not read (see [`run_results_skipping`]).
+    Results { settled: &'s [Vec<u64>] },
 }
 
 fn run_with<T, F, C>(
@@ -133,7 +163,7 @@ fn run_with<T, F, C>(
     opts: &InputOptions,
     pool: &rayon::ThreadPool,
     progress: Progress,
-    keep: Keep,
+    keep: Keep<'_>,
     transform: F,
     mut consume: C,
 ) -> Result<ReadStats>
@@ -143,7 +173,11 @@ where
     C: FnMut(Item, T, &[u8]) -> Result<()>,
 {
     let mut stats = ReadStats::default();
-    for source in sources {
+    for (index, source) in sources.iter().enumerate() {
+        let settled: &[u64] = match keep {
+            Keep::Results { settled } => settled.get(index).map_or(&[], Vec::as_slice),
+            Keep::Records => &[],
+        };
         let opened = source.open(opts)?;
         let bar = progress_bar(progress, source);
         let name = opened.name.clone();
@@ -230,10 +264,14 @@ where
                                 // `Reorder`. Each entry is transformed as soon as the next
                                 // record shows it is complete, while it is still in the cache.
                                 let mut merger = Merger::default();
+                                let end = batch.offset + batch.span;
+                                let from = settled.partition_point(|&o| o < batch.offset);
+                                let to = settled.partition_point(|&o| o < end);
                                 let counts = input::read_batch(
                                     &mut parser,
                                     &name,
                                     &batch,
+                                    &settled[from..to],
                                     fallback,
                                     opts.max_record_bytes,
                                     |item| merger.push_one(item, &mut finished),
@@ -250,7 +288,7 @@ where
                                 None
                             }
                         };
-                        if keep == Keep::Results {
+                        if matches!(keep, Keep::Results { .. }) {
                             // Only an entry ending the batch can be continued by the next one.
                             let last = out.len().saturating_sub(1);
                             for (item, _, _) in &mut out[..last] {

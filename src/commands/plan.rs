@@ -77,6 +77,41 @@ struct Pass1 {
     held: Vec<String>,
     claim: Option<Claim>,
     eds: Option<Vec<u8>>,
+    /// Set when pass 1 already knows everything pass 2 would say of the object.
+    settled: Option<Settled>,
+}
+
+/// An object pass 2 need not stamp again: it claims nothing, so the allocation cannot change
+/// it, and stamping it without an allocation changes nothing and warns of nothing (nor does
+/// reading it). Pass 2 only counts it, by what pass 1 found.
+#[derive(Clone, Copy)]
+struct Settled {
+    kind: Kind,
+    in_scope: bool,
+}
+
+/// What pass 1 learns of an object that claims nothing: [`Settled`] when stamping it
+/// changes nothing. Exchange Enterprise Servers groups are never settled here: their members
+/// come from every domain's Exchange Domain Servers group, known only after pass 1.
+fn settle(
+    engine: &Engine<'_>,
+    item: &Item,
+    e: &crate::model::Entry,
+    prepared: crate::exchange::stamp::Prepared<'_>,
+) -> Option<Settled> {
+    if !item.warnings.is_empty()
+        || prepared.enabled_by.is_some()
+        || recipient::well_known_group(e, "Exchange Enterprise Servers").is_some()
+    {
+        return None;
+    }
+    let (kind, in_scope) = (prepared.kind, prepared.in_scope);
+    let finished = engine.finish(prepared, None);
+    let p = &finished.prepared;
+    let unchanged =
+        !finished.stamped || crate::plan::modifications(e, p.state.overrides()).is_empty();
+    (unchanged && p.warnings.is_empty() && p.enabled_by.is_none())
+        .then_some(Settled { kind, in_scope })
 }
 
 /// Runs `plan`.
@@ -136,6 +171,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let files: Vec<Arc<str>> = sources.iter().map(|s| s.name.clone()).collect();
     let file_of = |name: &str| files.iter().position(|f| **f == *name).unwrap_or(0) as u32;
     let mut places: Vec<(u32, u64, u64)> = Vec::new();
+    // Objects pass 2 only counts, by place (the key pass 2 finds records by).
+    let mut settled: IntMap<(u32, u64), Settled> = IntMap::default();
+    // Settled objects pass 2 need not even read: those the next record of the same file
+    // follows directly as an entry (so no ldifde follow-up record continues them), in input
+    // order; `unread_last` is the (file, record number) of the last one added.
+    let mut unread: Vec<(u32, u64)> = Vec::new();
+    let mut unread_last: Option<(u32, u64)> = None;
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
     let pass1 = |item: &Item, _: &mut Vec<u8>| -> Option<Pass1> {
@@ -145,10 +187,16 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let prepared = engine1.prepare(e);
         let mut held: Vec<String> = Engine::held_values(e).collect();
         held.extend(prepared.promoted().iter().cloned());
+        let claim = prepared.claim(0);
+        let settled = match claim {
+            None => settle(&engine1, item, e, prepared),
+            Some(_) => None,
+        };
         Some(Pass1 {
             held,
-            claim: prepared.claim(0),
+            claim,
             eds: recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
+            settled,
         })
     };
     let mut seq: u32 = 0;
@@ -167,12 +215,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         pass1,
         |item, out, _| {
             seq += 1;
-            places.push((
-                file_of(&item.location.file),
-                item.location.offset,
-                item.location.record,
-            ));
+            let file = file_of(&item.location.file);
+            places.push((file, item.location.offset, item.location.record));
+            let is_entry = matches!(item.result, Ok(Record::Entry(_)));
+            if let Some((f, r)) = unread_last.take() {
+                if f != file || item.location.record != r + 1 || !is_entry {
+                    unread.pop();
+                }
+            }
             if let Some(p) = out {
+                if let Some(s) = p.settled {
+                    settled.insert((file, item.location.offset), s);
+                    unread.push((file, item.location.offset));
+                    unread_last = Some((file, item.location.record));
+                }
                 for v in &p.held {
                     index.hold(v, seq);
                 }
@@ -185,6 +241,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             Ok(())
         },
     )?;
+    if unread_last.is_some() {
+        unread.pop();
+    }
     let mut index_diag = Diagnostics::new(true, None, &common.write)?;
     pipeline::run_results(
         &index_sources,
@@ -248,6 +307,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .iter()
         .flat_map(|d| [(d.first, ()), (d.second, ())])
         .collect();
+    // Pass 2 reads every object whose DN the duplicate report needs.
+    let dup_places: IntMap<(u32, u64), ()> = dup_seqs
+        .keys()
+        .filter_map(|&s| places.get((s as usize).checked_sub(1)?))
+        .map(|&(file, offset, _)| ((file, offset), ()))
+        .collect();
+    let mut unread_by_file: Vec<Vec<u64>> = vec![Vec::new(); files.len()];
+    for place in unread {
+        if !dup_places.contains_key(&place) {
+            if let Some(list) = unread_by_file.get_mut(place.0 as usize) {
+                list.push(place.1);
+            }
+        }
+    }
 
     // Pass 2: stamp and write.
     let engine = Engine {
@@ -277,8 +350,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
         };
+        let place = (file_of(&item.location.file), item.location.offset);
+        if let Some(s) = settled.get(&place) {
+            return Some(Stamped {
+                changed: false,
+                attrs: Vec::new(),
+                kind: s.kind,
+                in_scope: s.in_scope,
+                enabled_by: None,
+                policy: None,
+                warnings: Vec::new(),
+            });
+        }
         let prepared = engine.prepare(e);
-        let alloc = allocations.get(&(file_of(&item.location.file), item.location.offset));
+        let alloc = allocations.get(&place);
         let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
         let before = bytes.len();
@@ -312,11 +397,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             warnings: std::mem::take(&mut p.warnings),
         })
     };
-    let stats = pipeline::run_results(
+    let stats = pipeline::run_results_skipping(
         &sources,
         &common.input,
         &pool,
         common.progress,
+        &unread_by_file,
         stamp,
         |item, st, bytes| {
             seq2 += 1;

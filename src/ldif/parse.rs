@@ -53,6 +53,9 @@ pub enum Found {
     Entry(RawRecord, crate::model::Entry),
     /// A record left to [`Parser::parse`] (or flagged as too large).
     Raw(RawRecord),
+    /// A record the caller asked not to read ([`Parser::read_batch_settled`]): only where it
+    /// is.
+    Settled(RawRecord),
 }
 
 /// A problem in one record.
@@ -620,9 +623,25 @@ impl Parser {
         data: &[u8],
         max_record: usize,
         utf8_only: bool,
+        each: impl FnMut(&mut Parser, Found),
+    ) -> (u64, u64) {
+        self.read_batch_settled(data, 0, &[], max_record, utf8_only, each)
+    }
+
+    /// [`Parser::read_batch`] for `data` starting at input offset `offset`, handing the
+    /// records that start at one of the input offsets `settled` (in increasing order) on as
+    /// [`Found::Settled`] without reading them.
+    pub fn read_batch_settled(
+        &mut self,
+        data: &[u8],
+        offset: u64,
+        settled: &[u64],
+        max_record: usize,
+        utf8_only: bool,
         mut each: impl FnMut(&mut Parser, Found),
     ) -> (u64, u64) {
         let (mut pos, mut line, mut number) = (0usize, 1u64, 0u64);
+        let mut settled = settled.iter().peekable();
         loop {
             let (at, skipped) = skip_blank(data, pos);
             pos = at;
@@ -631,6 +650,18 @@ impl Parser {
                 break;
             }
             number += 1;
+            let here = offset + pos as u64;
+            while settled.next_if(|&&o| o < here).is_some() {}
+            if settled.next_if(|&&o| o == here).is_some() {
+                let scan = scan_record(data, pos);
+                each(
+                    self,
+                    Found::Settled(RawRecord::scanned(pos, &scan, line, number, usize::MAX)),
+                );
+                pos = scan.end;
+                line += scan.lines;
+                continue;
+            }
             if let Some((entry, end, lines)) = self.scan_entry(data, pos) {
                 let record = &data[pos..end];
                 if record.len() <= max_record && (!utf8_only || std::str::from_utf8(record).is_ok())

@@ -735,3 +735,43 @@ fn plan_names_the_holders_of_pre_existing_duplicates_across_files() {
     assert_eq!(json["duplicates"][0]["first"], "cn=a,dc=x");
     assert_eq!(json["duplicates"][0]["second"], "cn=b,dc=x");
 }
+
+#[test]
+fn settled_objects_continued_by_follow_up_records_are_still_read() {
+    // Once the plan is applied, pass 1 finds every object settled and pass 2 reads none of
+    // them, except an object an ldifde follow-up record continues: that one must still be
+    // read and merged, or the follow-up would stand alone and be rejected.
+    let (_, after) = replan_is_empty(&root().join("samples/corp.ldf"), "samples/policy.toml");
+    let mut w = ldifstamp::ldif::writer::Writer::default();
+    let mut buf = Vec::new();
+    let mut continued = 0;
+    for e in &after {
+        w.add_record(&mut buf, e);
+        let group = e
+            .values("objectClass")
+            .any(|c| c.eq_ignore_ascii_case(b"group"));
+        if group && e.has("mailNickname") {
+            buf.extend_from_slice(b"dn: ");
+            buf.extend_from_slice(e.dn());
+            buf.extend_from_slice(
+                b"\nchangetype: modify\nadd: member\nmember: CN=Extra,OU=Staff,DC=corp,DC=example,DC=com\n-\n\n",
+            );
+            continued += 1;
+        }
+    }
+    assert!(continued > 0, "the sample has no mail-enabled group");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("continued.ldf");
+    std::fs::write(&f, &buf).unwrap();
+    let sum = dir.path().join("s.json");
+    let (out, err, code) = plan(
+        f.to_str().unwrap(),
+        "samples/policy.toml",
+        &["--summary", sum.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&sum).unwrap()).unwrap();
+    assert_eq!(v["rejected"].as_u64(), Some(0), "{err}");
+    assert_eq!(v["unchanged"].as_u64(), Some(after.len() as u64));
+}

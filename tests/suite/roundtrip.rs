@@ -30,6 +30,7 @@ pub fn parse_all(bytes: &[u8]) -> Vec<Record> {
                     Err(e) => panic!("line {}: {}", e.line, e.message),
                 }
             }
+            Found::Settled(_) => unreachable!("no record is settled"),
         });
     }
     out

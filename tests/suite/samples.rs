@@ -330,3 +330,62 @@ fn every_record_keeps_its_line_number_and_offset_whatever_the_batches() {
         }
     }
 }
+
+#[test]
+fn settled_records_keep_their_place_number_and_line() {
+    // Every other entry of the sample is settled: those come as empty entries without a DN,
+    // every item at the place, record number and line reading it gives, for every batch size.
+    let path = root().join("samples/corp.ldf");
+    let place = |item: &Item| {
+        (
+            item.location.offset,
+            item.location.record,
+            item.location.line,
+        )
+    };
+    let mut reference = Vec::new();
+    run_pipeline(&path, 64 << 20, 1, place, |item, p| {
+        reference.push((p, item.location.dn.clone()))
+    });
+    let settled: Vec<u64> = reference
+        .iter()
+        .step_by(2)
+        .map(|((o, _, _), _)| *o)
+        .collect();
+    assert!(settled.len() > 10);
+    for batch_bytes in [1, 700, 65536] {
+        for jobs in [1, 2] {
+            let pool = ldifstamp::pipeline::pool(jobs).unwrap();
+            let opts = InputOptions {
+                batch_bytes,
+                ..InputOptions::default()
+            };
+            let mut seen = Vec::new();
+            ldifstamp::pipeline::run_results_skipping(
+                &[ldifstamp::input::Source::new(path.to_str().unwrap())],
+                &opts,
+                &pool,
+                ldifstamp::pipeline::Progress::Off,
+                std::slice::from_ref(&settled),
+                |item: &Item, _: &mut Vec<u8>| {
+                    let empty = matches!(&item.result, Ok(Record::Entry(e)) if e.attr_count() == 0);
+                    (empty, item.location.dn.is_none())
+                },
+                |item, t, _| {
+                    seen.push((place(&item), t));
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen.len(), reference.len(), "batch_bytes {batch_bytes}");
+            for (i, ((p, t), (want, _))) in seen.iter().zip(&reference).enumerate() {
+                assert_eq!(p, want, "item {i}, batch_bytes {batch_bytes}, -j{jobs}");
+                assert_eq!(
+                    *t,
+                    (i % 2 == 0, i % 2 == 0),
+                    "item {i}, batch_bytes {batch_bytes}"
+                );
+            }
+        }
+    }
+}
