@@ -108,15 +108,7 @@ where
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
     C: FnMut(Item, T, &[u8]) -> Result<()>,
 {
-    run_with(
-        sources,
-        opts,
-        pool,
-        progress,
-        Keep::Results { settled: &[] },
-        transform,
-        consume,
-    )
+    run_results_skipping(sources, opts, pool, progress, &[], transform, consume)
 }
 
 /// [`run_results`] without reading some records: `settled[i]` lists, in increasing order,
