@@ -110,8 +110,7 @@ fn settle(
     let p = &finished.prepared;
     let unchanged =
         !finished.stamped || crate::plan::modifications(e, p.state.overrides()).is_empty();
-    (unchanged && p.warnings.is_empty() && p.enabled_by.is_none())
-        .then_some(Settled { kind, in_scope })
+    (unchanged && p.warnings.is_empty()).then_some(Settled { kind, in_scope })
 }
 
 /// Runs `plan`.
@@ -175,8 +174,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut settled: IntMap<(u32, u64), Settled> = IntMap::default();
     // Settled objects pass 2 need not even read: those the next record of the same file
     // follows directly as an entry (so no ldifde follow-up record continues them), in input
-    // order; `unread_last` is the (file, record number) of the last one added.
-    let mut unread: Vec<(u32, u64)> = Vec::new();
+    // order, by pass-1 number; `unread_last` is the (file, record number) of the last one
+    // added.
+    let mut unread: Vec<u32> = Vec::new();
     let mut unread_last: Option<(u32, u64)> = None;
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
@@ -226,7 +226,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if let Some(p) = out {
                 if let Some(s) = p.settled {
                     settled.insert((file, item.location.offset), s);
-                    unread.push((file, item.location.offset));
+                    unread.push(seq);
                     unread_last = Some((file, item.location.record));
                 }
                 for v in &p.held {
@@ -308,16 +308,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .flat_map(|d| [(d.first, ()), (d.second, ())])
         .collect();
     // Pass 2 reads every object whose DN the duplicate report needs.
-    let dup_places: IntMap<(u32, u64), ()> = dup_seqs
-        .keys()
-        .filter_map(|&s| places.get((s as usize).checked_sub(1)?))
-        .map(|&(file, offset, _)| ((file, offset), ()))
-        .collect();
     let mut unread_by_file: Vec<Vec<u64>> = vec![Vec::new(); files.len()];
-    for place in unread {
-        if !dup_places.contains_key(&place) {
-            if let Some(list) = unread_by_file.get_mut(place.0 as usize) {
-                list.push(place.1);
+    for s in unread.into_iter().filter(|s| !dup_seqs.contains_key(s)) {
+        if let Some(&(file, offset, _)) = places.get(s as usize - 1) {
+            if let Some(list) = unread_by_file.get_mut(file as usize) {
+                list.push(offset);
             }
         }
     }
