@@ -236,7 +236,7 @@ where
                     // A panic is handed to the calling thread, which would otherwise wait for
                     // this batch forever.
                     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let mut out = Vec::with_capacity(match &work {
+                        let mut out: Vec<(Item, T, usize)> = Vec::with_capacity(match &work {
                             Work::Raw(batch) => batch.data.len() / 1024 + 1,
                             Work::Parsed(items) => items.len(),
                         });
@@ -244,8 +244,19 @@ where
                             Ok(mut spare) => spare.pop().unwrap_or_default(),
                             Err(_) => Vec::new(),
                         };
+                        let results = matches!(keep, Keep::Results { .. });
                         let mut finished = |item: Item| {
                             let t = transform(&item, &mut bytes);
+                            // With results kept, only an entry ending the batch can be needed
+                            // again (the next batch may continue it): the one before is freed
+                            // at once, so its memory serves the next entry while still cached.
+                            if results {
+                                if let Some((prev, _, _)) = out.last_mut() {
+                                    if let Ok(Record::Entry(e)) = &mut prev.result {
+                                        drop(std::mem::take(e));
+                                    }
+                                }
+                            }
                             out.push((item, t, bytes.len()));
                         };
                         let counts = match work {
@@ -280,15 +291,6 @@ where
                                 None
                             }
                         };
-                        if matches!(keep, Keep::Results { .. }) {
-                            // Only an entry ending the batch can be continued by the next one.
-                            let last = out.len().saturating_sub(1);
-                            for (item, _, _) in &mut out[..last] {
-                                if let Ok(Record::Entry(e)) = &mut item.result {
-                                    drop(std::mem::take(e));
-                                }
-                            }
-                        }
                         Finished {
                             items: out,
                             bytes,
