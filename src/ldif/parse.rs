@@ -98,10 +98,8 @@ pub struct Parser {
     names: Names,
     /// The fast path's bytes that are not in the record (decoded or unfolded values).
     extra: Vec<u8>,
-    /// The fast path's attributes: (name start, name end, key).
-    scan_names: Vec<(u32, u32, u64, bool)>,
-    /// The fast path's values: (attribute, start, end).
-    scan_values: Vec<(u32, u32, u32)>,
+    /// The fast path's attributes and values.
+    scan: crate::model::entry::Scan,
 }
 
 use crate::model::entry::EXTRA;
@@ -735,8 +733,7 @@ impl Parser {
         };
         self.names.next_entry();
         self.extra.clear();
-        self.scan_names.clear();
-        self.scan_values.clear();
+        self.scan.clear();
         let mut dn: Option<(u32, u32)> = None;
         let mut prev = 0u32;
         while pos < n {
@@ -828,9 +825,7 @@ impl Parser {
                     let slot = match self.names.slot(id) {
                         Some(slot) => slot,
                         None => {
-                            let slot = self.scan_names.len() as u32;
-                            self.scan_names
-                                .push((rel(pos), rel(pos + len), key, binary));
+                            let slot = self.scan.attribute(rel(pos), rel(pos + len), key, binary);
                             self.names.set_slot(id, slot);
                             slot
                         }
@@ -855,7 +850,7 @@ impl Parser {
                             }
                         }
                     };
-                    self.scan_values.push((slot, a, b));
+                    self.scan.value(slot, a, b);
                 }
             }
             logical += 1;
@@ -866,8 +861,7 @@ impl Parser {
             &bytes[start..pos],
             &self.extra,
             (dn_start, dn_end),
-            &self.scan_names,
-            &self.scan_values,
+            &self.scan,
         );
         Some((entry, pos, lines))
     }

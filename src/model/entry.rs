@@ -200,23 +200,91 @@ impl Entry {
     }
 }
 
-/// Marks a position given to [`Entry::from_scan`] as one in its `extra` bytes rather than in
-/// its record.
+/// Marks a position given to [`Scan`] as one in the `extra` bytes of [`Entry::from_scan`]
+/// rather than in its record.
 pub(crate) const EXTRA: u32 = 1 << 31;
+
+/// An entry's attributes and values as the LDIF parser's fast path reads them, already in
+/// the form [`Entry`] keeps them: one slot per attribute in first-appearance order, and the
+/// values of each attribute one after the other when the record lists them so (the usual
+/// case), so that making the entry copies these arrays. Positions are offsets in the record,
+/// or in its `extra` bytes when marked with [`EXTRA`].
+#[derive(Default)]
+pub(crate) struct Scan {
+    slots: Vec<Slot>,
+    /// Every value, in input order.
+    values: Vec<Span>,
+    /// The slot of each value, kept only once an attribute's values have been interrupted by
+    /// another attribute's (empty until then).
+    owners: Vec<u32>,
+    /// The slot of the last value.
+    last: u32,
+}
+
+impl Scan {
+    /// Forgets the previous record.
+    pub(crate) fn clear(&mut self) {
+        self.slots.clear();
+        self.values.clear();
+        self.owners.clear();
+        self.last = 0;
+    }
+
+    /// Adds an attribute whose description is at `start..end` of the record, with its
+    /// [`attr_key`] and whether it is binary; returns its slot number. Attributes must be
+    /// added in first-appearance order, no two equal by [`attr_eq`].
+    #[inline]
+    pub(crate) fn attribute(&mut self, start: u32, end: u32, key: u64, binary: bool) -> u32 {
+        self.slots.push(Slot {
+            name: Span { start, end },
+            key,
+            first: 0,
+            count: 0,
+            binary,
+        });
+        self.slots.len() as u32 - 1
+    }
+
+    /// Adds the value at `start..end` to attribute `slot`.
+    #[inline]
+    pub(crate) fn value(&mut self, slot: u32, start: u32, end: u32) {
+        let n = self.values.len() as u32;
+        self.values.push(Span { start, end });
+        if !self.owners.is_empty() {
+            self.owners.push(slot);
+            return;
+        }
+        let s = &mut self.slots[slot as usize];
+        if s.count == 0 {
+            s.first = n;
+            s.count = 1;
+            self.last = slot;
+        } else if slot == self.last {
+            s.count += 1;
+        } else {
+            self.interrupted(slot);
+        }
+    }
+
+    /// [`Scan::value`] for a value of an attribute whose run of values another attribute
+    /// interrupted: from now on each value's slot is kept, and [`Entry::from_scan`] groups
+    /// them.
+    #[cold]
+    fn interrupted(&mut self, slot: u32) {
+        self.owners.resize(self.values.len() - 1, 0);
+        for (i, s) in self.slots.iter().enumerate() {
+            let run = s.first as usize..(s.first + s.count) as usize;
+            self.owners[run].fill(i as u32);
+        }
+        self.owners.push(slot);
+    }
+}
 
 impl Entry {
     /// An entry read by the LDIF parser's fast path: a copy of `record` followed by `extra`
-    /// (bytes decoded or unfolded while reading it). Positions are offsets in `record`, or in
-    /// `extra` when marked with [`EXTRA`]: the DN, each attribute as (name start, name end,
-    /// [`attr_key`], whether it is binary) in first-appearance order (no two equal by
-    /// [`attr_eq`]), and each value as (attribute number, start, end) in input order.
-    pub(crate) fn from_scan(
-        record: &[u8],
-        extra: &[u8],
-        dn: (u32, u32),
-        names: &[(u32, u32, u64, bool)],
-        values: &[(u32, u32, u32)],
-    ) -> Entry {
+    /// (bytes decoded or unfolded while reading it), the DN at `dn`, and the attributes and
+    /// values of `scan` (every attribute with at least one value).
+    pub(crate) fn from_scan(record: &[u8], extra: &[u8], dn: (u32, u32), scan: &Scan) -> Entry {
         let base = record.len() as u32;
         let at = |p: u32| {
             if p & EXTRA != 0 {
@@ -225,46 +293,31 @@ impl Entry {
                 p
             }
         };
-        let span = |a: u32, b: u32| Span {
-            start: at(a),
-            end: at(b),
+        let span = |s: Span| Span {
+            start: at(s.start),
+            end: at(s.end),
         };
         let mut buf = Vec::with_capacity(record.len() + extra.len());
         buf.extend_from_slice(record);
         buf.extend_from_slice(extra);
-        let mut slots = Vec::with_capacity(names.len());
-        for &(a, b, key, binary) in names {
-            debug_assert_eq!(key, attr_key(&buf[span(a, b).range()]));
+        let mut slots = scan.slots.clone();
+        for s in &slots {
+            debug_assert!(s.name.start & EXTRA == 0 && s.name.end & EXTRA == 0);
+            debug_assert_eq!(s.key, attr_key(&buf[s.name.range()]));
             debug_assert_eq!(
-                binary,
-                super::schema::attr_info(&buf[span(a, b).range()]).is_binary()
+                s.binary,
+                super::schema::attr_info(&buf[s.name.range()]).is_binary()
             );
-            slots.push(Slot {
-                name: span(a, b),
-                key,
-                first: 0,
-                count: 0,
-                binary,
-            });
         }
-        let mut out = Vec::with_capacity(values.len());
-        if values.windows(2).all(|w| w[0].0 <= w[1].0) {
-            // The usual order: each attribute's values one after the other.
-            out.extend(values.iter().map(|&(_, a, b)| span(a, b)));
-            let mut i = 0;
-            while i < values.len() {
-                let (slot, from) = (values[i].0, i);
-                i += 1;
-                while i < values.len() && values[i].0 == slot {
-                    i += 1;
-                }
-                let s = &mut slots[slot as usize];
-                s.first = from as u32;
-                s.count = (i - from) as u32;
-            }
+        let values = if scan.owners.is_empty() {
+            debug_assert!(slots.iter().all(|s| s.count > 0));
+            scan.values.iter().map(|&s| span(s)).collect()
         } else {
             // Values grouped by attribute, each group in input order (a counting sort).
-            for &(slot, _, _) in values {
+            for s in &mut slots {
+                s.count = 0;
+            }
+            for &slot in &scan.owners {
                 slots[slot as usize].count += 1;
             }
             // Each attribute's `first` starts at the end of its group and counts down as the
@@ -274,25 +327,24 @@ impl Entry {
                 next += s.count;
                 s.first = next;
             }
-            out.resize(values.len(), Span::default());
-            for &(slot, a, b) in values.iter().rev() {
+            let mut out = vec![Span::default(); scan.values.len()];
+            for (&slot, &v) in scan.owners.iter().zip(&scan.values).rev() {
                 let s = &mut slots[slot as usize];
                 s.first -= 1;
-                out[s.first as usize] = span(a, b);
+                out[s.first as usize] = span(v);
             }
-        }
-        let mut entry = Entry {
-            buf,
-            dn: span(dn.0, dn.1),
-            slots,
-            values: out,
-            table: std::sync::OnceLock::new(),
+            out
         };
-        if entry.slots.iter().any(|s| s.count == 0) {
-            entry.slots.retain(|s| s.count > 0);
-            entry.reindex();
+        Entry {
+            buf,
+            dn: span(Span {
+                start: dn.0,
+                end: dn.1,
+            }),
+            slots,
+            values,
+            table: std::sync::OnceLock::new(),
         }
-        entry
     }
 }
 
