@@ -200,6 +200,11 @@ struct KnownName {
     /// The name's bytes, zero-padded to 32 (all zero for longer names, which are never
     /// recognised by these words).
     words: [u64; 4],
+    /// The name followed by its `:` (zero-padded to 32), and the mask of those bytes: a line
+    /// starts with this name exactly when its first 32 bytes, masked, equal `colon`. All zero
+    /// for names of 32 bytes or more (which are never recognised so).
+    colon: [u64; 4],
+    mask: [u64; 4],
     /// Its length.
     len: u32,
     /// The number of its case-folded spelling (see [`Names::ids`]).
@@ -270,26 +275,32 @@ impl Names {
     #[inline]
     fn lookup(&mut self, record: &[u8], pos: usize, end: usize, prev: u32) -> Option<u32> {
         let line = &record[pos..end];
-        // Bytes past the line are read too, and masked off once the `:` is found.
+        // Bytes past the line are read too, and masked off by each name's mask.
         let Some(ahead) = record.get(pos..pos + KNOWN_NAME_MAX) else {
             return self.slow(line);
         };
+        let words = [
+            word_at(ahead, 0),
+            word_at(ahead, 1),
+            word_at(ahead, 2),
+            word_at(ahead, 3),
+        ];
+        // The name and its `:` are all in the line: neither holds a line break.
+        let is = |known: &KnownName| {
+            let differ = ((words[0] ^ known.colon[0]) & known.mask[0])
+                | ((words[1] ^ known.colon[1]) & known.mask[1])
+                | ((words[2] ^ known.colon[2]) & known.mask[2])
+                | ((words[3] ^ known.colon[3]) & known.mask[3]);
+            differ == 0 && known.mask[0] != 0
+        };
         // The name that followed the previous one last time, or the previous one again (the
         // values of a multi-valued attribute come one after the other)?
-        let is = |known: &KnownName| {
-            let len = known.len as usize;
-            len < line.len() && line[len] == b':' && starts_with_words(ahead, len, &known.words)
-        };
         let guess = self.next[prev as usize];
         if guess != 0 && is(&self.known[guess as usize - 1]) {
             return Some(guess - 1);
         }
         if prev != 0 && is(&self.known[prev as usize - 1]) {
             return Some(prev - 1);
-        }
-        let mut words = [0u64; 4];
-        for (i, w) in words.iter_mut().enumerate() {
-            *w = word_at(ahead, i);
         }
         let found = self.cached(line, words)?;
         self.next[prev as usize] = found + 1;
@@ -342,11 +353,17 @@ impl Names {
         }
         let name = &line[..len];
         let mut words = [0u64; 4];
+        let (mut colon, mut mask) = ([0u64; 4], [0u64; 4]);
         if len <= KNOWN_NAME_MAX {
             let mut b = [0u8; KNOWN_NAME_MAX];
             b[..len].copy_from_slice(name);
-            for (w, c) in words.iter_mut().zip(b.chunks_exact(8)) {
-                *w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            words = words_of(&b);
+            if len < KNOWN_NAME_MAX {
+                b[len] = b':';
+                colon = words_of(&b);
+                let mut m = [0u8; KNOWN_NAME_MAX];
+                m[..=len].fill(0xFF);
+                mask = words_of(&m);
             }
         }
         // A spelling met before (too long to be cached) keeps its number.
@@ -375,6 +392,8 @@ impl Names {
         };
         self.known.push(KnownName {
             words,
+            colon,
+            mask,
             len: len as u32,
             id,
             key: crate::model::attr_key(name),
@@ -409,21 +428,9 @@ fn word_at(bytes: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-/// Whether the first `len` bytes of `bytes` (at least [`KNOWN_NAME_MAX`] long) are the name
-/// held in `words`, compared a word at a time and stopping at the first difference.
-///
-/// Word by word on purpose: comparing whole arrays makes 16-byte loads of words just stored
-/// 8 bytes at a time, which the processor cannot forward from its store buffer.
-#[inline]
-fn starts_with_words(bytes: &[u8], len: usize, words: &[u64; 4]) -> bool {
-    let full = len / 8;
-    for (i, w) in words.iter().enumerate().take(full) {
-        if word_at(bytes, i) != *w {
-            return false;
-        }
-    }
-    let rest = len % 8;
-    rest == 0 || word_at(bytes, full) & ((1u64 << (rest * 8)) - 1) == words[full]
+/// The four little-endian words of 32 bytes.
+fn words_of(b: &[u8; KNOWN_NAME_MAX]) -> [u64; 4] {
+    [word_at(b, 0), word_at(b, 1), word_at(b, 2), word_at(b, 3)]
 }
 
 /// `words` with every byte from `len` on cleared.
