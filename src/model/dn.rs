@@ -307,21 +307,32 @@ fn simple_key(dn: &[u8]) -> Option<Vec<u8>> {
 /// single-valued RDNs, no spaces around separators, and no character that is escaped,
 /// quoted or trimmed. Such a DN is valid.
 fn is_simple(dn: &[u8]) -> bool {
-    !dn.is_empty()
-        && dn.split(|&c| c == b',').all(|rdn| {
-            let Some(eq) = rdn.iter().position(|&c| c == b'=') else {
+    // One pass: a type up to `=`, then a value up to `,` or the end, and again.
+    let value_ok = |v: &[u8]| v.first().is_some_and(|&c| c != b' ') && v.last() != Some(&b' ');
+    let mut in_type = true;
+    let mut start = 0;
+    for (i, &c) in dn.iter().enumerate() {
+        if in_type {
+            if c == b'=' {
+                if i == start {
+                    return false;
+                }
+                in_type = false;
+                start = i + 1;
+            } else if !(c.is_ascii_alphanumeric() || c == b'-' || c == b'.') {
                 return false;
-            };
-            let (ty, value) = (&rdn[..eq], &rdn[eq + 1..]);
-            !ty.is_empty()
-                && ty
-                    .iter()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.'))
-                // A value is not empty and does not start or end with a space.
-                && value.first().is_some_and(|&c| c != b' ')
-                && value.last().is_some_and(|&c| c != b' ')
-                && value.iter().all(|&c| SIMPLE_VALUE_BYTE[usize::from(c)])
-        })
+            }
+        } else if c == b',' {
+            if !value_ok(&dn[start..i]) {
+                return false;
+            }
+            in_type = true;
+            start = i + 1;
+        } else if !SIMPLE_VALUE_BYTE[usize::from(c)] {
+            return false;
+        }
+    }
+    !in_type && value_ok(&dn[start..])
 }
 
 /// The bytes a value of an [`is_simple`] DN may hold: printable ASCII except the ones that are
@@ -491,6 +502,33 @@ mod tests {
             "c_n=a",
         ] {
             assert!(!is_simple(dn.as_bytes()), "{dn:?}");
+        }
+    }
+
+    /// [`is_simple`] as its definition reads, RDN by RDN.
+    fn is_simple_by_rdns(dn: &[u8]) -> bool {
+        !dn.is_empty()
+            && dn.split(|&c| c == b',').all(|rdn| {
+                let Some(eq) = rdn.iter().position(|&c| c == b'=') else {
+                    return false;
+                };
+                let (ty, value) = (&rdn[..eq], &rdn[eq + 1..]);
+                !ty.is_empty()
+                    && ty
+                        .iter()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.'))
+                    && value.first().is_some_and(|&c| c != b' ')
+                    && value.last().is_some_and(|&c| c != b' ')
+                    && value.iter().all(|&c| SIMPLE_VALUE_BYTE[usize::from(c)])
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+
+        #[test]
+        fn is_simple_reads_rdn_by_rdn(dn in "[a-c0-9=, .;+\\-]{0,12}") {
+            proptest::prop_assert_eq!(is_simple(dn.as_bytes()), is_simple_by_rdns(dn.as_bytes()), "{:?}", dn);
         }
     }
 
