@@ -380,7 +380,9 @@ pub fn read_batch(
         fallback_1252,
         |parser, found| match found {
             Found::Entry(rec, entry) => {
-                let dn = entry.dn_lossy().into_owned();
+                // The fast path only reads entries whose DN is UTF-8.
+                let dn = String::from_utf8(entry.dn().to_vec())
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 each(Item {
                     location: Location {
                         file: name.clone(),
