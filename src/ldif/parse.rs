@@ -124,16 +124,24 @@ pub(crate) fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64
     let start = out.len();
     let body = text.len().saturating_sub(1) / 4 * 4;
     out.reserve(body / 4 * 3 + 3);
-    for group in text[..body].chunks_exact(4) {
+    out.resize(start + body / 4 * 3, 0);
+    // Symbol values above 63 (a bad byte, or padding in the middle) are collected and
+    // checked once at the end, so the loop has no branch.
+    let mut bad = 0u32;
+    for (group, dst) in text[..body]
+        .chunks_exact(4)
+        .zip(out[start..].chunks_exact_mut(3))
+    {
         let v = |i: usize| u32::from(B64_VALUE[usize::from(group[i])]);
         let (a, b, c, d) = (v(0), v(1), v(2), v(3));
-        if (a | b | c | d) > 63 {
-            // Not a plain group (a bad byte, or padding in the middle): the crate decides.
-            out.truncate(start);
-            return decode_rest(text, out);
-        }
+        bad |= a | b | c | d;
         let w = (a << 18) | (b << 12) | (c << 6) | d;
-        out.extend_from_slice(&w.to_be_bytes()[1..]);
+        dst.copy_from_slice(&w.to_be_bytes()[1..]);
+    }
+    if bad > 63 {
+        // Not plain groups: the crate decides.
+        out.truncate(start);
+        return decode_rest(text, out);
     }
     // The last group: whole, `xx==`/`xx` (one byte) or `xxx=`/`xxx` (two), with no stray
     // bits; any other form is left to the crate.
