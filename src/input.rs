@@ -372,6 +372,20 @@ pub fn read_batch(
         each(raw(parser, &rec));
         return (count_newlines(data) + batch.skipped_lines, 1);
     }
+    // An item for an entry read in place (or not read at all: an empty entry, no DN).
+    let entry_item = |rec: &RawRecord, dn: Option<String>, entry| Item {
+        location: Location {
+            file: name.clone(),
+            line: rec.line,
+            record: rec.number,
+            dn,
+            offset: batch.offset + rec.start as u64,
+        },
+        result: Ok(Record::Entry(entry)),
+        raw: None,
+        warnings: Vec::new(),
+        skipped: None,
+    };
     parser.read_batch_settled(
         data,
         batch.offset,
@@ -383,34 +397,10 @@ pub fn read_batch(
                 // The fast path only reads entries whose DN is UTF-8.
                 let dn = String::from_utf8(entry.dn().to_vec())
                     .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-                each(Item {
-                    location: Location {
-                        file: name.clone(),
-                        line: rec.line,
-                        record: rec.number,
-                        dn: Some(dn),
-                        offset: batch.offset + rec.start as u64,
-                    },
-                    result: Ok(Record::Entry(entry)),
-                    raw: None,
-                    warnings: Vec::new(),
-                    skipped: None,
-                });
+                each(entry_item(&rec, Some(dn), entry));
             }
             Found::Raw(rec) => each(raw(parser, &rec)),
-            Found::Settled(rec) => each(Item {
-                location: Location {
-                    file: name.clone(),
-                    line: rec.line,
-                    record: rec.number,
-                    dn: None,
-                    offset: batch.offset + rec.start as u64,
-                },
-                result: Ok(Record::Entry(crate::model::Entry::default())),
-                raw: None,
-                warnings: Vec::new(),
-                skipped: None,
-            }),
+            Found::Settled(rec) => each(entry_item(&rec, None, crate::model::Entry::default())),
         },
     )
 }

@@ -205,9 +205,6 @@ enum NameRole {
 /// One attribute name the fast path has met, as written.
 #[derive(Clone, Copy, Default)]
 struct KnownName {
-    /// The name's bytes, zero-padded to 32 (all zero for longer names, which are never
-    /// recognised by these words).
-    words: [u64; 4],
     /// The name followed by its `:` (zero-padded to 32), and the mask of those bytes: a line
     /// starts with this name exactly when its first 32 bytes, masked, equal `colon`. All zero
     /// for names of 32 bytes or more (which are never recognised so).
@@ -224,7 +221,21 @@ struct KnownName {
     binary: bool,
 }
 
-/// Names longer than this are looked up the slow way every time.
+impl KnownName {
+    /// Whether a line whose first 32 bytes are `words` starts with this name and its `:`
+    /// (which are then all in the line: neither holds a line break).
+    #[inline]
+    fn starts(&self, words: &[u64; 4]) -> bool {
+        let differ = ((words[0] ^ self.colon[0]) & self.mask[0])
+            | ((words[1] ^ self.colon[1]) & self.mask[1])
+            | ((words[2] ^ self.colon[2]) & self.mask[2])
+            | ((words[3] ^ self.colon[3]) & self.mask[3]);
+        differ == 0 && self.mask[0] != 0
+    }
+}
+
+/// The bytes a known name is compared on: names this long or longer (which leave no room for
+/// the `:`) are looked up the slow way every time.
 const KNOWN_NAME_MAX: usize = 32;
 /// Entries of [`Names::cache`] (a power of two).
 const NAME_CACHE: usize = 1024;
@@ -293,21 +304,13 @@ impl Names {
             word_at(ahead, 2),
             word_at(ahead, 3),
         ];
-        // The name and its `:` are all in the line: neither holds a line break.
-        let is = |known: &KnownName| {
-            let differ = ((words[0] ^ known.colon[0]) & known.mask[0])
-                | ((words[1] ^ known.colon[1]) & known.mask[1])
-                | ((words[2] ^ known.colon[2]) & known.mask[2])
-                | ((words[3] ^ known.colon[3]) & known.mask[3]);
-            differ == 0 && known.mask[0] != 0
-        };
         // The name that followed the previous one last time, or the previous one again (the
         // values of a multi-valued attribute come one after the other)?
         let guess = self.next[prev as usize];
-        if guess != 0 && is(&self.known[guess as usize - 1]) {
+        if guess != 0 && self.known[guess as usize - 1].starts(&words) {
             return Some(guess - 1);
         }
-        if prev != 0 && is(&self.known[prev as usize - 1]) {
+        if prev != 0 && self.known[prev as usize - 1].starts(&words) {
             return Some(prev - 1);
         }
         let found = self.cached(line, words)?;
@@ -327,22 +330,21 @@ impl Names {
             Some(len) if len > 0 && len < line.len() => len,
             _ => return self.slow(line),
         };
-        let words = masked(words, len);
-        let h = (words[0] ^ words[1].rotate_left(19) ^ words[2].rotate_left(37))
-            .wrapping_add(words[3].rotate_left(53) ^ len as u64)
+        let name = masked(words, len);
+        let h = (name[0] ^ name[1].rotate_left(19) ^ name[2].rotate_left(37))
+            .wrapping_add(name[3].rotate_left(53) ^ len as u64)
             .wrapping_mul(0x9e37_79b9_7f4a_7c15);
         // Two-way: a name is in one of two neighbouring entries.
         let home = ((h >> 40) as usize % NAME_CACHE) & !1;
         for way in [home, home + 1] {
             if let Some(n) = self.cache[way].checked_sub(1) {
-                let known = &self.known[n as usize];
-                if known.len as usize == len && known.words == words {
+                if self.known[n as usize].starts(&words) {
                     return Some(n);
                 }
             }
         }
         let found = self.slow(line)?;
-        if self.known[found as usize].words == [0; 4] {
+        if self.known[found as usize].mask[0] == 0 {
             // Too long for the words: never cached.
             return Some(found);
         }
@@ -360,19 +362,15 @@ impl Names {
             return None;
         }
         let name = &line[..len];
-        let mut words = [0u64; 4];
         let (mut colon, mut mask) = ([0u64; 4], [0u64; 4]);
-        if len <= KNOWN_NAME_MAX {
+        if len < KNOWN_NAME_MAX {
             let mut b = [0u8; KNOWN_NAME_MAX];
             b[..len].copy_from_slice(name);
-            words = words_of(&b);
-            if len < KNOWN_NAME_MAX {
-                b[len] = b':';
-                colon = words_of(&b);
-                let mut m = [0u8; KNOWN_NAME_MAX];
-                m[..=len].fill(0xFF);
-                mask = words_of(&m);
-            }
+            b[len] = b':';
+            colon = words_of(&b);
+            let mut m = [0u8; KNOWN_NAME_MAX];
+            m[..=len].fill(0xFF);
+            mask = words_of(&m);
         }
         // A spelling met before (too long to be cached) keeps its number.
         if let Some(&n) = self.spellings.get(name) {
@@ -399,7 +397,6 @@ impl Names {
             NameRole::Plain
         };
         self.known.push(KnownName {
-            words,
             colon,
             mask,
             len: len as u32,

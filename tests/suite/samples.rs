@@ -121,10 +121,16 @@ fn output_to_a_device_writes_through_and_never_replaces_it() {
     assert!(!meta.is_file(), "/dev/null was replaced by a regular file");
 }
 
-/// The pipeline gives the same items and transform results whatever the batch size (so
-/// ldifde follow-up records may start a batch of their own) and the number of workers, and
-/// every result is the transform of the item it comes with, also for an entry that a
-/// follow-up in the next batch completed.
+/// A pool of `jobs` workers and input options with batches of `batch_bytes`.
+fn pool_and_options(batch_bytes: usize, jobs: usize) -> (rayon::ThreadPool, InputOptions) {
+    let pool = ldifstamp::pipeline::pool(jobs).unwrap();
+    let opts = InputOptions {
+        batch_bytes,
+        ..InputOptions::default()
+    };
+    (pool, opts)
+}
+
 /// Runs the pipeline over `path` with `batch_bytes` batches and `jobs` workers.
 fn run_pipeline<T: Send>(
     path: &std::path::Path,
@@ -133,11 +139,7 @@ fn run_pipeline<T: Send>(
     transform: impl Fn(&Item) -> T + Sync,
     mut consume: impl FnMut(Item, T),
 ) {
-    let pool = ldifstamp::pipeline::pool(jobs).unwrap();
-    let opts = InputOptions {
-        batch_bytes,
-        ..InputOptions::default()
-    };
+    let (pool, opts) = pool_and_options(batch_bytes, jobs);
     ldifstamp::pipeline::run(
         &[ldifstamp::input::Source::new(path.to_str().unwrap())],
         &opts,
@@ -162,11 +164,7 @@ fn run_results_pipeline<T: Send>(
     transform: impl Fn(&Item, &mut Vec<u8>) -> T + Sync,
     mut consume: impl FnMut(Item, T, &[u8]),
 ) {
-    let pool = ldifstamp::pipeline::pool(jobs).unwrap();
-    let opts = InputOptions {
-        batch_bytes,
-        ..InputOptions::default()
-    };
+    let (pool, opts) = pool_and_options(batch_bytes, jobs);
     ldifstamp::pipeline::run_results_skipping(
         &[ldifstamp::input::Source::new(path.to_str().unwrap())],
         &opts,
@@ -195,10 +193,12 @@ fn large_group_and_more() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// The pipeline gives the same items and transform results whatever the batch size (so
+/// ldifde follow-up records may start a batch of their own) and the number of workers, and
+/// every result is the transform of the item it comes with, also for an entry that a
+/// follow-up in the next batch completed.
 #[test]
 fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
-    // The large-group sample ends with the follow-up record: add an entry after it, so that a
-    // batch starts with the follow-up and goes on.
     let (_dir, path) = large_group_and_more();
     let digest = |item: &Item| -> (String, usize) {
         match &item.result {
