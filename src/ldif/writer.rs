@@ -84,18 +84,12 @@ pub fn text_needs_base64(value: &[u8]) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct Writer {
     opts: WriteOptions,
-    line: Vec<u8>,
 }
 
 impl Writer {
     /// A writer with `opts`.
     pub fn new(opts: WriteOptions) -> Self {
-        // The line buffer is only needed for folded or encoded lines: it grows on first use,
-        // so a writer made per record costs no allocation for records without them.
-        Writer {
-            opts,
-            line: Vec::new(),
-        }
+        Writer { opts }
     }
 
     /// The settings.
@@ -142,46 +136,63 @@ impl Writer {
             self.eol(out);
             return;
         }
-        let mut line = std::mem::take(&mut self.line);
-        line.clear();
-        line.extend_from_slice(name);
+        // Any other line is written whole and folded where it stands: no scratch buffer.
+        let start = out.len();
+        out.extend_from_slice(name);
         if value.is_empty() {
-            line.push(b':');
-        } else if binary || text_needs_base64(value) {
-            line.extend_from_slice(b":: ");
-            b64_into(value, &mut line);
+            out.push(b':');
+        } else if !plain {
+            out.extend_from_slice(b":: ");
+            b64_into(value, out);
         } else {
-            line.extend_from_slice(b": ");
-            line.extend_from_slice(value);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
         }
-        self.folded(out, &line);
-        self.line = line;
+        self.fold_tail(out, start);
     }
 
     /// Writes a logical line folded at the configured width.
     fn folded(&self, out: &mut Vec<u8>, line: &[u8]) {
+        let start = out.len();
+        out.extend_from_slice(line);
+        self.fold_tail(out, start);
+    }
+
+    /// Folds the logical line `out[start..]` at the configured width, in place, and ends it.
+    ///
+    /// The fold points are found twice: once to count them, which says how far the line must
+    /// move right to make room for the continuation breaks, and once while copying each
+    /// physical line back to its place. The copy never overtakes what is still to be read.
+    fn fold_tail(&self, out: &mut Vec<u8>, start: usize) {
         let w = self.opts.wrap;
-        if w == 0 || line.len() <= w {
-            out.extend_from_slice(line);
+        let len = out.len() - start;
+        if w == 0 || len <= w {
             self.eol(out);
             return;
         }
-        let mut pos = 0;
-        let mut first = true;
-        while pos < line.len() {
-            let room = if first { w } else { w - 1 };
-            let mut end = (pos + room).min(line.len());
-            if end < line.len() {
-                end = fold_point(line, pos, end);
+        let eol: &[u8] = match self.opts.line_ending {
+            LineEnding::Crlf => b"\r\n",
+            LineEnding::Lf => b"\n",
+        };
+        let breaks = fold_points(&out[start..], w).count() - 1;
+        let room = breaks * (eol.len() + 1);
+        out.resize(start + len + room, 0);
+        out.copy_within(start..start + len, start + room);
+        let mut at = start;
+        let mut from = 0;
+        while from < len {
+            let end = fold_point_at(&out[start + room..], w, from);
+            if from > 0 {
+                out[at..at + eol.len()].copy_from_slice(eol);
+                out[at + eol.len()] = b' ';
+                at += eol.len() + 1;
             }
-            if !first {
-                out.push(b' ');
-            }
-            out.extend_from_slice(&line[pos..end]);
-            self.eol(out);
-            pos = end;
-            first = false;
+            out.copy_within(start + room + from..start + room + end, at);
+            at += end - from;
+            from = end;
         }
+        debug_assert_eq!(at, out.len());
+        self.eol(out);
     }
 
     /// Writes a `# text` comment (folded; continuation lines stay part of the comment).
@@ -285,6 +296,28 @@ pub fn b64_into(value: &[u8], out: &mut Vec<u8>) {
         .encode_slice(value, &mut out[start..])
         .unwrap_or(0);
     out.truncate(start + written);
+}
+
+/// Where the physical lines of the logical line `line` end, folded at width `w` (`w > 0`).
+fn fold_points(line: &[u8], w: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        (from < line.len()).then(|| {
+            from = fold_point_at(line, w, from);
+            from
+        })
+    })
+}
+
+/// The end of the physical line of `line` that starts at `from` (the first when `from` is 0).
+fn fold_point_at(line: &[u8], w: usize, from: usize) -> usize {
+    let room = if from == 0 { w } else { w - 1 };
+    let end = (from + room).min(line.len());
+    if end < line.len() {
+        fold_point(line, from, end)
+    } else {
+        end
+    }
 }
 
 /// Chooses where to end a physical line that would end at `end`: not inside a UTF-8
@@ -397,6 +430,58 @@ mod tests {
         let mut out = Vec::new();
         lf().add_record(&mut out, &b.finish());
         assert_eq!(out, b"dn: cn=a\nchangetype: add\ndescription:\n\n");
+    }
+
+    /// The folding as first written: each physical line copied out of a separate buffer.
+    fn folded_by_copy(line: &[u8], w: usize, eol: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        if w == 0 || line.len() <= w {
+            out.extend_from_slice(line);
+            out.extend_from_slice(eol);
+            return out;
+        }
+        let (mut pos, mut first) = (0, true);
+        while pos < line.len() {
+            let room = if first { w } else { w - 1 };
+            let mut end = (pos + room).min(line.len());
+            if end < line.len() {
+                end = fold_point(line, pos, end);
+            }
+            if !first {
+                out.push(b' ');
+            }
+            out.extend_from_slice(&line[pos..end]);
+            out.extend_from_slice(eol);
+            pos = end;
+            first = false;
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn folding_in_place_matches_folding_by_copy(
+            line in proptest::collection::vec(
+                proptest::sample::select(vec![b'a', b' ', b':', 0xC3, 0xA9, 0xE2, 0x82, 0xAC]),
+                0..400,
+            ),
+            w in 0usize..90,
+            crlf: bool,
+            before in proptest::collection::vec(proptest::num::u8::ANY, 0..20),
+        ) {
+            let w = if w == 1 { 2 } else { w };
+            let opts = WriteOptions {
+                line_ending: if crlf { LineEnding::Crlf } else { LineEnding::Lf },
+                wrap: w,
+                version_line: false,
+            };
+            let eol: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+            let mut out = before.clone();
+            Writer::new(opts).folded(&mut out, &line);
+            let mut want = before;
+            want.extend_from_slice(&folded_by_copy(&line, w, eol));
+            proptest::prop_assert_eq!(out, want);
+        }
     }
 
     #[test]
