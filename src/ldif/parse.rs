@@ -182,6 +182,13 @@ fn push_extra(extra: &mut Vec<u8>, bytes: &[u8]) -> (u32, u32) {
     (from | EXTRA, extra.len() as u32 | EXTRA)
 }
 
+/// Whether `bytes` is UTF-8. Records are almost always plain ASCII (ldifde writes other text
+/// base64): an OR of every byte, which the compiler turns into vector instructions, says so
+/// at a fraction of the cost of the UTF-8 validator, which runs only when a byte is not ASCII.
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.iter().fold(0u8, |all, &c| all | c) < 0x80 || std::str::from_utf8(bytes).is_ok()
+}
+
 /// Whether a line (without its line break) holds only spaces and carriage returns.
 fn is_blank_line(line: &[u8]) -> bool {
     line.iter().all(|c| matches!(c, b' ' | b'\r'))
@@ -674,8 +681,7 @@ impl Parser {
             }
             if let Some((entry, end, lines)) = self.scan_entry(data, pos) {
                 let record = &data[pos..end];
-                if record.len() <= max_record && (!utf8_only || std::str::from_utf8(record).is_ok())
-                {
+                if record.len() <= max_record && (!utf8_only || is_utf8(record)) {
                     let rec = RawRecord {
                         start: pos,
                         end,
