@@ -82,7 +82,8 @@ where
         progress,
         Keep::Records,
         |item: &Item, _: &mut Vec<u8>| transform(item),
-        |item, t, _: &[u8]| consume(item, t),
+        |item, t, _: &[u8]| consume(item, t).map(|()| false),
+        &mut |_: &[u8]| Ok(()),
     )
 }
 
@@ -129,6 +130,41 @@ where
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
     C: FnMut(Item, T, &[u8]) -> Result<()>,
 {
+    let mut consume = consume;
+    run_with(
+        sources,
+        opts,
+        pool,
+        progress,
+        Keep::Results { settled },
+        transform,
+        |item, t, bytes: &[u8]| consume(item, t, bytes).map(|()| false),
+        &mut |_: &[u8]| Ok(()),
+    )
+}
+
+/// [`run_results_skipping`] for a caller that writes the transform's bytes out: `consume`
+/// returns whether its item's bytes are to be written, and `write` gets them, in input order.
+/// The bytes of consecutive items that are written lie next to each other in their batch's
+/// buffer, so `write` gets them in runs as long as a batch instead of one call per item (no
+/// copy of every record into the output's buffer).
+#[allow(clippy::too_many_arguments)]
+pub fn run_results_writing<T, F, C, W>(
+    sources: &[Source],
+    opts: &InputOptions,
+    pool: &rayon::ThreadPool,
+    progress: Progress,
+    settled: &[Vec<u64>],
+    transform: F,
+    consume: C,
+    mut write: W,
+) -> Result<ReadStats>
+where
+    T: Send,
+    F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
+    C: FnMut(Item, T, &[u8]) -> Result<bool>,
+    W: FnMut(&[u8]) -> Result<()>,
+{
     run_with(
         sources,
         opts,
@@ -137,6 +173,7 @@ where
         Keep::Results { settled },
         transform,
         consume,
+        &mut write,
     )
 }
 
@@ -150,6 +187,8 @@ enum Keep<'s> {
     Results { settled: &'s [Vec<u64>] },
 }
 
+/// `consume` returns whether the item's bytes go to `write`.
+#[allow(clippy::too_many_arguments)]
 fn run_with<T, F, C>(
     sources: &[Source],
     opts: &InputOptions,
@@ -158,11 +197,12 @@ fn run_with<T, F, C>(
     keep: Keep<'_>,
     transform: F,
     mut consume: C,
+    write: &mut dyn FnMut(&[u8]) -> Result<()>,
 ) -> Result<ReadStats>
 where
     T: Send,
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
-    C: FnMut(Item, T, &[u8]) -> Result<()>,
+    C: FnMut(Item, T, &[u8]) -> Result<bool>,
 {
     let mut stats = ReadStats::default();
     for (index, source) in sources.iter().enumerate() {
@@ -309,22 +349,25 @@ where
                         Err(panic) => std::panic::resume_unwind(panic),
                     };
                 }
-                order.drain(&mut consume, transform, &mut stats, spare_out)?;
+                order.drain(&mut consume, write, transform, &mut stats, spare_out)?;
                 while sent - order.next >= in_flight as u64 {
                     let (seq, out) = receive(&rx)?;
                     order.ready.insert(seq, out);
-                    order.drain(&mut consume, transform, &mut stats, spare_out)?;
+                    order.drain(&mut consume, write, transform, &mut stats, spare_out)?;
                 }
             }
             while order.next < sent {
                 let (seq, out) = receive(&rx)?;
                 order.ready.insert(seq, out);
-                order.drain(&mut consume, transform, &mut stats, spare_out)?;
+                order.drain(&mut consume, write, transform, &mut stats, spare_out)?;
             }
             if let Some((item, t, held)) = order.held.take() {
                 stats.records += 1;
                 // Every batch is drained: the held entry owns its bytes.
-                consume(item, t, held.bytes(&[]))?;
+                let bytes = held.bytes(&[]);
+                if consume(item, t, bytes)? {
+                    write(bytes)?;
+                }
             }
             Ok(())
         })?;
@@ -405,13 +448,14 @@ impl<T> Reorder<T> {
     fn drain<F, C>(
         &mut self,
         consume: &mut C,
+        write: &mut dyn FnMut(&[u8]) -> Result<()>,
         transform: &F,
         stats: &mut ReadStats,
         spare: &std::sync::Mutex<Vec<Vec<u8>>>,
     ) -> Result<()>
     where
         F: Fn(&Item, &mut Vec<u8>) -> T,
-        C: FnMut(Item, T, &[u8]) -> Result<()>,
+        C: FnMut(Item, T, &[u8]) -> Result<bool>,
     {
         while let Some(done) = self.ready.remove(&self.next) {
             let Finished {
@@ -425,6 +469,8 @@ impl<T> Reorder<T> {
                 self.lines += l;
                 self.records += r;
             }
+            // Bytes of this batch consumed and to be written, not written yet.
+            let mut run = Run::default();
             let mut from = 0;
             for (i, (mut item, t, end)) in items.into_iter().enumerate() {
                 let own = from..end;
@@ -450,15 +496,26 @@ impl<T> Reorder<T> {
                 };
                 if let Some((h, ht, hb)) = self.held.take() {
                     stats.records += 1;
-                    consume(h, ht, hb.bytes(&bytes))?;
+                    if consume(h, ht, hb.bytes(&bytes))? {
+                        match hb {
+                            Held::InBatch(r) => run.add(r, &bytes, write)?,
+                            Held::Owned(b) => {
+                                run.flush(&bytes, write)?;
+                                write(&b)?;
+                            }
+                        }
+                    }
                 }
                 if matches!(item.result, Ok(Record::Entry(_))) {
                     self.held = Some((item, t, Held::InBatch(own)));
                 } else {
                     stats.records += 1;
-                    consume(item, t, &bytes[own])?;
+                    if consume(item, t, &bytes[own.clone()])? {
+                        run.add(own, &bytes, write)?;
+                    }
                 }
             }
+            run.flush(&bytes, write)?;
             if let Some((_, _, hb)) = self.held.as_mut() {
                 if let Held::InBatch(r) = hb {
                     // The batch's buffer is reused: the held entry keeps a copy of its bytes.
@@ -470,6 +527,37 @@ impl<T> Reorder<T> {
                 spare.push(bytes);
             }
         }
+        Ok(())
+    }
+}
+
+/// Consecutive bytes of a batch's buffer waiting to be written as one piece.
+#[derive(Default)]
+struct Run(std::ops::Range<usize>);
+
+impl Run {
+    /// Adds `r`, which follows everything added so far; writes what was waiting first when `r`
+    /// does not continue it (an item whose bytes are not written lies between).
+    fn add(
+        &mut self,
+        r: std::ops::Range<usize>,
+        bytes: &[u8],
+        write: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        if self.0.end != r.start {
+            self.flush(bytes, write)?;
+            self.0.start = r.start;
+        }
+        self.0.end = r.end;
+        Ok(())
+    }
+
+    /// Writes what is waiting.
+    fn flush(&mut self, bytes: &[u8], write: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        if !self.0.is_empty() {
+            write(&bytes[self.0.clone()])?;
+        }
+        self.0 = 0..0;
         Ok(())
     }
 }

@@ -24,11 +24,12 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
             Writer::new(common.write.clone()).header(&mut head);
             out.write_all(&head)?;
             let opts = common.write.clone();
-            pipeline::run_results(
+            pipeline::run_results_writing(
                 &sources,
                 &common.input,
                 &pool,
                 common.progress,
+                &[],
                 |item: &Item, buf: &mut Vec<u8>| {
                     let mut w = Writer::new(opts.clone());
                     match &item.result {
@@ -37,14 +38,15 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
                         Err(_) => {}
                     }
                 },
-                |item, (), bytes| {
+                |item, (), _| {
                     diag.warnings_of(&item);
                     if diag.handle_non_record(&item)? {
-                        return Ok(());
+                        return Ok(false);
                     }
                     written += 1;
-                    out.write_all(bytes)
+                    Ok(true)
                 },
+                |bytes| out.write_all(bytes),
             )?
         }
         ToArg::Csv => {
@@ -98,31 +100,34 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
             let mut head = Vec::new();
             writer.header(&mut head);
             out.write_all(&head)?;
-            pipeline::run_results(
+            pipeline::run_results_writing(
                 &sources,
                 &common.input,
                 &pool,
                 common.progress,
+                &[],
                 |item: &Item, buf: &mut Vec<u8>| {
                     if let Ok(Record::Entry(e)) = &item.result {
                         writer.row(e, buf);
                     }
                 },
-                |item, (), bytes| {
+                |item, (), _| {
                     diag.warnings_of(&item);
                     if diag.handle_non_record(&item)? {
-                        return Ok(());
+                        return Ok(false);
                     }
                     if let Ok(Record::Change(_)) = &item.result {
-                        return diag.reject(
+                        diag.reject(
                             &item.location,
                             "a change record cannot be written as csvde CSV (csvde only adds); convert to LDIF instead",
                             None,
-                        );
+                        )?;
+                        return Ok(false);
                     }
                     written += 1;
-                    out.write_all(bytes)
+                    Ok(true)
                 },
+                |bytes| out.write_all(bytes),
             )?
         }
     };

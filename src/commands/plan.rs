@@ -392,25 +392,26 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             warnings: std::mem::take(&mut p.warnings),
         })
     };
-    let stats = pipeline::run_results_skipping(
+    let stats = pipeline::run_results_writing(
         &sources,
         &common.input,
         &pool,
         common.progress,
         &unread_by_file,
         stamp,
-        |item, st, bytes| {
+        |item, st, _| {
             seq2 += 1;
             diag.warnings_of(&item);
             if diag.handle_non_record(&item)? {
-                return Ok(());
+                return Ok(false);
             }
             let Some(st) = st else {
-                return diag.reject(
+                diag.reject(
                     &item.location,
                     "plan reads exports of entries; this is a change record",
                     None,
-                );
+                )?;
+                return Ok(false);
             };
             if dup_seqs.contains_key(&seq2) {
                 dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
@@ -429,7 +430,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
             if !st.changed {
                 summary.unchanged += 1;
-                return Ok(());
+                return Ok(false);
             }
             summary.changed += 1;
             for a in &st.attrs {
@@ -439,8 +440,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 .policy
                 .map_or("(none)", |i| policy.recipient_policies[i].name.as_str());
             bump(&mut summary.changes_by_policy, pname);
-            out.write_all(bytes)
+            Ok(true)
         },
+        |bytes| out.write_all(bytes),
     )?;
     for (k, n) in Kind::ALL.iter().zip(kinds) {
         summary.kinds.insert(k.label().to_string(), n);
