@@ -552,13 +552,7 @@ impl Engine<'_> {
         let mta = p.state.text("homeMTA");
         let server = mdb
             .as_deref()
-            .and_then(|m| {
-                // The server is three RDNs up from the store (store, storage group,
-                // InformationStore).
-                let up = dn::parent(dn::parent(dn::parent(m.as_bytes())?)?)?;
-                dn::normalize(up).ok()
-            })
-            .and_then(|k| policy.servers.iter().find(|s| s.dn_key == k))
+            .and_then(|m| policy.server_of_store(m.as_bytes()))
             .or_else(|| {
                 hsn.as_deref().and_then(|h| {
                     policy

@@ -207,6 +207,28 @@ pub struct Policy {
     pub addresses: AddressSettings,
     /// Warnings found while loading (filters on RUS-maintained attributes ...).
     pub warnings: Vec<String>,
+    /// Every store DN of the policy as written, with what [`Policy::server_of_store`] finds
+    /// for it (most homeMDB values are one of these, byte for byte).
+    store_servers: Vec<(Vec<u8>, Option<usize>)>,
+}
+
+impl Policy {
+    /// The server of the mailbox store `home_mdb`: the `[[server]]` whose DN is three RDNs up
+    /// from the store (store, storage group, InformationStore), compared as normalised DNs.
+    pub fn server_of_store(&self, home_mdb: &[u8]) -> Option<&Server> {
+        let index = match self.store_servers.iter().find(|(s, _)| s == home_mdb) {
+            Some((_, known)) => *known,
+            None => server_index_of_store(&self.servers, home_mdb),
+        };
+        index.map(|i| &self.servers[i])
+    }
+}
+
+/// [`Policy::server_of_store`] by parsing: the index of the server, if any.
+fn server_index_of_store(servers: &[Server], home_mdb: &[u8]) -> Option<usize> {
+    let up = dn::parent(dn::parent(dn::parent(home_mdb)?)?)?;
+    let key = dn::normalize(up).ok()?;
+    servers.iter().position(|s| s.dn_key == key)
 }
 
 /// The e-mail address policy type GUID (`{26491CFC-9E50-4857-861B-0CB8DF22B5D7}`).
@@ -1014,7 +1036,16 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
         }
     }
     if c.problems.is_empty() && org_key.is_some() {
+        let store_servers = servers
+            .iter()
+            .flat_map(|s| &s.stores)
+            .map(|st| {
+                let st = st.as_bytes();
+                (st.to_vec(), server_index_of_store(&servers, st))
+            })
+            .collect();
         Some(Policy {
+            store_servers,
             org,
             servers,
             mailbox,
@@ -1126,6 +1157,25 @@ guid = "{5A4B3C2D-1E0F-4A5B-8C7D-6E5F4A3B2C1D}"
             p.recipient_policies[0].guid.as_deref(),
             Some("{5A4B3C2D-1E0F-4A5B-8C7D-6E5F4A3B2C1D}")
         );
+    }
+
+    #[test]
+    fn the_server_of_a_store_is_found_as_written_and_as_any_spelling_of_it() {
+        let p = Policy::from_str_at(GOOD, "p.toml", None).unwrap();
+        let store = p.servers[0].stores[0].clone();
+        assert_eq!(
+            p.server_of_store(store.as_bytes()).map(|s| &s.name),
+            Some(&p.servers[0].name)
+        );
+        // Not the store as written: found by parsing, the same server.
+        let other = store.to_ascii_lowercase().replace(",cn=", ", CN=");
+        assert_eq!(
+            p.server_of_store(other.as_bytes()).map(|s| &s.name),
+            Some(&p.servers[0].name)
+        );
+        let elsewhere = store.replace("CN=SRV01,", "CN=SRV09,");
+        assert!(p.server_of_store(elsewhere.as_bytes()).is_none());
+        assert!(p.server_of_store(b"CN=x").is_none());
     }
 
     #[test]
