@@ -8,6 +8,7 @@
 //! recipient policy (its filter sees the mail-enabled state), then address lists (they see the
 //! stamped state).
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 use crate::exchange::alias;
@@ -113,15 +114,15 @@ impl<'a> State<'a> {
     }
 
     /// The first value as text.
-    pub fn text(&self, attr: &str) -> Option<String> {
+    pub fn text(&self, attr: &str) -> Option<Cow<'_, str>> {
         let v = match self.find(attr) {
             Some(v) => v.first().map(Vec::as_slice),
             None => self.entry.first(attr),
         }?;
         // `from_utf8` checks plain ASCII much faster than the lossy conversion does.
         Some(match std::str::from_utf8(v) {
-            Ok(s) => s.to_owned(),
-            Err(_) => String::from_utf8_lossy(v).into_owned(),
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(v),
         })
     }
 
@@ -533,7 +534,11 @@ impl Engine<'_> {
 
     fn system_policy(&self, p: &mut Prepared<'_>) {
         let policy = self.policy;
-        let alias = p.state.text("mailNickname").unwrap_or_default();
+        let alias = p
+            .state
+            .text("mailNickname")
+            .unwrap_or_default()
+            .into_owned();
         if !p.state.has("displayName") {
             p.state.set_one("displayName", alias.clone());
         }
@@ -547,9 +552,9 @@ impl Engine<'_> {
             return;
         }
         // Home attributes: complete from whichever is present, never change.
-        let mdb = p.state.text("homeMDB");
-        let hsn = p.state.text("msExchHomeServerName");
-        let mta = p.state.text("homeMTA");
+        let mdb = p.state.text("homeMDB").map(Cow::into_owned);
+        let hsn = p.state.text("msExchHomeServerName").map(Cow::into_owned);
+        let mta = p.state.text("homeMTA").map(Cow::into_owned);
         let server = mdb
             .as_deref()
             .and_then(|m| policy.server_of_store(m.as_bytes()))
@@ -1095,16 +1100,16 @@ fn linked_sid(rule: &crate::policy::MailboxRule, entry: &Entry) -> Option<Vec<u8
 }
 
 /// The text fields templates read, taken from the working state.
-struct FieldText {
-    given: String,
-    surname: String,
-    initials: String,
-    display: String,
+struct FieldText<'s> {
+    given: Cow<'s, str>,
+    surname: Cow<'s, str>,
+    initials: Cow<'s, str>,
+    display: Cow<'s, str>,
     alias: String,
 }
 
-impl FieldText {
-    fn of(state: &State<'_>, alias: &str) -> FieldText {
+impl<'s> FieldText<'s> {
+    fn of(state: &'s State<'_>, alias: &str) -> FieldText<'s> {
         FieldText {
             given: state.text("givenName").unwrap_or_default(),
             surname: state.text("sn").unwrap_or_default(),
