@@ -274,6 +274,69 @@ fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() 
 }
 
 #[test]
+fn written_runs_are_the_bytes_of_the_items_asked_for_in_order() {
+    // `run_results_writing` joins the bytes of consecutive written items into one write: what
+    // is written must be exactly the bytes of the items whose consume said so, in input
+    // order, with every other item's bytes left out, whatever the batches and workers (the
+    // entry a follow-up completed in the next batch included).
+    let (_dir, large) = large_group_and_more();
+    let digest = |item: &Item| -> String {
+        match &item.result {
+            Ok(Record::Entry(e)) => format!("{} {};", e.dn_lossy(), e.values("member").count()),
+            Ok(Record::Change(c)) => format!("change {};", String::from_utf8_lossy(&c.dn)),
+            Err(m) => format!("error {m};"),
+        }
+    };
+    for path in [large, root().join("samples/corp.ldf")] {
+        // Every third item is left out.
+        let mut reference = String::new();
+        let mut items = 0;
+        run_pipeline(&path, 64 << 20, 1, digest, |_, t| {
+            if items % 3 != 1 {
+                reference.push_str(&t);
+            }
+            items += 1;
+        });
+        for batch_bytes in [1, 700, 4096, 65536] {
+            for jobs in [1, 2, 8] {
+                let (pool, opts) = pool_and_options(batch_bytes, jobs);
+                let (mut written, mut writes, mut n) = (Vec::new(), 0, 0);
+                ldifstamp::pipeline::run_results_writing(
+                    &[ldifstamp::input::Source::new(path.to_str().unwrap())],
+                    &opts,
+                    &pool,
+                    ldifstamp::pipeline::Progress::Off,
+                    &[],
+                    |item: &Item, buf: &mut Vec<u8>| buf.extend_from_slice(digest(item).as_bytes()),
+                    |_, (), _| {
+                        n += 1;
+                        Ok((n - 1) % 3 != 1)
+                    },
+                    |bytes| {
+                        written.extend_from_slice(bytes);
+                        writes += 1;
+                        Ok(())
+                    },
+                )
+                .unwrap();
+                let written = String::from_utf8(written).unwrap();
+                let at = format!("{}, batch_bytes {batch_bytes}, -j{jobs}", path.display());
+                assert_eq!(written, reference, "{at}");
+                assert_eq!(n, items, "{at}");
+                if batch_bytes == 65536 && items > 30 {
+                    // Runs of consecutive items (two items in three are written), not one
+                    // write per written item.
+                    assert!(
+                        writes < items / 2,
+                        "{writes} writes for {items} items, {at}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn every_record_keeps_its_line_number_and_offset_whatever_the_batches() {
     // Workers number lines and records from the start of their batch; the pipeline settles
     // the numbers in input order. Errors, warnings, comments, folds, CRLF and space-only
