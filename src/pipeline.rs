@@ -131,15 +131,15 @@ where
     C: FnMut(Item, T, &[u8]) -> Result<()>,
 {
     let mut consume = consume;
-    run_with(
+    run_results_writing(
         sources,
         opts,
         pool,
         progress,
-        Keep::Results { settled },
+        settled,
         transform,
         |item, t, bytes: &[u8]| consume(item, t, bytes).map(|()| false),
-        &mut |_: &[u8]| Ok(()),
+        |_: &[u8]| Ok(()),
     )
 }
 

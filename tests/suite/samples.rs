@@ -230,6 +230,15 @@ fn the_pipeline_is_the_same_for_every_batch_size_and_worker_count() {
     }
 }
 
+/// What the pipeline tests compare of an item: its DN and member count, or what it is.
+fn item_digest(item: &Item) -> String {
+    match &item.result {
+        Ok(Record::Entry(e)) => format!("{} {}", e.dn_lossy(), e.values("member").count()),
+        Ok(Record::Change(c)) => format!("change {}", String::from_utf8_lossy(&c.dn)),
+        Err(m) => format!("error {m}"),
+    }
+}
+
 #[test]
 fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() {
     // `run_results` empties entries on the workers and hands each item's bytes from a buffer
@@ -237,13 +246,7 @@ fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() 
     // entry a follow-up in the next batch completed (transformed again), and the same as
     // `run` gives.
     let (_dir, path) = large_group_and_more();
-    let digest = |item: &Item| -> String {
-        match &item.result {
-            Ok(Record::Entry(e)) => format!("{} {}", e.dn_lossy(), e.values("member").count()),
-            Ok(Record::Change(c)) => format!("change {}", String::from_utf8_lossy(&c.dn)),
-            Err(m) => format!("error {m}"),
-        }
-    };
+    let digest = item_digest;
     let mut reference = Vec::new();
     run_pipeline(&path, 64 << 20, 1, digest, |_, t| reference.push(t));
     assert!(
@@ -280,13 +283,7 @@ fn written_runs_are_the_bytes_of_the_items_asked_for_in_order() {
     // order, with every other item's bytes left out, whatever the batches and workers (the
     // entry a follow-up completed in the next batch included).
     let (_dir, large) = large_group_and_more();
-    let digest = |item: &Item| -> String {
-        match &item.result {
-            Ok(Record::Entry(e)) => format!("{} {};", e.dn_lossy(), e.values("member").count()),
-            Ok(Record::Change(c)) => format!("change {};", String::from_utf8_lossy(&c.dn)),
-            Err(m) => format!("error {m};"),
-        }
-    };
+    let digest = |item: &Item| item_digest(item) + ";";
     for path in [large, root().join("samples/corp.ldf")] {
         // Every third item is left out.
         let mut reference = String::new();
