@@ -7,9 +7,8 @@ pub const MAX_ALIAS: usize = 64;
 /// True for a character the E2007+ alias rule accepts between dots: ASCII letters and digits,
 /// `` ! # $ % & ' * + - / = ? ^ _ ` { | } ~ ``, and U+00A1-U+00FF.
 pub fn is_alias_char(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-        || "!#$%&'*+-/=?^_`{|}~".contains(c)
-        || ('\u{A1}'..='\u{FF}').contains(&c)
+    // The ASCII ones are RFC 5321 `atext`, looked up in a table.
+    crate::exchange::translit::is_atext(c) || ('\u{A1}'..='\u{FF}').contains(&c)
 }
 
 /// True when `alias` passes the E2007+ alias constraint: 1-64 characters, all
@@ -79,6 +78,16 @@ pub fn normalize_alias(alias: &str) -> Normalized {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn alias_characters_are_the_listed_ones() {
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            let listed = c.is_ascii_alphanumeric()
+                || "!#$%&'*+-/=?^_`{|}~".contains(c)
+                || ('\u{A1}'..='\u{FF}').contains(&c);
+            assert_eq!(is_alias_char(c), listed, "{c:?}");
+        }
+    }
 
     #[test]
     fn alias_rule_accepts_allowed_characters() {

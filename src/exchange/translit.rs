@@ -84,19 +84,76 @@ impl FromStr for Profile {
 /// True for an RFC 5321 `atext` character: ASCII letters, digits and
 /// `` ! # $ % & ' * + - / = ? ^ _ ` { | } ~ `` (not the dot).
 pub fn is_atext(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c)
+    ascii_class(c) & ATEXT != 0
 }
 
 /// True for a character that may appear in an SMTP local part as generated here:
 /// [`is_atext`] or `.`. These characters are kept unchanged by every profile.
 pub fn is_local_char(c: char) -> bool {
-    c == '.' || is_atext(c)
+    ascii_class(c) & LOCAL != 0
 }
 
 /// True for an X.400 PrintableString character: `A-Z a-z 0-9` and `` ' ( ) + , - . / : = ? ``
 /// and space.
 pub fn is_printable_string_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || " '()+,-./:=?".contains(c)
+    ascii_class(c) & PRINTABLE != 0
+}
+
+/// [`ASCII_CLASSES`] bit of [`is_atext`] characters.
+const ATEXT: u8 = 1;
+/// [`ASCII_CLASSES`] bit of [`is_local_char`] characters.
+const LOCAL: u8 = 2;
+/// [`ASCII_CLASSES`] bit of [`is_printable_string_char`] characters.
+const PRINTABLE: u8 = 4;
+
+/// The classes of each ASCII character, one table lookup instead of a search of the
+/// punctuation lists for every character of every name.
+static ASCII_CLASSES: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        let alnum = b.is_ascii_alphanumeric();
+        let mut atext = alnum;
+        let atext_marks = b"!#$%&'*+-/=?^_`{|}~";
+        let mut i = 0;
+        while i < atext_marks.len() {
+            atext |= atext_marks[i] == b;
+            i += 1;
+        }
+        let mut printable = alnum;
+        let printable_marks = b" '()+,-./:=?";
+        let mut i = 0;
+        while i < printable_marks.len() {
+            printable |= printable_marks[i] == b;
+            i += 1;
+        }
+        t[c] = (atext as u8 * ATEXT)
+            | ((atext || b == b'.') as u8 * LOCAL)
+            | (printable as u8 * PRINTABLE);
+        c += 1;
+    }
+    t
+};
+
+/// The [`ASCII_CLASSES`] bits of `c` (none for a character beyond ASCII).
+fn ascii_class(c: char) -> u8 {
+    ASCII_CLASSES.get(c as usize).copied().unwrap_or(0)
+}
+
+/// Whether every byte of `s` is an ASCII character with class bit `class` (such a string
+/// maps to itself).
+fn all_in_class(s: &str, class: u8) -> bool {
+    s.bytes().all(|b| {
+        ASCII_CLASSES
+            .get(usize::from(b))
+            .is_some_and(|k| k & class != 0)
+    })
+}
+
+/// Whether [`map_x400`] keeps every character of `s` as it is.
+pub fn is_printable_string(s: &str) -> bool {
+    all_in_class(s, PRINTABLE)
 }
 
 /// Appendix C (E2007+ default) mapping of a non-ASCII character; `""` means deleted.
@@ -237,6 +294,9 @@ pub fn smtp_local_char(profile: Profile, c: char, out: &mut String) {
 
 /// Maps a whole field with [`smtp_local_char`].
 pub fn map_local(profile: Profile, s: &str) -> String {
+    if all_in_class(s, LOCAL) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         smtp_local_char(profile, c, &mut out);
@@ -275,6 +335,9 @@ pub fn map_x400(c: char, out: &mut String) -> bool {
 
 /// Maps a whole string with [`map_x400`].
 pub fn map_x400_str(s: &str) -> String {
+    if is_printable_string(s) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         map_x400(c, &mut out);
@@ -286,6 +349,35 @@ pub fn map_x400_str(s: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn class_tables_match_the_character_lists() {
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            let alnum = c.is_ascii_alphanumeric();
+            let atext = alnum || "!#$%&'*+-/=?^_`{|}~".contains(c);
+            assert_eq!(is_atext(c), atext, "{c:?}");
+            assert_eq!(is_local_char(c), c == '.' || atext, "{c:?}");
+            let printable = alnum || " '()+,-./:=?".contains(c);
+            assert_eq!(is_printable_string_char(c), printable, "{c:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn whole_strings_map_as_their_characters_do(s in "[a-zA-Z0-9 .'!_@é\u{A0}ß-]{0,12}") {
+            let by_char = |f: &dyn Fn(char, &mut String)| {
+                let mut out = String::new();
+                for c in s.chars() {
+                    f(c, &mut out);
+                }
+                out
+            };
+            prop_assert_eq!(map_x400_str(&s), by_char(&|c, o| { map_x400(c, o); }));
+            for p in [Profile::E2007, Profile::Nordic, Profile::Sdk] {
+                prop_assert_eq!(map_local(p, &s), by_char(&|c, o| smtp_local_char(p, c, o)));
+            }
+        }
+    }
 
     #[test]
     fn profile_names_round_trip() {

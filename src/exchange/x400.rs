@@ -285,10 +285,17 @@ impl Default for X400Settings {
 
 /// Maps, truncates and trims one generated value.
 fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> String {
-    let mut mapped = String::with_capacity(src.len());
-    for c in src.trim().chars() {
-        map_x400(c, &mut mapped);
-    }
+    let src = src.trim();
+    let mut mapped = if crate::exchange::translit::is_printable_string(src) {
+        // Mapped to itself (most names).
+        src.to_owned()
+    } else {
+        let mut mapped = String::with_capacity(src.len());
+        for c in src.chars() {
+            map_x400(c, &mut mapped);
+        }
+        mapped
+    };
     if empty_if_unrepresentable && !mapped.chars().any(|c| c.is_ascii_alphanumeric()) {
         return String::new();
     }
