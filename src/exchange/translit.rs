@@ -109,25 +109,24 @@ const PRINTABLE: u8 = 4;
 /// The classes of each ASCII character, one table lookup instead of a search of the
 /// punctuation lists for every character of every name.
 static ASCII_CLASSES: [u8; 128] = {
+    /// Whether `list` holds `b` (a `const` loop: iterators are not `const`).
+    const fn listed(list: &[u8], b: u8) -> bool {
+        let mut i = 0;
+        while i < list.len() {
+            if list[i] == b {
+                return true;
+            }
+            i += 1;
+        }
+        false
+    }
     let mut t = [0u8; 128];
     let mut c = 0;
     while c < 128 {
         let b = c as u8;
         let alnum = b.is_ascii_alphanumeric();
-        let mut atext = alnum;
-        let atext_marks = b"!#$%&'*+-/=?^_`{|}~";
-        let mut i = 0;
-        while i < atext_marks.len() {
-            atext |= atext_marks[i] == b;
-            i += 1;
-        }
-        let mut printable = alnum;
-        let printable_marks = b" '()+,-./:=?";
-        let mut i = 0;
-        while i < printable_marks.len() {
-            printable |= printable_marks[i] == b;
-            i += 1;
-        }
+        let atext = alnum || listed(b"!#$%&'*+-/=?^_`{|}~", b);
+        let printable = alnum || listed(b" '()+,-./:=?", b);
         t[c] = (atext as u8 * ATEXT)
             | ((atext || b == b'.') as u8 * LOCAL)
             | (printable as u8 * PRINTABLE);
@@ -149,11 +148,6 @@ fn all_in_class(s: &str, class: u8) -> bool {
             .get(usize::from(b))
             .is_some_and(|k| k & class != 0)
     })
-}
-
-/// Whether [`map_x400`] keeps every character of `s` as it is.
-pub fn is_printable_string(s: &str) -> bool {
-    all_in_class(s, PRINTABLE)
 }
 
 /// Appendix C (E2007+ default) mapping of a non-ASCII character; `""` means deleted.
@@ -335,7 +329,8 @@ pub fn map_x400(c: char, out: &mut String) -> bool {
 
 /// Maps a whole string with [`map_x400`].
 pub fn map_x400_str(s: &str) -> String {
-    if is_printable_string(s) {
+    // Most names map to themselves.
+    if all_in_class(s, PRINTABLE) {
         return s.to_owned();
     }
     let mut out = String::with_capacity(s.len());

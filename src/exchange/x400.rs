@@ -9,7 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::translit::map_x400;
+use super::translit::{map_x400, map_x400_str};
 
 /// Maximum length of `a=` (ADMD).
 pub const MAX_ADMD: usize = 16;
@@ -285,17 +285,7 @@ impl Default for X400Settings {
 
 /// Maps, truncates and trims one generated value.
 fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> String {
-    let src = src.trim();
-    let mut mapped = if crate::exchange::translit::is_printable_string(src) {
-        // Mapped to itself (most names).
-        src.to_owned()
-    } else {
-        let mut mapped = String::with_capacity(src.len());
-        for c in src.chars() {
-            map_x400(c, &mut mapped);
-        }
-        mapped
-    };
+    let mut mapped = map_x400_str(src.trim());
     if empty_if_unrepresentable && !mapped.chars().any(|c| c.is_ascii_alphanumeric()) {
         return String::new();
     }
