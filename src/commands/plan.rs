@@ -17,9 +17,7 @@ use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
 use crate::exchange::stamp::{Engine, EngineSettings, Mode};
-use crate::exchange::uniqueness::{
-    self, AllocSettings, Allocation, Claim, Index, IntMap, INDEX_OWNER,
-};
+use crate::exchange::uniqueness::{self, AllocSettings, Claim, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
 use crate::ldif::writer::Writer;
 use crate::model::{dn, Record};
@@ -155,6 +153,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         scope_key,
     };
     let pool = pipeline::pool(common.jobs)?;
+    let alloc_settings = AllocSettings {
+        admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
+        duplicate_base: policy.addresses.duplicate_base,
+        x400_duplicates: policy.addresses.x400_duplicates,
+        max_retries: policy.addresses.max_retries,
+        legacy_collision: policy.addresses.legacy_dn_collision,
+    };
 
     // Pass 1: index held values, collect claims and the Exchange Domain Servers groups.
     let no_eds: Vec<Vec<u8>> = Vec::new();
@@ -165,6 +170,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let mut index = Index::default();
     let mut claims: Vec<Claim> = Vec::new();
+    // Per claim, the place of its record.
+    let mut claim_places: Vec<(u32, u64)> = Vec::new();
     // Per pass-1 number: (file, offset, record number) of the record, the file as its
     // position in `files`.
     let files: Vec<Arc<str>> = sources.iter().map(|s| s.name.clone()).collect();
@@ -187,7 +194,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let prepared = engine1.prepare(e);
         let mut held: Vec<String> = Engine::held_values(e).collect();
         held.extend(prepared.promoted().iter().cloned());
-        let claim = prepared.claim(0);
+        // The claim's keys are hashed here, on the workers, not in the allocation.
+        let claim = prepared.claim(0).map(|mut c| {
+            c.compute_keys(&alloc_settings);
+            c
+        });
         let settled = match claim {
             None => settle(&engine1, item, e, prepared),
             Some(_) => None,
@@ -235,6 +246,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 if let Some(mut c) = p.claim {
                     c.seq = seq;
                     claims.push(c);
+                    claim_places.push((file, item.location.offset));
                 }
                 add_eds(p.eds, &mut eds_groups);
             }
@@ -284,21 +296,18 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     }
 
     // Allocation: one deterministic pass.
-    let alloc_settings = AllocSettings {
-        admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
-        duplicate_base: policy.addresses.duplicate_base,
-        x400_duplicates: policy.addresses.x400_duplicates,
-        max_retries: policy.addresses.max_retries,
-        legacy_collision: policy.addresses.legacy_dn_collision,
-    };
     let indexed_values = index.len() as u64;
-    // Claims are numbered by `places`, so every one has a place.
-    let allocations: IntMap<(u32, u64), Allocation> =
-        uniqueness::allocate_by(&mut index, claims, &alloc_settings, |s| {
-            places
-                .get(s as usize - 1)
-                .map_or((0, 0), |(file, offset, _)| (*file, *offset))
-        });
+    // Claims by place (the key pass 2 finds records by), in claim order unless the files
+    // came in an unusual order.
+    let mut claim_at: Vec<((u32, u64), u32)> = claim_places
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (p, i as u32))
+        .collect();
+    claim_at.sort_unstable();
+    let decisions = uniqueness::decide(&mut index, &claims, &alloc_settings);
+    // Freeing the claims (hundreds of thousands of small allocations) overlaps pass 2.
+    let freeing = std::thread::spawn(move || drop(claims));
     index.release_values();
     // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
     // Looked up for every record of pass 2: an integer hash, not SipHash.
@@ -358,8 +367,15 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             });
         }
         let prepared = engine.prepare(e);
-        let alloc = allocations.get(&place);
-        let mut finished = engine.finish(prepared, alloc);
+        let alloc = claim_at
+            .binary_search_by(|(p, _)| p.cmp(&place))
+            .ok()
+            .and_then(|j| {
+                let i = claim_at[j].1 as usize;
+                let claim = prepared.claim(0)?;
+                Some(decisions.allocation(i, &claim, &alloc_settings))
+            });
+        let mut finished = engine.finish(prepared, alloc.as_ref());
         let p = &mut finished.prepared;
         let before = bytes.len();
         let mut attrs: Vec<&'static str> = Vec::new();
@@ -452,6 +468,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .map(|(a, n)| (a.to_string(), n))
         .collect();
     out.commit()?;
+    let _ = freeing.join();
     for d in &index.duplicates {
         let name = |s: u32| {
             if s == INDEX_OWNER {

@@ -240,6 +240,7 @@ impl Prepared<'_> {
                 };
                 (b.clone(), dn)
             }),
+            keys: Vec::new(),
         })
     }
 }

@@ -2,12 +2,16 @@
 //! 1.3, 2.6, 3.4), decided in one deterministic pass.
 //!
 //! Pass 1 registers every value objects already hold ([`Index::hold`]) and collects the
-//! [`Claim`]s of objects that need new values. [`allocate`] then serves the claims in a fixed
+//! [`Claim`]s of objects that need new values. [`decide`] then serves the claims in a fixed
 //! order — `whenCreated` (oldest first; none = last), then input position, then `objectGUID` —
-//! trying the template, then the alias, then alias2, alias3 ... for each address that conflicts.
+//! trying the template, then the alias, then alias2, alias3 ... for each address that conflicts,
+//! and records the number of the candidate each claim took; [`Decisions::allocation`] turns
+//! those numbers back into values and warnings where the claim is made again (pass 2's
+//! workers). [`allocate`] does both for a list of claims.
 //! Values are compared case-insensitively on the whole `TYPE:address`, and a legacyExchangeDN
 //! `L` occupies the same slot as an `X500:L` proxy. Threads never decide anything here.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hasher;
 
@@ -159,6 +163,22 @@ impl Index {
         self.taken.get(&key(value)).copied()
     }
 
+    /// Whether the value of key `k` ([`key`]) is free for `owner`.
+    fn free_key_for(&self, k: (u64, u64), owner: u32) -> bool {
+        self.holder_key(k).is_none_or(|o| o == owner)
+    }
+
+    /// Who holds the value of key `k`.
+    fn holder_key(&self, k: (u64, u64)) -> Option<u32> {
+        self.taken.get(&k).copied()
+    }
+
+    /// Records that `owner` holds the value of key `k`, which is free for it (so that no
+    /// duplicate is possible).
+    fn hold_key(&mut self, k: (u64, u64), owner: u32) {
+        self.taken.entry(k).or_insert(owner);
+    }
+
     /// Forgets the values (once the allocation is done), keeping [`Index::duplicates`].
     pub fn release_values(&mut self) {
         self.taken = Taken::default();
@@ -212,6 +232,8 @@ pub struct Claim {
     /// `(base CN, DN)` when the object needs a legacyExchangeDN; the DN is empty when
     /// [`Claim::guid`] is set (collision suffixes then derive from the GUID).
     pub legacy: Option<(String, String)>,
+    /// Keys of the first candidates ([`Claim::compute_keys`]); empty until computed.
+    pub keys: Vec<Option<(u64, u64)>>,
 }
 
 /// What [`allocate`] decided for one object.
@@ -275,26 +297,231 @@ fn numbered(base: &str, n: u32) -> String {
     b
 }
 
-/// Serves every claim in claim order; returns the allocations by sequence number.
+/// Local part `n` of a `Local` claim: 0 the template's, 1 the alias, then `base2`, `base3`, ...
+fn local_candidate<'c>(n: u32, template: &'c str, alias: &'c str, base: &str) -> Cow<'c, str> {
+    match n {
+        0 => Cow::Borrowed(template),
+        1 => Cow::Borrowed(alias),
+        _ => Cow::Owned(numbered(base, n)),
+    }
+}
+
+/// `kind:local@domain` (`kind:local` without a domain).
+fn local_address(kind: &str, local: &str, domain: &str) -> String {
+    if domain.is_empty() {
+        joined(&[kind, ":", local])
+    } else {
+        joined(&[kind, ":", local, "@", domain])
+    }
+}
+
+/// X.400 candidate `n`: 0 the generated address, then the address with suffix `n` (from 2).
+fn x400_candidate(kind: &str, address: &str, n: u32) -> String {
+    if n == 0 {
+        joined(&[kind, ":", address])
+    } else {
+        joined(&[kind, ":", &x400::with_suffix(address, n)])
+    }
+}
+
+/// The legacyExchangeDN of attempt `attempt` for base CN `base`.
+fn legacy_candidate(
+    settings: &AllocSettings,
+    base: &str,
+    guid: Option<&[u8; 16]>,
+    dn: &str,
+    attempt: u32,
+) -> String {
+    let cn = if attempt == 0 && !base.is_empty() {
+        Cow::Borrowed(base)
+    } else if settings.legacy_collision == crate::policy::LegacyCollision::Number
+        && !base.is_empty()
+    {
+        Cow::Owned(numbered(base, attempt + 1))
+    } else {
+        let b = if base.is_empty() { "recipient" } else { base };
+        Cow::Owned(legacy_dn::collision_candidate(b, guid, dn, attempt))
+    };
+    legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, &cn)
+}
+
+/// The first alias candidate is tried unless it is empty or the template's (already tried).
+fn alias_is_tried(template: &str, alias: &str) -> bool {
+    !alias.is_empty() && alias != template
+}
+
+impl Claim {
+    /// Computes [`Claim::keys`]: the keys of the candidates nearly every claim tries (its
+    /// template and alias addresses, its X.400 address, its first legacyExchangeDN), so that
+    /// the one-threaded allocation only looks them up. Call it where the claim is made (the
+    /// pipeline's workers); [`decide`] computes the keys of claims that come without them.
+    pub fn compute_keys(&mut self, settings: &AllocSettings) {
+        let mut keys = Vec::with_capacity(2 * self.wanted.len() + 1);
+        for w in &self.wanted {
+            match w {
+                Wanted::Local {
+                    kind,
+                    template,
+                    alias,
+                    domain,
+                } => {
+                    keys.push(
+                        (!template.is_empty()).then(|| key(&local_address(kind, template, domain))),
+                    );
+                    keys.push(
+                        alias_is_tried(template, alias)
+                            .then(|| key(&local_address(kind, alias, domain))),
+                    );
+                }
+                Wanted::X400 { kind, address } => {
+                    keys.push(Some(key(&x400_candidate(kind, address, 0))));
+                }
+            }
+        }
+        if let Some((base, dn)) = &self.legacy {
+            let first = legacy_candidate(settings, base, self.guid.as_ref(), dn, 0);
+            keys.push(Some(key(&legacy_slot(&first))));
+        }
+        self.keys = keys;
+    }
+
+    /// Number of decisions the claim needs: one per wanted address, one for its
+    /// legacyExchangeDN.
+    fn decisions(&self) -> usize {
+        self.wanted.len() + usize::from(self.legacy.is_some())
+    }
+}
+
+/// No candidate was free.
+const NONE: u32 = u32::MAX;
+
+/// What [`decide`] chose for every claim, as candidate numbers: per wanted address the
+/// candidate taken (`Local`: 0 the template, 1 the alias, `n` the numbered `base<n>`;
+/// `X400`: 0 the generated address, `n` the address with suffix `n`), then the
+/// legacyExchangeDN attempt. [`Decisions::allocation`] turns them back into values and
+/// warnings, where the claim is made again (the pipeline's workers), so that the
+/// one-threaded pass neither builds nor holds strings.
+#[derive(Debug, Default)]
+pub struct Decisions {
+    /// Per claim (in the order given to [`decide`]), where its choices start.
+    starts: Vec<u32>,
+    choices: Vec<u32>,
+}
+
+impl Decisions {
+    /// Number of claims decided.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Whether no claim was decided.
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// The allocation of claim `i` (its position in the claims given to [`decide`]); `claim`
+    /// must be that claim, made again from the same entry (its `seq` and keys are not read).
+    pub fn allocation(&self, i: usize, claim: &Claim, settings: &AllocSettings) -> Allocation {
+        let start = self.starts.get(i).map_or(usize::MAX, |s| *s as usize);
+        let choice = |j: usize| {
+            start
+                .checked_add(j)
+                .and_then(|k| self.choices.get(k))
+                .copied()
+                .filter(|c| *c != NONE)
+        };
+        let mut alloc = Allocation::default();
+        for (j, w) in claim.wanted.iter().enumerate() {
+            let got = match w {
+                Wanted::Local {
+                    kind,
+                    template,
+                    alias,
+                    domain,
+                } => match choice(j) {
+                    Some(n) => {
+                        let base = match settings.duplicate_base {
+                            DuplicateBase::Alias => alias,
+                            DuplicateBase::Template => template,
+                        };
+                        let local = local_candidate(n, template, alias, base);
+                        let addr = local_address(kind, &local, domain);
+                        if n > 0 {
+                            alloc.warnings.push(format!(
+                                "`{kind}:{template}@{domain}` is taken; using `{addr}` (retry {n})"
+                            ));
+                        }
+                        Some(addr)
+                    }
+                    None => {
+                        let msg = format!(
+                            "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
+                            settings.max_retries
+                        );
+                        if &**kind == "SMTP" {
+                            alloc.failed = Some(msg.clone());
+                        }
+                        alloc.warnings.push(msg);
+                        None
+                    }
+                },
+                Wanted::X400 { kind, address } => match choice(j) {
+                    Some(n) => Some(x400_candidate(kind, address, n)),
+                    None => {
+                        let first = x400_candidate(kind, address, 0);
+                        alloc.warnings.push(match settings.x400_duplicates {
+                            X400Duplicates::Skip => format!(
+                                "`{first}` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")"
+                            ),
+                            X400Duplicates::Suffix => {
+                                format!("no free X.400 address for `{first}`")
+                            }
+                        });
+                        None
+                    }
+                },
+            };
+            alloc.addresses.push(got);
+        }
+        if let Some((base, dn)) = &claim.legacy {
+            if let Some(attempt) = choice(claim.wanted.len()) {
+                let value = legacy_candidate(settings, base, claim.guid.as_ref(), dn, attempt);
+                if attempt > 0 {
+                    alloc.warnings.push(format!(
+                        "legacyExchangeDN `{}` is taken; using `{value}`",
+                        legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, base)
+                    ));
+                }
+                alloc.legacy_dn = Some(value);
+            }
+        }
+        alloc
+    }
+}
+
+/// Serves every claim in claim order; returns the allocations by sequence number (the
+/// values and warnings of [`decide`] and [`Decisions::allocation`] together).
 pub fn allocate(
     index: &mut Index,
     claims: Vec<Claim>,
     settings: &AllocSettings,
 ) -> IntMap<u32, Allocation> {
-    allocate_by(index, claims, settings, |seq| seq)
+    let decisions = decide(index, &claims, settings);
+    claims
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.seq, decisions.allocation(i, c, settings)))
+        .collect()
 }
 
-/// [`allocate`], with the allocations stored under `place(seq)` (so that a caller that finds
-/// them by another key does not hold two maps at once).
-pub fn allocate_by<K: std::hash::Hash + Eq>(
-    index: &mut Index,
-    mut claims: Vec<Claim>,
-    settings: &AllocSettings,
-    place: impl Fn(u32) -> K,
-) -> IntMap<K, Allocation> {
-    // Serving order: `whenCreated` as text (none last), then input order. The sort moves
-    // compact keys (the first 16 bytes of `whenCreated`, zero-padded, order as the text does
-    // unless they are equal) rather than whole claims.
+/// Serves every claim in claim order — `whenCreated` as text (none last), then input order,
+/// then `objectGUID` — and records each choice, holding the values chosen in `index`. Only
+/// numbered retries and legacyExchangeDN collisions build candidate strings here; the rest
+/// is lookups of keys computed by [`Claim::compute_keys`] (computed here for claims that
+/// come without them).
+pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> Decisions {
+    // The sort moves compact keys (the first 16 bytes of `whenCreated`, zero-padded, order
+    // as the text does unless they are equal) rather than whole claims.
     let mut order: Vec<(u128, u32, u32)> = claims
         .iter()
         .enumerate()
@@ -306,20 +533,36 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
             (u128::from_be_bytes(head), c.seq, i as u32)
         })
         .collect();
-    order.sort_by(|a, b| {
+    order.sort_unstable_by(|a, b| {
         let (ca, cb) = (&claims[a.2 as usize], &claims[b.2 as usize]);
         a.0.cmp(&b.0)
             .then_with(|| when(ca).cmp(when(cb)))
             .then(a.1.cmp(&b.1))
             .then_with(|| ca.guid.cmp(&cb.guid))
+            .then(a.2.cmp(&b.2))
     });
-    let mut out = IntMap::with_capacity_and_hasher(claims.len(), Default::default());
+    let mut starts = Vec::with_capacity(claims.len());
+    let mut total = 0usize;
+    for c in claims {
+        starts.push(u32::try_from(total).unwrap_or(u32::MAX));
+        total += c.decisions();
+    }
+    let mut choices = vec![NONE; total];
     let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
         HashMap::default();
     for &(_, _, i) in &order {
-        // Taken out, so that its memory goes as soon as it is served.
-        let claim = std::mem::take(&mut claims[i as usize]);
-        let mut alloc = Allocation::default();
+        let claim = &claims[i as usize];
+        let seq = claim.seq;
+        let mut out = starts[i as usize] as usize;
+        let computed;
+        let mut keys = if claim.keys.is_empty() {
+            let mut c = claim.clone();
+            c.compute_keys(settings);
+            computed = c.keys;
+            computed.iter().copied()
+        } else {
+            claim.keys.iter().copied()
+        };
         for w in &claim.wanted {
             let got = match w {
                 Wanted::Local {
@@ -328,158 +571,140 @@ pub fn allocate_by<K: std::hash::Hash + Eq>(
                     alias,
                     domain,
                 } => {
-                    let mut found = None;
-                    let mut tried = Vec::new();
-                    let base = match settings.duplicate_base {
-                        DuplicateBase::Alias => alias,
-                        DuplicateBase::Template => template,
-                    };
-                    // The key of `base` in `bases`, when this claim follows its record.
-                    let mut known: Option<(u64, u64)> = None;
-                    let mut n = 0;
-                    while n <= settings.max_retries {
-                        if n == 2 {
-                            // Skip the numbered candidates earlier claims found taken, unless
-                            // this claim holds one of them itself.
-                            let k = numbered_key(kind, base, domain);
-                            let entry = bases.entry(k).or_insert(Numbered {
-                                next: 2,
-                                holders: Vec::new(),
-                            });
-                            if !entry.holders.contains(&claim.seq) {
-                                n = n.max(entry.next);
-                                known = Some(k);
-                            }
-                            if n > settings.max_retries {
+                    let (kt, ka) = (keys.next().flatten(), keys.next().flatten());
+                    let mut got = None;
+                    for (n, k) in [(0, kt), (1, ka)] {
+                        if let Some(k) = k.filter(|_| n <= settings.max_retries) {
+                            if index.free_key_for(k, seq) {
+                                index.hold_key(k, seq);
+                                got = Some(n);
                                 break;
                             }
                         }
-                        let this = n;
-                        n += 1;
-                        let local = match this {
-                            0 => template.clone(),
-                            1 => alias.clone(),
-                            _ => numbered(base, this),
-                        };
-                        if local.is_empty() || tried.contains(&local) {
-                            continue;
-                        }
-                        let addr = if domain.is_empty() {
-                            joined(&[kind, ":", &local])
-                        } else {
-                            joined(&[kind, ":", &local, "@", domain])
-                        };
-                        let holder = index.holder(&addr);
-                        if let Some(k) = known
-                            .and_then(|k| bases.get_mut(&k))
-                            .filter(|k| k.next == this)
-                        {
-                            // A numbered candidate tried in order: taken now (by its holder,
-                            // or by this claim below) for every later claim.
-                            k.next = this + 1;
-                            k.holders.push(holder.unwrap_or(claim.seq));
-                        }
-                        if holder.is_none_or(|o| o == claim.seq) {
-                            if this > 0 {
-                                alloc.warnings.push(format!(
-                                    "`{kind}:{}@{domain}` is taken; using `{addr}` (retry {this})",
-                                    template
-                                ));
-                            }
-                            found = Some(addr);
-                            break;
-                        }
-                        tried.push(local);
                     }
-                    if found.is_none() {
-                        let msg = format!(
-                            "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
-                            settings.max_retries
+                    if got.is_none() && settings.max_retries >= 2 {
+                        let mut tried: Vec<String> = Vec::new();
+                        if kt.is_some() {
+                            tried.push(template.clone());
+                        }
+                        if ka.is_some() {
+                            tried.push(alias.clone());
+                        }
+                        got = numbered_retry(
+                            index,
+                            &mut bases,
+                            settings,
+                            seq,
+                            (kind, template, alias, domain),
+                            tried,
                         );
-                        if &**kind == "SMTP" {
-                            alloc.failed = Some(msg.clone());
-                        }
-                        alloc.warnings.push(msg);
                     }
-                    found
+                    got
                 }
                 Wanted::X400 { kind, address } => {
-                    let first = joined(&[kind, ":", address]);
-                    if index.free_for(&first, claim.seq) {
-                        Some(first)
+                    let first = keys.next().flatten();
+                    if let Some(k) = first.filter(|k| index.free_key_for(*k, seq)) {
+                        index.hold_key(k, seq);
+                        Some(0)
                     } else {
                         match settings.x400_duplicates {
-                            X400Duplicates::Skip => {
-                                alloc.warnings.push(format!(
-                                    "`{first}` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")"
-                                ));
-                                None
-                            }
-                            X400Duplicates::Suffix => {
-                                let mut found = None;
-                                for n in 2..settings.max_retries.max(3) {
-                                    let a = format!("{kind}:{}", x400::with_suffix(address, n));
-                                    if index.free_for(&a, claim.seq) {
-                                        found = Some(a);
-                                        break;
-                                    }
+                            X400Duplicates::Skip => None,
+                            X400Duplicates::Suffix => (2..settings.max_retries.max(3)).find(|n| {
+                                let k = key(&x400_candidate(kind, address, *n));
+                                let free = index.free_key_for(k, seq);
+                                if free {
+                                    index.hold_key(k, seq);
                                 }
-                                if found.is_none() {
-                                    alloc
-                                        .warnings
-                                        .push(format!("no free X.400 address for `{first}`"));
-                                }
-                                found
-                            }
+                                free
+                            }),
                         }
                     }
                 }
             };
-            if let Some(a) = &got {
-                index.hold(a, claim.seq);
+            if let Some(c) = choices.get_mut(out) {
+                *c = got.unwrap_or(NONE);
             }
-            alloc.addresses.push(got);
+            out += 1;
         }
         if let Some((base, dn_text)) = &claim.legacy {
-            let ag = &settings.admin_group_legacy_dn;
-            let mut chosen = None;
-            for attempt in 0..1000u32 {
-                let cn = if attempt == 0 && !base.is_empty() {
-                    base.clone()
-                } else if settings.legacy_collision == crate::policy::LegacyCollision::Number
-                    && !base.is_empty()
-                {
-                    numbered(base, attempt + 1)
-                } else {
-                    let b = if base.is_empty() {
-                        "recipient"
-                    } else {
-                        base.as_str()
-                    };
-                    legacy_dn::collision_candidate(b, claim.guid.as_ref(), dn_text, attempt)
-                };
-                let value = legacy_dn::recipient_legacy_dn(ag, &cn);
-                if index.free_for(&legacy_slot(&value), claim.seq) {
-                    if attempt > 0 {
-                        alloc.warnings.push(format!(
-                            "legacyExchangeDN `{}` is taken; using `{value}`",
-                            legacy_dn::recipient_legacy_dn(ag, base)
-                        ));
+            let first = keys.next().flatten();
+            let got = if let Some(k) = first.filter(|k| index.free_key_for(*k, seq)) {
+                index.hold_key(k, seq);
+                Some(0)
+            } else {
+                (1..1000u32).find(|attempt| {
+                    let value =
+                        legacy_candidate(settings, base, claim.guid.as_ref(), dn_text, *attempt);
+                    let k = key(&legacy_slot(&value));
+                    let free = index.free_key_for(k, seq);
+                    if free {
+                        index.hold_key(k, seq);
                     }
-                    chosen = Some(value);
-                    break;
-                }
+                    free
+                })
+            };
+            if let Some(c) = choices.get_mut(out) {
+                *c = got.unwrap_or(NONE);
             }
-            if let Some(v) = &chosen {
-                index.hold(&legacy_slot(v), claim.seq);
-            }
-            alloc.legacy_dn = chosen;
         }
-        out.insert(place(claim.seq), alloc);
     }
-    out
+    Decisions { starts, choices }
 }
 
+/// The numbered candidates (`base2`, `base3`, ...) of a `Local` address whose template and
+/// alias were taken; `tried` holds the local parts already tried.
+fn numbered_retry(
+    index: &mut Index,
+    bases: &mut HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>>,
+    settings: &AllocSettings,
+    seq: u32,
+    (kind, template, alias, domain): (&str, &str, &str, &str),
+    mut tried: Vec<String>,
+) -> Option<u32> {
+    let base = match settings.duplicate_base {
+        DuplicateBase::Alias => alias,
+        DuplicateBase::Template => template,
+    };
+    // The key of `base` in `bases`, when this claim follows its record.
+    let mut known: Option<(u64, u64)> = None;
+    // Skip the numbered candidates earlier claims found taken, unless this claim holds one
+    // of them itself.
+    let mut n = 2;
+    let k = numbered_key(kind, base, domain);
+    let entry = bases.entry(k).or_insert(Numbered {
+        next: 2,
+        holders: Vec::new(),
+    });
+    if !entry.holders.contains(&seq) {
+        n = n.max(entry.next);
+        known = Some(k);
+    }
+    while n <= settings.max_retries {
+        let this = n;
+        n += 1;
+        let local = numbered(base, this);
+        if tried.contains(&local) {
+            continue;
+        }
+        let vkey = key(&local_address(kind, &local, domain));
+        let holder = index.holder_key(vkey);
+        if let Some(k) = known
+            .and_then(|k| bases.get_mut(&k))
+            .filter(|k| k.next == this)
+        {
+            // A numbered candidate tried in order: taken now (by its holder, or by this
+            // claim below) for every later claim.
+            k.next = this + 1;
+            k.holders.push(holder.unwrap_or(seq));
+        }
+        if holder.is_none_or(|o| o == seq) {
+            index.hold_key(vkey, seq);
+            return Some(this);
+        }
+        tried.push(local);
+    }
+    None
+}
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,6 +843,304 @@ mod tests {
         assert!(served > 40 && served < 400, "{served} served");
     }
 
+    /// The allocation as first written: every candidate built as a string, hashed and
+    /// looked up in the serving loop, values and warnings made there (the oracle of
+    /// [`decide`] with [`Decisions::allocation`]).
+    fn reference_allocate(
+        index: &mut Index,
+        mut claims: Vec<Claim>,
+        settings: &AllocSettings,
+    ) -> IntMap<u32, Allocation> {
+        // Serving order: `whenCreated` as text (none last), then input order. The sort moves
+        // compact keys (the first 16 bytes of `whenCreated`, zero-padded, order as the text does
+        // unless they are equal) rather than whole claims.
+        let mut order: Vec<(u128, u32, u32)> = claims
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let w = when(c);
+                let mut head = [0u8; 16];
+                let n = w.len().min(16);
+                head[..n].copy_from_slice(&w[..n]);
+                (u128::from_be_bytes(head), c.seq, i as u32)
+            })
+            .collect();
+        order.sort_by(|a, b| {
+            let (ca, cb) = (&claims[a.2 as usize], &claims[b.2 as usize]);
+            a.0.cmp(&b.0)
+                .then_with(|| when(ca).cmp(when(cb)))
+                .then(a.1.cmp(&b.1))
+                .then_with(|| ca.guid.cmp(&cb.guid))
+        });
+        let mut out = IntMap::with_capacity_and_hasher(claims.len(), Default::default());
+        let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
+            HashMap::default();
+        for &(_, _, i) in &order {
+            // Taken out, so that its memory goes as soon as it is served.
+            let claim = std::mem::take(&mut claims[i as usize]);
+            let mut alloc = Allocation::default();
+            for w in &claim.wanted {
+                let got = match w {
+                    Wanted::Local {
+                        kind,
+                        template,
+                        alias,
+                        domain,
+                    } => {
+                        let mut found = None;
+                        let mut tried = Vec::new();
+                        let base = match settings.duplicate_base {
+                            DuplicateBase::Alias => alias,
+                            DuplicateBase::Template => template,
+                        };
+                        // The key of `base` in `bases`, when this claim follows its record.
+                        let mut known: Option<(u64, u64)> = None;
+                        let mut n = 0;
+                        while n <= settings.max_retries {
+                            if n == 2 {
+                                // Skip the numbered candidates earlier claims found taken, unless
+                                // this claim holds one of them itself.
+                                let k = numbered_key(kind, base, domain);
+                                let entry = bases.entry(k).or_insert(Numbered {
+                                    next: 2,
+                                    holders: Vec::new(),
+                                });
+                                if !entry.holders.contains(&claim.seq) {
+                                    n = n.max(entry.next);
+                                    known = Some(k);
+                                }
+                                if n > settings.max_retries {
+                                    break;
+                                }
+                            }
+                            let this = n;
+                            n += 1;
+                            let local = match this {
+                                0 => template.clone(),
+                                1 => alias.clone(),
+                                _ => numbered(base, this),
+                            };
+                            if local.is_empty() || tried.contains(&local) {
+                                continue;
+                            }
+                            let addr = if domain.is_empty() {
+                                joined(&[kind, ":", &local])
+                            } else {
+                                joined(&[kind, ":", &local, "@", domain])
+                            };
+                            let holder = index.holder(&addr);
+                            if let Some(k) = known
+                                .and_then(|k| bases.get_mut(&k))
+                                .filter(|k| k.next == this)
+                            {
+                                // A numbered candidate tried in order: taken now (by its holder,
+                                // or by this claim below) for every later claim.
+                                k.next = this + 1;
+                                k.holders.push(holder.unwrap_or(claim.seq));
+                            }
+                            if holder.is_none_or(|o| o == claim.seq) {
+                                if this > 0 {
+                                    alloc.warnings.push(format!(
+                                        "`{kind}:{}@{domain}` is taken; using `{addr}` (retry {this})",
+                                        template
+                                    ));
+                                }
+                                found = Some(addr);
+                                break;
+                            }
+                            tried.push(local);
+                        }
+                        if found.is_none() {
+                            let msg = format!(
+                                "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
+                                settings.max_retries
+                            );
+                            if &**kind == "SMTP" {
+                                alloc.failed = Some(msg.clone());
+                            }
+                            alloc.warnings.push(msg);
+                        }
+                        found
+                    }
+                    Wanted::X400 { kind, address } => {
+                        let first = joined(&[kind, ":", address]);
+                        if index.free_for(&first, claim.seq) {
+                            Some(first)
+                        } else {
+                            match settings.x400_duplicates {
+                                X400Duplicates::Skip => {
+                                    alloc.warnings.push(format!(
+                                        "`{first}` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")"
+                                    ));
+                                    None
+                                }
+                                X400Duplicates::Suffix => {
+                                    let mut found = None;
+                                    for n in 2..settings.max_retries.max(3) {
+                                        let a = format!("{kind}:{}", x400::with_suffix(address, n));
+                                        if index.free_for(&a, claim.seq) {
+                                            found = Some(a);
+                                            break;
+                                        }
+                                    }
+                                    if found.is_none() {
+                                        alloc
+                                            .warnings
+                                            .push(format!("no free X.400 address for `{first}`"));
+                                    }
+                                    found
+                                }
+                            }
+                        }
+                    }
+                };
+                if let Some(a) = &got {
+                    index.hold(a, claim.seq);
+                }
+                alloc.addresses.push(got);
+            }
+            if let Some((base, dn_text)) = &claim.legacy {
+                let ag = &settings.admin_group_legacy_dn;
+                let mut chosen = None;
+                for attempt in 0..1000u32 {
+                    let cn = if attempt == 0 && !base.is_empty() {
+                        base.clone()
+                    } else if settings.legacy_collision == crate::policy::LegacyCollision::Number
+                        && !base.is_empty()
+                    {
+                        numbered(base, attempt + 1)
+                    } else {
+                        let b = if base.is_empty() {
+                            "recipient"
+                        } else {
+                            base.as_str()
+                        };
+                        legacy_dn::collision_candidate(b, claim.guid.as_ref(), dn_text, attempt)
+                    };
+                    let value = legacy_dn::recipient_legacy_dn(ag, &cn);
+                    if index.free_for(&legacy_slot(&value), claim.seq) {
+                        if attempt > 0 {
+                            alloc.warnings.push(format!(
+                                "legacyExchangeDN `{}` is taken; using `{value}`",
+                                legacy_dn::recipient_legacy_dn(ag, base)
+                            ));
+                        }
+                        chosen = Some(value);
+                        break;
+                    }
+                }
+                if let Some(v) = &chosen {
+                    index.hold(&legacy_slot(v), claim.seq);
+                }
+                alloc.legacy_dn = chosen;
+            }
+            out.insert(claim.seq, alloc);
+        }
+        out
+    }
+
+    /// Claims and holders drawn from a few names, so that templates, aliases, numbered
+    /// retries, X.400 addresses and legacyExchangeDNs collide with each other and with
+    /// values held already.
+    fn contested(
+        picks: &[(u8, u8, u8, u8, u8)],
+        held: &[(u8, u8, u8)],
+    ) -> (Vec<Claim>, Vec<(String, u32)>) {
+        const NAMES: [&str; 6] = ["jsmith", "JSmith", "john.smith", "", "jsmith2", "mjones"];
+        const DOMAINS: [&str; 3] = ["corp.example.com", "", "Corp.Example.com"];
+        let name = |i: u8| NAMES[i as usize % NAMES.len()];
+        let claims = picks
+            .iter()
+            .enumerate()
+            .map(|(i, &(t, a, d, w, flags))| {
+                let seq = i as u32 + 1;
+                let mut wanted = vec![Wanted::Local {
+                    kind: if flags & 1 == 0 { "SMTP" } else { "smtp" }.into(),
+                    template: name(t).into(),
+                    alias: name(a).into(),
+                    domain: DOMAINS[d as usize % DOMAINS.len()].into(),
+                }];
+                if flags & 2 != 0 {
+                    wanted.push(Wanted::X400 {
+                        kind: "X400".into(),
+                        address: format!("c=US;a= ;p=Corp;o=Exchange;s={};", name(a)),
+                    });
+                }
+                let guid = (flags & 4 != 0).then_some([t; 16]);
+                Claim {
+                    seq,
+                    when_created: (w % 4 != 0).then(|| vec![b'0' + w % 3]),
+                    guid,
+                    wanted,
+                    legacy: (flags & 8 != 0).then(|| {
+                        let dn = if guid.is_none() {
+                            format!("cn={seq}")
+                        } else {
+                            String::new()
+                        };
+                        (name(a).to_string(), dn)
+                    }),
+                    keys: Vec::new(),
+                }
+            })
+            .collect();
+        let held = held
+            .iter()
+            .map(|&(n, k, owner)| {
+                let v = match k % 3 {
+                    0 => format!(
+                        "smtp:{}@corp.example.com",
+                        numbered(name(n), u32::from(n % 4))
+                    ),
+                    1 => format!("X400:c=US;a= ;p=Corp;o=Exchange;s={};", name(n)),
+                    _ => format!("x500:/o=Corp/ou=AG/cn=Recipients/cn={}", name(n)),
+                };
+                (v, u32::from(owner % 12))
+            })
+            .collect();
+        (claims, held)
+    }
+
+    proptest::proptest! {
+        /// Deciding by keys and resolving on the workers gives what building every candidate
+        /// in the serving loop gave: the same values, failures and warnings.
+        #[test]
+        fn decisions_resolve_to_what_the_reference_allocates(
+            picks in proptest::collection::vec((0u8..6, 0u8..6, 0u8..3, 0u8..8, 0u8..16), 0..40),
+            held in proptest::collection::vec((0u8..6, 0u8..3, 0u8..12), 0..12),
+            retries in 0u32..6,
+            alias_base in proptest::bool::ANY,
+            suffix in proptest::bool::ANY,
+            number in proptest::bool::ANY,
+        ) {
+            let (claims, held) = contested(&picks, &held);
+            let s = AllocSettings {
+                max_retries: retries,
+                duplicate_base: if alias_base { DuplicateBase::Alias } else { DuplicateBase::Template },
+                x400_duplicates: if suffix { X400Duplicates::Suffix } else { X400Duplicates::Skip },
+                legacy_collision: if number {
+                    crate::policy::LegacyCollision::Number
+                } else {
+                    crate::policy::LegacyCollision::Hash
+                },
+                ..settings()
+            };
+            let mut index = Index::default();
+            let mut reference_index = Index::default();
+            for (v, owner) in &held {
+                index.hold(v, *owner);
+                reference_index.hold(v, *owner);
+            }
+            let want = reference_allocate(&mut reference_index, claims.clone(), &s);
+            let got = allocate(&mut index, claims, &s);
+            proptest::prop_assert_eq!(got.len(), want.len());
+            for (seq, a) in &want {
+                proptest::prop_assert_eq!(&got[seq], a, "claim {}", seq);
+            }
+            proptest::prop_assert_eq!(index.len(), reference_index.len());
+        }
+    }
+
     fn smtp(seq: u32, when: &str, template: &str, alias: &str, domain: &str) -> Claim {
         Claim {
             seq,
@@ -630,6 +1153,7 @@ mod tests {
                 domain: domain.into(),
             }],
             legacy: None,
+            keys: Vec::new(),
         }
     }
 
@@ -687,6 +1211,7 @@ mod tests {
             guid: Some([7; 16]),
             wanted: vec![],
             legacy: Some(("jsmith".into(), "cn=J,dc=x".into())),
+            keys: Vec::new(),
         };
         let a = allocate(&mut idx, vec![claim.clone()], &settings());
         let v = a[&2].legacy_dn.clone().unwrap();
@@ -716,6 +1241,7 @@ mod tests {
                 address: "c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;".into(),
             }],
             legacy: None,
+            keys: Vec::new(),
         };
         let a = allocate(&mut idx, vec![claim], &settings());
         assert_eq!(a[&2].addresses[0], None);
