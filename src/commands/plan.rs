@@ -106,8 +106,7 @@ fn settle(
     let (kind, in_scope) = (prepared.kind, prepared.in_scope);
     let finished = engine.finish(prepared, None);
     let p = &finished.prepared;
-    let unchanged =
-        !finished.stamped || crate::plan::modifications(e, p.state.overrides()).is_empty();
+    let unchanged = !finished.stamped || crate::plan::mod_refs(e, p.state.overrides()).is_empty();
     (unchanged && p.warnings.is_empty()).then_some(Settled { kind, in_scope })
 }
 
@@ -381,21 +380,18 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let mut attrs: Vec<&'static str> = Vec::new();
         if finished.stamped {
             let desired = p.state.overrides();
-            if let Some(rec) = crate::plan::record(e, desired) {
-                if let crate::model::Change::Modify(mods) = &rec.change {
-                    // Counted under the name the engine stamps (a modification is written
-                    // with the entry's own spelling of it).
-                    for m in mods {
-                        let name = desired
-                            .iter()
-                            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&m.attr))
-                            .map(|(n, _)| *n);
-                        if let Some(a) = name.filter(|a| !attrs.contains(a)) {
-                            attrs.push(a);
-                        }
+            let mods = crate::plan::mod_refs(e, desired);
+            if !mods.is_empty() {
+                // Counted under the name the engine stamps (a modification is written with
+                // the entry's own spelling of it).
+                for (_, name) in &mods {
+                    if !attrs.contains(name) {
+                        attrs.push(name);
                     }
                 }
-                Writer::new(wopts.clone()).record(bytes, &rec);
+                let specs: Vec<crate::model::ModRef<'_>> =
+                    mods.into_iter().map(|(m, _)| m).collect();
+                Writer::new(wopts.clone()).modify(bytes, e.dn(), &specs);
             }
         }
         Some(Stamped {

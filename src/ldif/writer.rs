@@ -10,7 +10,7 @@
 use base64::Engine;
 
 use crate::model::schema::attr_info;
-use crate::model::{Change, ChangeRecord, Control, Entry, ModOp};
+use crate::model::{Change, ChangeRecord, Control, Entry, ModOp, ModRef};
 
 /// Line endings of the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,6 +279,22 @@ impl Writer {
                     self.dn_line(out, b"newsuperior", s);
                 }
             }
+        }
+        self.eol(out);
+    }
+
+    /// Writes a modify record of `mods` for `dn`, as [`Writer::record`] writes a
+    /// [`ChangeRecord`] of the same mod-specs (without controls).
+    pub fn modify(&mut self, out: &mut Vec<u8>, dn: &[u8], mods: &[ModRef<'_>]) {
+        self.dn_line(out, b"dn", dn);
+        self.raw(out, &[b"changetype: modify"]);
+        for m in mods {
+            self.raw(out, &[m.op.keyword().as_bytes(), b": ", m.attr]);
+            let binary = attr_info(m.attr).is_binary();
+            for v in &m.values {
+                self.attr_value(out, m.attr, v, binary);
+            }
+            self.raw(out, &[b"-"]);
         }
         self.eol(out);
     }

@@ -27,6 +27,29 @@ impl ModOp {
     }
 }
 
+/// A mod-spec that borrows its attribute description and values (from an entry and the
+/// values planned for it), written without copying them first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModRef<'a> {
+    /// What to do.
+    pub op: ModOp,
+    /// The attribute description, written verbatim on every value line.
+    pub attr: &'a [u8],
+    /// The values (may be empty).
+    pub values: Vec<&'a [u8]>,
+}
+
+impl ModRef<'_> {
+    /// The owned [`Modification`].
+    pub fn to_owned(&self) -> Modification {
+        Modification::new(
+            self.op,
+            self.attr,
+            self.values.iter().map(|v| v.to_vec()).collect(),
+        )
+    }
+}
+
 /// One mod-spec of a modify record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Modification {

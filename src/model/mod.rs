@@ -8,5 +8,5 @@ pub mod dn;
 pub mod entry;
 pub mod schema;
 
-pub use change::{Change, ChangeRecord, Control, ModOp, Modification, Record};
+pub use change::{Change, ChangeRecord, Control, ModOp, ModRef, Modification, Record};
 pub use entry::{attr_eq, attr_key, attr_type, AttrRef, Entry, EntryBuilder};

@@ -7,7 +7,7 @@
 //! export survive the import. `member` is only ever added to.
 
 use crate::model::schema::{attr_info, values_equal};
-use crate::model::{ChangeRecord, Entry, ModOp, Modification};
+use crate::model::{ChangeRecord, Entry, ModOp, ModRef, Modification};
 
 /// The order attributes appear in within a record.
 pub const ORDER: &[&str] = &[
@@ -44,12 +44,24 @@ const BY_VALUE: &[&str] = &[
 ];
 
 /// One attribute and all the values it should have.
-type Desired<'a> = (&'a str, Vec<Vec<u8>>);
+type Desired<'n> = (&'n str, Vec<Vec<u8>>);
 
 /// The mod-specs that give `entry` the `desired` values (attribute → all its values).
 pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Modification> {
+    mod_refs(entry, desired)
+        .iter()
+        .map(|(m, _)| m.to_owned())
+        .collect()
+}
+
+/// [`modifications`], borrowing the entry's and the desired values; each with the desired
+/// name it comes from.
+pub fn mod_refs<'a, 'n>(
+    entry: &'a Entry,
+    desired: &'a [Desired<'n>],
+) -> Vec<(ModRef<'a>, &'n str)> {
     // By position in ORDER, then by name case-insensitively (a stable sort).
-    let mut ordered: Vec<(usize, &Desired)> = desired
+    let mut ordered: Vec<(usize, &'a Desired<'n>)> = desired
         .iter()
         .map(|d| {
             let at = ORDER
@@ -61,60 +73,71 @@ pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Mod
         .collect();
     ordered.sort_by(|(a, x), (b, y)| {
         a.cmp(b).then_with(|| {
-            let lower = |s: &str| {
-                s.bytes()
-                    .map(|c| c.to_ascii_lowercase())
-                    .collect::<Vec<_>>()
-            };
-            if x.0.eq_ignore_ascii_case(y.0) {
-                std::cmp::Ordering::Equal
-            } else {
-                lower(x.0).cmp(&lower(y.0))
-            }
+            let lower = |s: &'n str| s.bytes().map(|c| c.to_ascii_lowercase());
+            lower(x.0).cmp(lower(y.0))
         })
     });
     let mut mods = Vec::new();
     for (_, (name, want)) in ordered {
         let attr = name.as_bytes();
-        let current: Vec<&[u8]> = entry.values(name).collect();
-        let written = entry
-            .get(name)
-            .map_or_else(|| attr.to_vec(), |a| a.name().to_vec());
+        let found = entry.get(name);
+        let current: Vec<&'a [u8]> = found.map(|a| a.values().collect()).unwrap_or_default();
+        let written: &'a [u8] = found.map_or(attr, |a| a.name());
+        let want: Vec<&'a [u8]> = want.iter().map(Vec::as_slice).collect();
         if BY_VALUE.iter().any(|b| b.eq_ignore_ascii_case(name)) {
-            let removed: Vec<Vec<u8>> = current
+            let removed: Vec<&'a [u8]> = current
                 .iter()
-                .filter(|c| !want.iter().any(|w| w.as_slice() == **c))
-                .map(|c| c.to_vec())
+                .filter(|c| !want.contains(c))
+                .copied()
                 .collect();
-            let added: Vec<Vec<u8>> = want
+            let added: Vec<&'a [u8]> = want
                 .iter()
-                .filter(|w| !current.contains(&w.as_slice()))
-                .cloned()
+                .filter(|w| !current.contains(w))
+                .copied()
                 .collect();
             let member = name.eq_ignore_ascii_case("member");
             if !removed.is_empty() && !member {
-                mods.push(Modification::new(ModOp::Delete, written.clone(), removed));
+                mods.push((
+                    ModRef {
+                        op: ModOp::Delete,
+                        attr: written,
+                        values: removed,
+                    },
+                    *name,
+                ));
             }
             if !added.is_empty() {
-                mods.push(Modification::new(ModOp::Add, written, added));
+                mods.push((
+                    ModRef {
+                        op: ModOp::Add,
+                        attr: written,
+                        values: added,
+                    },
+                    *name,
+                ));
             }
             continue;
         }
+        let binary = attr_info(attr).is_binary();
         let same = current.len() == want.len()
-            && current.iter().zip(want).all(|(c, w)| {
-                if attr_info(attr).is_binary() {
-                    *c == w.as_slice()
+            && current.iter().zip(&want).all(|(c, w)| {
+                if binary {
+                    c == w
                 } else {
                     values_equal(attr, c, w)
                 }
             });
-        if same {
+        if same || (want.is_empty() && current.is_empty()) {
             continue;
         }
-        if want.is_empty() && current.is_empty() {
-            continue;
-        }
-        mods.push(Modification::new(ModOp::Replace, written, want.clone()));
+        mods.push((
+            ModRef {
+                op: ModOp::Replace,
+                attr: written,
+                values: want,
+            },
+            *name,
+        ));
     }
     mods
 }
@@ -179,5 +202,57 @@ mod tests {
         let mods = modifications(&e, &[("member", vec![b"cn=b,dc=x".to_vec()])]);
         assert_eq!(mods.len(), 1);
         assert_eq!(mods[0].op, ModOp::Add);
+    }
+
+    proptest::proptest! {
+        /// Writing the borrowed mod-specs gives the bytes of the owned record, whatever the
+        /// values (folded, base64, binary, empty) and the attributes' spellings and order.
+        #[test]
+        fn borrowed_mod_specs_write_the_owned_record(
+            current in proptest::collection::vec((0usize..6, 0usize..5), 0..10),
+            desired in proptest::collection::vec(
+                (0usize..6, proptest::collection::vec(0usize..5, 0..4)),
+                0..6,
+            ),
+            wrap in proptest::sample::select(vec![0usize, 20, 76]),
+        ) {
+            use crate::ldif::writer::{WriteOptions, Writer};
+            const NAMES: [&str; 6] =
+                ["proxyAddresses", "mail", "member", "msExchMailboxGuid", "zzCustom", "aaCustom"];
+            let values: [&[u8]; 5] = [
+                b"SMTP:a@x",
+                b"smtp:A@X",
+                b"",
+                "caf\u{e9} \u{20ac}".as_bytes(),
+                b"a long value that is folded when the line is wider than the wrap column",
+            ];
+            let mut b = crate::model::EntryBuilder::new(b"CN=A,DC=x");
+            for (a, v) in &current {
+                let name = if *a == 1 { "MAIL" } else { NAMES[*a] };
+                b.push(name.as_bytes(), values[*v]);
+            }
+            let e = b.finish();
+            let mut seen = Vec::new();
+            let want: Vec<(&str, Vec<Vec<u8>>)> = desired
+                .iter()
+                .filter(|(a, _)| {
+                    let new = !seen.contains(a);
+                    seen.push(*a);
+                    new
+                })
+                .map(|(a, vs)| (NAMES[*a], vs.iter().map(|v| values[*v].to_vec()).collect()))
+                .collect();
+            let opts = WriteOptions { wrap, ..WriteOptions::default() };
+            let mut owned = Vec::new();
+            if let Some(rec) = record(&e, &want) {
+                Writer::new(opts.clone()).record(&mut owned, &rec);
+            }
+            let refs: Vec<ModRef<'_>> = mod_refs(&e, &want).into_iter().map(|(m, _)| m).collect();
+            let mut borrowed = Vec::new();
+            if !refs.is_empty() {
+                Writer::new(opts).modify(&mut borrowed, e.dn(), &refs);
+            }
+            proptest::prop_assert_eq!(borrowed, owned);
+        }
     }
 }
