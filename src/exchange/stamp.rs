@@ -1039,16 +1039,26 @@ impl Engine<'_> {
         let mut next: Vec<Vec<u8>> = Vec::new();
         if !hidden {
             let subject = p.state.subject();
-            let keys: Vec<Vec<u8>> = current.iter().map(|v| dn::key_lossy(v)).collect();
+            // A value written as a list's DN is written has that list's key: only other
+            // spellings are normalised.
+            let keys: Vec<Cow<'_, [u8]>> = current
+                .iter()
+                .map(
+                    |v| match lists.iter().find(|l| l.dn.as_bytes() == v.as_slice()) {
+                        Some(l) => Cow::Borrowed(l.dn_key.as_slice()),
+                        None => Cow::Owned(dn::key_lossy(v)),
+                    },
+                )
+                .collect();
             // Values for lists the policy does not describe are kept (they cannot be evaluated).
             for (v, k) in current.iter().zip(&keys) {
-                if !lists.iter().any(|l| &l.dn_key == k) {
+                if !lists.iter().any(|l| l.dn_key == **k) {
                     next.push(v.clone());
                 }
             }
             for l in lists {
                 if l.filter.matches_in(&subject) {
-                    match keys.iter().position(|k| *k == l.dn_key) {
+                    match keys.iter().position(|k| **k == *l.dn_key) {
                         Some(i) => next.push(current[i].clone()),
                         None => next.push(l.dn.as_bytes().to_vec()),
                     }
