@@ -78,6 +78,41 @@ fn planning_the_sample_after_applying_its_plan_gives_nothing() {
 }
 
 #[test]
+fn address_list_values_in_another_spelling_are_kept_as_they_are() {
+    // The sample after its plan, with every showInAddressBook value re-spelled (lower case,
+    // a space after each comma): the same lists, so planning again changes nothing.
+    let (_, after) = replan_is_empty(&root().join("samples/corp.ldf"), "samples/policy.toml");
+    let mut respelled = 0;
+    let mut buf = Vec::new();
+    let mut w = ldifstamp::ldif::writer::Writer::default();
+    for e in &after {
+        let mut b = ldifstamp::model::EntryBuilder::new(e.dn());
+        for a in e.attributes() {
+            for v in a.values() {
+                if a.name().eq_ignore_ascii_case(b"showInAddressBook") {
+                    let other = String::from_utf8_lossy(v).to_lowercase().replace(',', ", ");
+                    b.push(a.name(), other.as_bytes());
+                    respelled += 1;
+                } else {
+                    b.push(a.name(), v);
+                }
+            }
+        }
+        w.add_record(&mut buf, &b.finish());
+    }
+    assert!(respelled > 10, "{respelled} values re-spelled");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("respelled.ldf");
+    std::fs::write(&f, &buf).unwrap();
+    let (again, err, _) = plan(f.to_str().unwrap(), "samples/policy.toml", &[]);
+    assert!(
+        again.is_empty(),
+        "re-spelled lists were changed:\n{}\n{err}",
+        String::from_utf8_lossy(&again)
+    );
+}
+
+#[test]
 fn the_rule_fixture_is_idempotent_too() {
     replan_is_empty(
         &root().join("tests/fixtures/plan-rules/export.ldf"),
