@@ -17,7 +17,7 @@ use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
 use crate::exchange::stamp::{Engine, EngineSettings, Mode};
-use crate::exchange::uniqueness::{self, AllocSettings, Claim, Index, IntMap, INDEX_OWNER};
+use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
 use crate::ldif::writer::Writer;
 use crate::model::{dn, Record};
@@ -72,7 +72,7 @@ pub struct DuplicateReport {
 }
 
 struct Pass1 {
-    held: Vec<String>,
+    held: Held,
     claim: Option<Claim>,
     eds: Option<Vec<u8>>,
     /// Set when pass 1 already knows everything pass 2 would say of the object.
@@ -191,8 +191,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             return None;
         };
         let prepared = engine1.prepare(e);
-        let mut held: Vec<String> = Engine::held_values(e).collect();
-        held.extend(prepared.promoted().iter().cloned());
+        let mut held = Held::default();
+        Engine::held_into(e, &mut held);
+        for p in prepared.promoted() {
+            held.push(&[p]);
+        }
         // The claim's keys are hashed here, on the workers, not in the allocation.
         let claim = prepared.claim(0).map(|mut c| {
             c.compute_keys(&alloc_settings);
@@ -239,9 +242,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                     unread.push(seq);
                     unread_last = Some((file, item.location.record));
                 }
-                for v in &p.held {
-                    index.hold(v, seq);
-                }
+                index.hold_all(&p.held, seq);
                 if let Some(mut c) = p.claim {
                     c.seq = seq;
                     claims.push(c);
@@ -265,23 +266,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             let Ok(Record::Entry(e)) = &item.result else {
                 return None;
             };
-            let held: Vec<String> = Engine::held_values(e).collect();
-            let sip = e
-                .values("msRTCSIP-PrimaryUserAddress")
-                .map(|v| format!("sipuri:{}", String::from_utf8_lossy(v)))
-                .collect::<Vec<_>>();
+            let mut held = Held::default();
+            Engine::held_into(e, &mut held);
+            for v in e.values("msRTCSIP-PrimaryUserAddress") {
+                held.push(&["sipuri:", &String::from_utf8_lossy(v)]);
+            }
             Some((
                 held,
-                sip,
                 recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
             ))
         },
         |item, out, _| {
             index_diag.handle_non_record(&item)?;
-            if let Some((held, sip, eds)) = out {
-                for v in held.iter().chain(&sip) {
-                    index.hold(v, INDEX_OWNER);
-                }
+            if let Some((held, eds)) = out {
+                index.hold_all(&held, INDEX_OWNER);
                 add_eds(eds, &mut eds_groups);
             }
             Ok(())

@@ -785,6 +785,16 @@ impl Engine<'_> {
         proxies.chain(legacy)
     }
 
+    /// [`Engine::held_values`] added to `held` (with their keys).
+    pub fn held_into(entry: &Entry, held: &mut crate::exchange::uniqueness::Held) {
+        for v in entry.values("proxyAddresses") {
+            held.push(&[&String::from_utf8_lossy(v)]);
+        }
+        if let Some(l) = entry.first_str("legacyExchangeDN") {
+            held.push(&["x500:", l]);
+        }
+    }
+
     /// The desired state after the allocation: every RUS-owned attribute the object should
     /// have, as overrides over the entry. `None` when the object is not stamped.
     pub fn finish<'e>(&self, mut p: Prepared<'e>, alloc: Option<&Allocation>) -> Finished<'e> {

@@ -114,6 +114,50 @@ pub fn legacy_slot(legacy_dn: &str) -> String {
     joined(&["x500:", legacy_dn])
 }
 
+/// The values one object holds, with their keys, gathered where the object is read (the
+/// pipeline's workers): one buffer of text instead of a string per value, and the keys
+/// hashed there rather than on the thread that builds the index.
+#[derive(Debug, Default)]
+pub struct Held {
+    text: String,
+    /// Key and end in `text` of each value.
+    values: Vec<((u64, u64), u32)>,
+}
+
+impl Held {
+    /// Adds the value made of `parts` one after another.
+    pub fn push(&mut self, parts: &[&str]) {
+        let start = self.text.len();
+        for p in parts {
+            self.text.push_str(p);
+        }
+        let k = key(&self.text[start..]);
+        self.values
+            .push((k, u32::try_from(self.text.len()).unwrap_or(u32::MAX)));
+    }
+
+    /// The values and their keys, in the order added.
+    pub fn iter(&self) -> impl Iterator<Item = ((u64, u64), &str)> + '_ {
+        let mut start = 0usize;
+        self.values.iter().map(move |&(k, end)| {
+            let end = (end as usize).min(self.text.len());
+            let v = self.text.get(start..end).unwrap_or_default();
+            start = end;
+            (k, v)
+        })
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
 /// A value two objects already share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Duplicate {
@@ -136,7 +180,19 @@ pub struct Index {
 impl Index {
     /// Records that `owner` holds `value` (a proxy address or [`legacy_slot`]).
     pub fn hold(&mut self, value: &str, owner: u32) {
-        match self.taken.entry(key(value)) {
+        self.hold_keyed(key(value), value, owner);
+    }
+
+    /// Records that `owner` holds every value of `held`.
+    pub fn hold_all(&mut self, held: &Held, owner: u32) {
+        for (k, v) in held.iter() {
+            self.hold_keyed(k, v, owner);
+        }
+    }
+
+    /// [`Index::hold`] of a value whose key is known.
+    fn hold_keyed(&mut self, k: (u64, u64), value: &str, owner: u32) {
+        match self.taken.entry(k) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(owner);
             }
@@ -1163,6 +1219,44 @@ mod tests {
         fn keys_are_the_hash_of_the_lower_cased_value(value in "[A-Za-z0-9@.:;=éÉ ]{0,300}") {
             let h = xxh3_128(value.to_lowercase().as_bytes());
             proptest::prop_assert_eq!(key(&value), (h as u64, (h >> 64) as u64));
+        }
+    }
+
+    proptest::proptest! {
+        /// Values kept in one buffer come back as added, with the key of the whole value, and
+        /// an index holding them reports the same duplicates as holding them one by one.
+        #[test]
+        fn held_values_come_back_with_their_keys(
+            values in proptest::collection::vec(
+                proptest::collection::vec("[a-cA-C:é]{0,4}", 1..3),
+                0..12,
+            ),
+        ) {
+            let mut held = Held::default();
+            for parts in &values {
+                let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+                held.push(&parts);
+            }
+            let want: Vec<String> = values.iter().map(|p| p.concat()).collect();
+            let got: Vec<((u64, u64), &str)> = held.iter().collect();
+            proptest::prop_assert_eq!(got.len(), want.len());
+            proptest::prop_assert_eq!(held.len(), want.len());
+            for ((k, v), w) in got.iter().zip(&want) {
+                proptest::prop_assert_eq!(*v, w.as_str());
+                proptest::prop_assert_eq!(*k, key(w));
+            }
+            let (mut one, mut all) = (Index::default(), Index::default());
+            for (i, w) in want.iter().enumerate() {
+                one.hold(w, 1 + i as u32 % 3);
+            }
+            for (i, w) in want.iter().enumerate() {
+                // The same values, held by the same owners, in the same order.
+                let mut h = Held::default();
+                h.push(&[w]);
+                all.hold_all(&h, 1 + i as u32 % 3);
+            }
+            proptest::prop_assert_eq!(&one.duplicates, &all.duplicates);
+            proptest::prop_assert_eq!(one.len(), all.len());
         }
     }
 
