@@ -570,14 +570,11 @@ pub fn allocate(
         .collect()
 }
 
-/// Serves every claim in claim order — `whenCreated` as text (none last), then input order,
-/// then `objectGUID` — and records each choice, holding the values chosen in `index`. Only
-/// numbered retries and legacyExchangeDN collisions build candidate strings here; the rest
-/// is lookups of keys computed by [`Claim::compute_keys`] (computed here for claims that
-/// come without them).
-pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> Decisions {
-    // The sort moves compact keys (the first 16 bytes of `whenCreated`, zero-padded, order
-    // as the text does unless they are equal) rather than whole claims.
+/// The claims' positions in serving order: `whenCreated` as text (none last), then input
+/// order, then `objectGUID`. The sort moves compact keys (the first 16 bytes of
+/// `whenCreated`, zero-padded, which order as the text does unless they are equal) rather
+/// than whole claims.
+fn serving_order(claims: &[Claim]) -> Vec<u32> {
     let mut order: Vec<(u128, u32, u32)> = claims
         .iter()
         .enumerate()
@@ -597,6 +594,16 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
             .then_with(|| ca.guid.cmp(&cb.guid))
             .then(a.2.cmp(&b.2))
     });
+    order.into_iter().map(|(_, _, i)| i).collect()
+}
+
+/// Serves every claim in claim order — `whenCreated` as text (none last), then input order,
+/// then `objectGUID` — and records each choice, holding the values chosen in `index`. Only
+/// numbered retries and legacyExchangeDN collisions build candidate strings here; the rest
+/// is lookups of keys computed by [`Claim::compute_keys`] (computed here for claims that
+/// come without them).
+pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> Decisions {
+    let order = serving_order(claims);
     let mut starts = Vec::with_capacity(claims.len());
     let mut total = 0usize;
     for c in claims {
@@ -606,7 +613,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
     let mut choices = vec![NONE; total];
     let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
         HashMap::default();
-    for &(_, _, i) in &order {
+    for &i in &order {
         let claim = &claims[i as usize];
         let seq = claim.seq;
         let mut out = starts[i as usize] as usize;
@@ -907,31 +914,12 @@ mod tests {
         mut claims: Vec<Claim>,
         settings: &AllocSettings,
     ) -> IntMap<u32, Allocation> {
-        // Serving order: `whenCreated` as text (none last), then input order. The sort moves
-        // compact keys (the first 16 bytes of `whenCreated`, zero-padded, order as the text does
-        // unless they are equal) rather than whole claims.
-        let mut order: Vec<(u128, u32, u32)> = claims
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let w = when(c);
-                let mut head = [0u8; 16];
-                let n = w.len().min(16);
-                head[..n].copy_from_slice(&w[..n]);
-                (u128::from_be_bytes(head), c.seq, i as u32)
-            })
-            .collect();
-        order.sort_by(|a, b| {
-            let (ca, cb) = (&claims[a.2 as usize], &claims[b.2 as usize]);
-            a.0.cmp(&b.0)
-                .then_with(|| when(ca).cmp(when(cb)))
-                .then(a.1.cmp(&b.1))
-                .then_with(|| ca.guid.cmp(&cb.guid))
-        });
+        // The serving order is shared with `decide` (tested on its own above).
+        let order = serving_order(&claims);
         let mut out = IntMap::with_capacity_and_hasher(claims.len(), Default::default());
         let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
             HashMap::default();
-        for &(_, _, i) in &order {
+        for &i in &order {
             // Taken out, so that its memory goes as soon as it is served.
             let claim = std::mem::take(&mut claims[i as usize]);
             let mut alloc = Allocation::default();
