@@ -7,7 +7,7 @@ use crate::commands::{Diagnostics, Outcome};
 use crate::error::Result;
 use crate::exchange::lint::lint;
 use crate::exchange::stamp::Engine;
-use crate::exchange::uniqueness::Index;
+use crate::exchange::uniqueness::{Held, Index};
 use crate::input::Item;
 use crate::model::Record;
 use crate::pipeline;
@@ -65,7 +65,9 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
         common.progress,
         |item: &Item, _: &mut Vec<u8>| match &item.result {
             Ok(Record::Entry(e)) => {
-                Some((lint(e, &policy), Engine::held_values(e).collect::<Vec<_>>()))
+                let mut held = Held::default();
+                Engine::held_into(e, &mut held);
+                Some((lint(e, &policy), held))
             }
             _ => None,
         },
@@ -80,9 +82,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
                     findings += 1;
                     crate::note!("finding: {}: {f}", item.location);
                 }
-                for v in held {
-                    index.hold(&v, places.len() as u32);
-                }
+                index.hold_all(&held, places.len() as u32);
             }
             Ok(())
         },

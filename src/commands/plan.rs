@@ -387,9 +387,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                         attrs.push(name);
                     }
                 }
-                let specs: Vec<crate::model::ModRef<'_>> =
-                    mods.into_iter().map(|(m, _)| m).collect();
-                Writer::new(wopts.clone()).modify(bytes, e.dn(), &specs);
+                Writer::new(wopts.clone()).modify(bytes, e.dn(), mods.iter().map(|(m, _)| m));
             }
         }
         Some(Stamped {

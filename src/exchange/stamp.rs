@@ -773,19 +773,8 @@ impl Engine<'_> {
         }
     }
 
-    /// Every value the object holds that must stay unique: its proxy addresses and its
-    /// legacyExchangeDN slot (and a pre-set `mail` that will become its primary).
-    pub fn held_values(entry: &Entry) -> impl Iterator<Item = String> + '_ {
-        let proxies = entry
-            .values("proxyAddresses")
-            .map(|v| String::from_utf8_lossy(v).into_owned());
-        let legacy = entry
-            .first_str("legacyExchangeDN")
-            .map(crate::exchange::uniqueness::legacy_slot);
-        proxies.chain(legacy)
-    }
-
-    /// [`Engine::held_values`] added to `held` (with their keys).
+    /// Adds to `held` every value the object holds that must stay unique: its proxy
+    /// addresses and its legacyExchangeDN slot ([`crate::exchange::uniqueness::legacy_slot`]).
     pub fn held_into(entry: &Entry, held: &mut crate::exchange::uniqueness::Held) {
         for v in entry.values("proxyAddresses") {
             held.push(&[&String::from_utf8_lossy(v)]);

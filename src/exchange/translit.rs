@@ -143,11 +143,7 @@ fn ascii_class(c: char) -> u8 {
 /// Whether every byte of `s` is an ASCII character with class bit `class` (such a string
 /// maps to itself).
 fn all_in_class(s: &str, class: u8) -> bool {
-    s.bytes().all(|b| {
-        ASCII_CLASSES
-            .get(usize::from(b))
-            .is_some_and(|k| k & class != 0)
-    })
+    s.bytes().all(|b| ascii_class(char::from(b)) & class != 0)
 }
 
 /// Appendix C (E2007+ default) mapping of a non-ASCII character; `""` means deleted.

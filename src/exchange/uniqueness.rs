@@ -219,9 +219,16 @@ impl Index {
         self.taken.get(&key(value)).copied()
     }
 
-    /// Whether the value of key `k` ([`key`]) is free for `owner`.
-    fn free_key_for(&self, k: (u64, u64), owner: u32) -> bool {
-        self.holder_key(k).is_none_or(|o| o == owner)
+    /// Holds the value of key `k` ([`key`]) for `owner` when it is free for it (unused, or
+    /// used by `owner` itself): one lookup for the test and the hold.
+    fn take_key(&mut self, k: (u64, u64), owner: u32) -> bool {
+        match self.taken.entry(k) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(owner);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(o) => *o.get() == owner,
+        }
     }
 
     /// Who holds the value of key `k`.
@@ -401,6 +408,14 @@ fn legacy_candidate(
     legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, &cn)
 }
 
+/// The base of the numbered candidates (`base2`, `base3`, ...) of a `Local` address.
+fn numbered_base<'c>(settings: &AllocSettings, template: &'c str, alias: &'c str) -> &'c str {
+    match settings.duplicate_base {
+        DuplicateBase::Alias => alias,
+        DuplicateBase::Template => template,
+    }
+}
+
 /// The first alias candidate is tried unless it is empty or the template's (already tried).
 fn alias_is_tried(template: &str, alias: &str) -> bool {
     !alias.is_empty() && alias != template
@@ -412,6 +427,11 @@ impl Claim {
     /// the one-threaded allocation only looks them up. Call it where the claim is made (the
     /// pipeline's workers); [`decide`] computes the keys of claims that come without them.
     pub fn compute_keys(&mut self, settings: &AllocSettings) {
+        self.keys = self.candidate_keys(settings);
+    }
+
+    /// What [`Claim::compute_keys`] stores.
+    fn candidate_keys(&self, settings: &AllocSettings) -> Vec<Option<(u64, u64)>> {
         let mut keys = Vec::with_capacity(2 * self.wanted.len() + 1);
         for w in &self.wanted {
             match w {
@@ -438,7 +458,7 @@ impl Claim {
             let first = legacy_candidate(settings, base, self.guid.as_ref(), dn, 0);
             keys.push(Some(key(&legacy_slot(&first))));
         }
-        self.keys = keys;
+        keys
     }
 
     /// Number of decisions the claim needs: one per wanted address, one for its
@@ -465,16 +485,6 @@ pub struct Decisions {
 }
 
 impl Decisions {
-    /// Number of claims decided.
-    pub fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    /// Whether no claim was decided.
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
     /// The allocation of claim `i` (its position in the claims given to [`decide`]); `claim`
     /// must be that claim, made again from the same entry (its `seq` and keys are not read).
     pub fn allocation(&self, i: usize, claim: &Claim, settings: &AllocSettings) -> Allocation {
@@ -496,10 +506,7 @@ impl Decisions {
                     domain,
                 } => match choice(j) {
                     Some(n) => {
-                        let base = match settings.duplicate_base {
-                            DuplicateBase::Alias => alias,
-                            DuplicateBase::Template => template,
-                        };
+                        let base = numbered_base(settings, template, alias);
                         let local = local_candidate(n, template, alias, base);
                         let addr = local_address(kind, &local, domain);
                         if n > 0 {
@@ -619,9 +626,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
         let mut out = starts[i as usize] as usize;
         let computed;
         let mut keys = if claim.keys.is_empty() {
-            let mut c = claim.clone();
-            c.compute_keys(settings);
-            computed = c.keys;
+            computed = claim.candidate_keys(settings);
             computed.iter().copied()
         } else {
             claim.keys.iter().copied()
@@ -637,12 +642,9 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
                     let (kt, ka) = (keys.next().flatten(), keys.next().flatten());
                     let mut got = None;
                     for (n, k) in [(0, kt), (1, ka)] {
-                        if let Some(k) = k.filter(|_| n <= settings.max_retries) {
-                            if index.free_key_for(k, seq) {
-                                index.hold_key(k, seq);
-                                got = Some(n);
-                                break;
-                            }
+                        if k.is_some_and(|k| n <= settings.max_retries && index.take_key(k, seq)) {
+                            got = Some(n);
+                            break;
                         }
                     }
                     if got.is_none() && settings.max_retries >= 2 {
@@ -666,19 +668,13 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
                 }
                 Wanted::X400 { kind, address } => {
                     let first = keys.next().flatten();
-                    if let Some(k) = first.filter(|k| index.free_key_for(*k, seq)) {
-                        index.hold_key(k, seq);
+                    if first.is_some_and(|k| index.take_key(k, seq)) {
                         Some(0)
                     } else {
                         match settings.x400_duplicates {
                             X400Duplicates::Skip => None,
                             X400Duplicates::Suffix => (2..settings.max_retries.max(3)).find(|n| {
-                                let k = key(&x400_candidate(kind, address, *n));
-                                let free = index.free_key_for(k, seq);
-                                if free {
-                                    index.hold_key(k, seq);
-                                }
-                                free
+                                index.take_key(key(&x400_candidate(kind, address, *n)), seq)
                             }),
                         }
                     }
@@ -691,19 +687,13 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
         }
         if let Some((base, dn_text)) = &claim.legacy {
             let first = keys.next().flatten();
-            let got = if let Some(k) = first.filter(|k| index.free_key_for(*k, seq)) {
-                index.hold_key(k, seq);
+            let got = if first.is_some_and(|k| index.take_key(k, seq)) {
                 Some(0)
             } else {
                 (1..1000u32).find(|attempt| {
                     let value =
                         legacy_candidate(settings, base, claim.guid.as_ref(), dn_text, *attempt);
-                    let k = key(&legacy_slot(&value));
-                    let free = index.free_key_for(k, seq);
-                    if free {
-                        index.hold_key(k, seq);
-                    }
-                    free
+                    index.take_key(key(&legacy_slot(&value)), seq)
                 })
             };
             if let Some(c) = choices.get_mut(out) {
@@ -724,10 +714,7 @@ fn numbered_retry(
     (kind, template, alias, domain): (&str, &str, &str, &str),
     mut tried: Vec<String>,
 ) -> Option<u32> {
-    let base = match settings.duplicate_base {
-        DuplicateBase::Alias => alias,
-        DuplicateBase::Template => template,
-    };
+    let base = numbered_base(settings, template, alias);
     // The key of `base` in `bases`, when this claim follows its record.
     let mut known: Option<(u64, u64)> = None;
     // Skip the numbered candidates earlier claims found taken, unless this claim holds one
@@ -768,6 +755,7 @@ fn numbered_retry(
     }
     None
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

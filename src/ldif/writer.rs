@@ -257,12 +257,7 @@ impl Writer {
             Change::Delete => {}
             Change::Modify(mods) => {
                 for m in mods {
-                    self.raw(out, &[m.op.keyword().as_bytes(), b": ", &m.attr]);
-                    let binary = attr_info(&m.attr).is_binary();
-                    for v in &m.values {
-                        self.attr_value(out, &m.attr, v, binary);
-                    }
-                    self.raw(out, &[b"-"]);
+                    self.mod_spec(out, m.op, &m.attr, m.values.iter().map(Vec::as_slice));
                 }
             }
             Change::ModDn {
@@ -285,18 +280,34 @@ impl Writer {
 
     /// Writes a modify record of `mods` for `dn`, as [`Writer::record`] writes a
     /// [`ChangeRecord`] of the same mod-specs (without controls).
-    pub fn modify(&mut self, out: &mut Vec<u8>, dn: &[u8], mods: &[ModRef<'_>]) {
+    pub fn modify<'m, 'a: 'm>(
+        &mut self,
+        out: &mut Vec<u8>,
+        dn: &[u8],
+        mods: impl IntoIterator<Item = &'m ModRef<'a>>,
+    ) {
         self.dn_line(out, b"dn", dn);
         self.raw(out, &[b"changetype: modify"]);
         for m in mods {
-            self.raw(out, &[m.op.keyword().as_bytes(), b": ", m.attr]);
-            let binary = attr_info(m.attr).is_binary();
-            for v in &m.values {
-                self.attr_value(out, m.attr, v, binary);
-            }
-            self.raw(out, &[b"-"]);
+            self.mod_spec(out, m.op, m.attr, m.values.iter().copied());
         }
         self.eol(out);
+    }
+
+    /// Writes one mod-spec: `op: attr`, its values, `-`.
+    fn mod_spec<'v>(
+        &mut self,
+        out: &mut Vec<u8>,
+        op: ModOp,
+        attr: &[u8],
+        values: impl Iterator<Item = &'v [u8]>,
+    ) {
+        self.raw(out, &[op.keyword().as_bytes(), b": ", attr]);
+        let binary = attr_info(attr).is_binary();
+        for v in values {
+            self.attr_value(out, attr, v, binary);
+        }
+        self.raw(out, &[b"-"]);
     }
 
     /// Writes `entry` as a `changetype: add` record.
