@@ -6,6 +6,7 @@ pub mod check;
 pub mod convert;
 pub mod diff;
 pub mod plan;
+pub mod spool;
 
 use std::path::Path;
 

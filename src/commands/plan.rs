@@ -2,9 +2,10 @@
 //! Recipient Update Service would have stamped.
 //!
 //! Two streaming passes over the exports: pass 1 indexes every held value and collects the
-//! claims of objects that need new ones; one deterministic allocation pass serves the claims;
-//! pass 2 re-reads the exports and stamps each entry in parallel, writing minimal modify
-//! records in input order.
+//! claims of objects that need new ones, and spools what it prepared of those objects (see
+//! [`crate::commands::spool`]); one deterministic allocation pass serves the claims; pass 2
+//! re-reads the exports and stamps each entry in parallel, from the spooled preparation where
+//! there is one, writing minimal modify records in input order.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -13,10 +14,11 @@ use serde::Serialize;
 
 use crate::cli::{Common, PlanArgs};
 use crate::commands::convert::sources_of;
+use crate::commands::spool::{self, Spool};
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
-use crate::exchange::stamp::{Engine, EngineSettings, Mode};
+use crate::exchange::stamp::{Engine, EngineSettings, Mode, Prepared};
 use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
 use crate::ldif::writer::Writer;
@@ -77,6 +79,8 @@ struct Pass1 {
     eds: Option<Vec<u8>>,
     /// Set when pass 1 already knows everything pass 2 would say of the object.
     settled: Option<Settled>,
+    /// Whether the item's bytes are the object's spool record (see [`Spool`]).
+    spooled: bool,
 }
 
 /// An object pass 2 need not stamp again: it claims nothing, so the allocation cannot change
@@ -178,6 +182,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut places: Vec<(u32, u64, u64)> = Vec::new();
     // Objects pass 2 only counts, by place (the key pass 2 finds records by).
     let mut settled: IntMap<(u32, u64), Settled> = IntMap::default();
+    // What pass 1 prepared of the objects that claim values, for pass 2 to finish.
+    let mut spool = Spool::new()?;
+    let (spool_notes, spool_sink) = spool.parts();
     // Settled objects pass 2 need not even read: those the next record of the same file
     // follows directly as an entry (so no ldifde follow-up record continues them), in input
     // order, by pass-1 number; `unread_last` is the (file, record number) of the last one
@@ -186,7 +193,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut unread_last: Option<(u32, u64)> = None;
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
-    let pass1 = |item: &Item, _: &mut Vec<u8>| -> Option<Pass1> {
+    let pass1 = |item: &Item, bytes: &mut Vec<u8>| -> Option<Pass1> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
         };
@@ -201,6 +208,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             c.compute_keys(&alloc_settings);
             c
         });
+        // A claiming object's preparation goes to the spool, for pass 2 to finish it without
+        // preparing it again.
+        let spooled = claim.is_some() && prepared.spool(bytes);
         let settled = match claim {
             None => settle(&engine1, item, e, prepared),
             Some(_) => None,
@@ -210,6 +220,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             claim,
             eds: recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
             settled,
+            spooled,
         })
     };
     let mut seq: u32 = 0;
@@ -220,13 +231,14 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
         }
     };
-    pipeline::run_results(
+    pipeline::run_results_writing(
         &sources,
         &common.input,
         &pool,
         common.progress,
+        &[],
         pass1,
-        |item, out, _| {
+        |item, out, bytes| {
             seq += 1;
             let file = file_of(&item.location.file);
             places.push((file, item.location.offset, item.location.record));
@@ -236,23 +248,30 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                     unread.pop();
                 }
             }
-            if let Some(p) = out {
-                if let Some(s) = p.settled {
-                    settled.insert((file, item.location.offset), s);
-                    unread.push(seq);
-                    unread_last = Some((file, item.location.record));
-                }
-                index.hold_all(&p.held, seq);
-                if let Some(mut c) = p.claim {
-                    c.seq = seq;
-                    claims.push(c);
-                    claim_places.push((file, item.location.offset));
-                }
-                add_eds(p.eds, &mut eds_groups);
+            let Some(p) = out else {
+                return Ok(false);
+            };
+            if let Some(s) = p.settled {
+                settled.insert((file, item.location.offset), s);
+                unread.push(seq);
+                unread_last = Some((file, item.location.record));
             }
-            Ok(())
+            if p.spooled {
+                spool_notes.note((file, item.location.offset), bytes.len());
+            }
+            index.hold_all(&p.held, seq);
+            if let Some(mut c) = p.claim {
+                c.seq = seq;
+                claims.push(c);
+                claim_places.push((file, item.location.offset));
+            }
+            add_eds(p.eds, &mut eds_groups);
+            // The spool record goes to the spool file.
+            Ok(p.spooled)
         },
+        |bytes| spool_sink.write(bytes),
     )?;
+    spool.finish(pool.current_num_threads())?;
     if unread_last.is_some() {
         unread.pop();
     }
@@ -353,17 +372,17 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         };
         let place = (file_of(&item.location.file), item.location.offset);
         if let Some(s) = settled.get(&place) {
-            return Some(Stamped {
-                changed: false,
-                attrs: Vec::new(),
-                kind: s.kind,
-                in_scope: s.in_scope,
-                enabled_by: None,
-                policy: None,
-                warnings: Vec::new(),
-            });
+            return Some(Stamped::counted(s.kind, s.in_scope));
         }
-        let prepared = engine.prepare(e);
+        // A claiming object was prepared by pass 1 and spooled.
+        let prepared = match spool.read(place) {
+            Ok(Some(rec)) => match Prepared::unspool(e, &rec) {
+                Ok(p) => p,
+                Err(_) => return Some(Stamped::failed(spool::damaged())),
+            },
+            Ok(None) => engine.prepare(e),
+            Err(err) => return Some(Stamped::failed(err)),
+        };
         let alloc = claim_at
             .binary_search_by(|(p, _)| p.cmp(&place))
             .ok()
@@ -398,6 +417,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             enabled_by: p.enabled_by.take(),
             policy: p.policy,
             warnings: std::mem::take(&mut p.warnings),
+            failed: None,
         })
     };
     let stats = pipeline::run_results_writing(
@@ -421,6 +441,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 )?;
                 return Ok(false);
             };
+            let mut st = st;
+            if let Some(err) = st.failed.take() {
+                return Err(err);
+            }
             if dup_seqs.contains_key(&seq2) {
                 dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
             }
@@ -522,6 +546,32 @@ struct Stamped {
     /// Index of the recipient policy that applies.
     policy: Option<usize>,
     warnings: Vec<String>,
+    /// Why the object's spool record could not be used.
+    failed: Option<Error>,
+}
+
+impl Stamped {
+    /// An object counted, not stamped.
+    fn counted(kind: Kind, in_scope: bool) -> Stamped {
+        Stamped {
+            changed: false,
+            attrs: Vec::new(),
+            kind,
+            in_scope,
+            enabled_by: None,
+            policy: None,
+            warnings: Vec::new(),
+            failed: None,
+        }
+    }
+
+    /// An object whose spool record could not be used.
+    fn failed(err: Error) -> Stamped {
+        Stamped {
+            failed: Some(err),
+            ..Stamped::counted(Kind::NonRecipient, false)
+        }
+    }
 }
 
 /// Adds one to `map[key]`, allocating the key only the first time.

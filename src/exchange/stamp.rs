@@ -129,6 +129,10 @@ impl<'a> State<'a> {
     /// Sets `attr` (canonical name) to `values`.
     pub fn set(&mut self, attr: &'static str, values: Vec<Vec<u8>>) {
         debug_assert!(
+            stamped_index(attr).is_some(),
+            "`{attr}` must be listed in STAMPED to be spooled"
+        );
+        debug_assert!(
             !attr.eq_ignore_ascii_case("objectClass")
                 && !attr.eq_ignore_ascii_case("objectCategory"),
             "the filter facts assume classes and categories are never stamped"
@@ -241,6 +245,160 @@ impl Prepared<'_> {
                 (b.clone(), dn)
             }),
             keys: Vec::new(),
+        })
+    }
+}
+
+/// Every attribute the engine may set on a [`State`]: a spooled state names its overrides by
+/// their position here (see [`Prepared::spool`]).
+const STAMPED: [&str; 25] = [
+    "displayName",
+    "homeMDB",
+    "homeMTA",
+    "legacyExchangeDN",
+    "mAPIRecipient",
+    "mDBUseDefaults",
+    "mail",
+    "mailNickname",
+    "member",
+    "msExchHomeServerName",
+    "msExchMailboxGuid",
+    "msExchMasterAccountSid",
+    "msExchPoliciesIncluded",
+    "msExchRecipientDisplayType",
+    "msExchRecipientTypeDetails",
+    "msExchUserAccountControl",
+    "msExchVersion",
+    "proxyAddresses",
+    "reportToOriginator",
+    "showInAddressBook",
+    "targetAddress",
+    "textEncodedORAddress",
+    "msExchHideFromAddressLists",
+    "msExchPoliciesExcluded",
+    "hideDLMembership",
+];
+
+fn stamped_index(attr: &str) -> Option<usize> {
+    STAMPED.iter().position(|n| *n == attr)
+}
+
+impl<'e> Prepared<'e> {
+    /// Appends what [`Prepared::unspool`] needs to make this again over the same entry:
+    /// everything [`Engine::prepare`] found, so that `plan`'s second pass runs only
+    /// [`Engine::finish`]. `false` (and `out` as it was) when an override names an attribute
+    /// outside the engine's list, which the caller then reads and prepares again.
+    pub fn spool(&self, out: &mut Vec<u8>) -> bool {
+        use crate::model::flat::Put;
+        let start = out.len();
+        let mut p = Put(out);
+        let kind = Kind::ALL.iter().position(|k| *k == self.kind).unwrap_or(0);
+        p.u8(kind as u8);
+        p.u8(u8::from(self.in_scope));
+        p.opt_str(self.enabled_by.as_deref());
+        p.u64(self.policy.map_or(u64::MAX, |i| i as u64));
+        p.len(self.state.overrides.len());
+        for (name, values) in &self.state.overrides {
+            let Some(i) = stamped_index(name) else {
+                out.truncate(start);
+                return false;
+            };
+            p.u8(i as u8);
+            p.len(values.len());
+            for v in values {
+                p.bytes(v);
+            }
+        }
+        p.len(self.wanted.len());
+        for ((a, b), w) in &self.wanted {
+            p.u64(*a as u64);
+            p.u64(*b as u64);
+            match w {
+                Wanted::Local {
+                    kind,
+                    template,
+                    alias,
+                    domain,
+                } => {
+                    p.u8(0);
+                    p.bytes(kind.as_bytes());
+                    p.bytes(template.as_bytes());
+                    p.bytes(alias.as_bytes());
+                    p.bytes(domain.as_bytes());
+                }
+                Wanted::X400 { kind, address } => {
+                    p.u8(1);
+                    p.bytes(kind.as_bytes());
+                    p.bytes(address.as_bytes());
+                }
+            }
+        }
+        p.opt_str(self.legacy.as_deref());
+        p.strs(&self.warnings);
+        p.strs(&self.promoted);
+        true
+    }
+
+    /// Reads back what [`Prepared::spool`] wrote for `entry`.
+    pub fn unspool(
+        entry: &'e Entry,
+        bytes: &[u8],
+    ) -> Result<Prepared<'e>, crate::model::flat::Short> {
+        use crate::model::flat::{Short, Take};
+        let mut t = Take(bytes);
+        let kind = *Kind::ALL.get(usize::from(t.u8()?)).ok_or(Short)?;
+        let in_scope = t.u8()? != 0;
+        let enabled_by = t.opt_str()?;
+        let policy = match t.u64()? {
+            u64::MAX => None,
+            i => Some(usize::try_from(i).map_err(|_| Short)?),
+        };
+        let mut state = State::new(entry);
+        for _ in 0..t.len()? {
+            let name = *STAMPED.get(usize::from(t.u8()?)).ok_or(Short)?;
+            let n = t.len()?;
+            let mut values = Vec::with_capacity(n.min(t.0.len() / 4));
+            for _ in 0..n {
+                values.push(t.bytes()?.to_vec());
+            }
+            state.set(name, values);
+        }
+        let n = t.len()?;
+        let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
+        let index = |v: u64| usize::try_from(v).map_err(|_| Short);
+        for _ in 0..n {
+            let at = (index(t.u64()?)?, index(t.u64()?)?);
+            let w = match t.u8()? {
+                0 => Wanted::Local {
+                    kind: t.str()?.into(),
+                    template: t.str()?.to_string(),
+                    alias: t.str()?.to_string(),
+                    domain: t.str()?.into(),
+                },
+                1 => Wanted::X400 {
+                    kind: t.str()?.into(),
+                    address: t.str()?.to_string(),
+                },
+                _ => return Err(Short),
+            };
+            wanted.push((at, w));
+        }
+        let legacy = t.opt_str()?;
+        let warnings = t.strs()?;
+        let promoted = t.strs()?;
+        if !t.is_empty() {
+            return Err(Short);
+        }
+        Ok(Prepared {
+            state,
+            kind,
+            in_scope,
+            enabled_by,
+            policy,
+            wanted,
+            legacy,
+            warnings,
+            promoted,
         })
     }
 }
@@ -1127,5 +1285,83 @@ impl<'s> FieldText<'s> {
             display: state.text("displayName").unwrap_or_default(),
             alias: alias.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ldif::framer::{Framer, DEFAULT_MAX_RECORD};
+    use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
+    use crate::model::Record;
+
+    /// Every entry of a shipped export.
+    fn sample_entries(name: &str) -> Vec<Entry> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name);
+        let data = std::fs::read(path).unwrap();
+        let mut framer = Framer::new(&data[..], DEFAULT_MAX_RECORD);
+        let mut parser = Parser::new(ParseOptions::default());
+        let mut entries = Vec::new();
+        while let Some(b) = framer.next_batch(1 << 16).unwrap() {
+            parser.read_batch(&b.data, DEFAULT_MAX_RECORD, false, |p, found| match found {
+                Found::Entry(_, e) => entries.push(e),
+                Found::Raw(r) => {
+                    let mut w = Vec::new();
+                    if let Ok(Parsed::Record(Record::Entry(e))) =
+                        p.parse(&b.data[r.start..r.end], r.line, &mut w)
+                    {
+                        entries.push(e);
+                    }
+                }
+                Found::Settled(_) => {}
+            });
+        }
+        entries
+    }
+
+    #[test]
+    fn spooled_preparations_finish_as_the_originals_do() {
+        let policy = Policy::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml"),
+        )
+        .unwrap();
+        let settings = EngineSettings {
+            mode: Mode::NewOnly,
+            guid_seed: 7,
+            scope_key: None,
+        };
+        let engine = Engine {
+            policy: &policy,
+            settings: &settings,
+            eds_groups: &[],
+        };
+        let mut claims = 0;
+        for name in ["corp.ldf", "corp-large-group.ldf"] {
+            for e in sample_entries(name) {
+                let p = engine.prepare(&e);
+                let mut rec = vec![0xAA];
+                assert!(p.spool(&mut rec), "{}", e.dn_lossy());
+                let back = Prepared::unspool(&e, &rec[1..]).unwrap();
+                assert_eq!(format!("{:?}", back.claim(3)), format!("{:?}", p.claim(3)));
+                claims += usize::from(p.claim(0).is_some());
+                assert_eq!(
+                    (back.kind, back.in_scope, &back.enabled_by, back.policy),
+                    (p.kind, p.in_scope, &p.enabled_by, p.policy)
+                );
+                assert_eq!((&back.warnings, &back.promoted), (&p.warnings, &p.promoted));
+                assert_eq!(back.state.overrides(), p.state.overrides());
+                let (a, b) = (engine.finish(p, None), engine.finish(back, None));
+                assert_eq!(a.stamped, b.stamped);
+                assert_eq!(a.prepared.state.overrides(), b.prepared.state.overrides());
+                assert_eq!(a.prepared.warnings, b.prepared.warnings);
+                // Every cut of the record is refused.
+                for cut in 1..rec.len() {
+                    assert!(Prepared::unspool(&e, &rec[1..cut]).is_err());
+                }
+            }
+        }
+        assert!(claims > 10, "the samples must exercise claims ({claims})");
     }
 }

@@ -6,6 +6,7 @@ pub mod binary;
 pub mod change;
 pub mod dn;
 pub mod entry;
+pub mod flat;
 pub mod schema;
 
 pub use change::{Change, ChangeRecord, Control, ModOp, ModRef, Modification, Record};

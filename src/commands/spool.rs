@@ -1,0 +1,212 @@
+//! `plan`'s spool: what pass 1's [`Engine::prepare`](crate::exchange::stamp::Engine::prepare)
+//! found of each object that claims a value, written to an unnamed temporary file so that
+//! pass 2 reads it back instead of preparing the object again.
+//!
+//! Each record is what [`Prepared::spool`](crate::exchange::stamp::Prepared::spool) wrote.
+//! Pass 1's workers make the records; the calling thread writes them in input order, so the
+//! file is written sequentially and its offsets are known where the records are consumed.
+//! Pass 2's workers read records at those offsets (positioned reads of a chunk at a time, no
+//! shared cursor). The file lives in the page cache, not in the process's memory: the spool
+//! costs disk space (a few hundred bytes per claiming object), not resident memory.
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// How errors name the spool file.
+const NAME: &str = "temporary spool file";
+
+/// Where one object's record is.
+#[derive(Clone, Copy)]
+struct Spot {
+    /// (file's position in the input list, record's byte offset): the key pass 2 finds
+    /// records by.
+    place: (u32, u64),
+    at: u64,
+    len: u32,
+}
+
+/// The spool file and the place of every record in it.
+pub struct Spool {
+    file: Sink,
+    notes: Notes,
+    /// Per reading thread (by rayon index, the last one for any other thread): the bytes read
+    /// last. A batch's records lie next to each other in the file and one worker reads them
+    /// in order, so one read serves many records.
+    chunks: Vec<Mutex<Chunk>>,
+}
+
+/// Bytes of the spool file from `at`.
+#[derive(Default)]
+struct Chunk {
+    at: u64,
+    data: Vec<u8>,
+}
+
+/// How much one read of the spool file takes in (more when a record is larger).
+const CHUNK: usize = 256 << 10;
+
+/// Where the records are (see [`Spool::parts`]).
+#[derive(Default)]
+pub struct Notes {
+    len: u64,
+    spots: Vec<Spot>,
+}
+
+/// Where the records are written (see [`Spool::parts`]).
+pub struct Sink(File);
+
+impl Notes {
+    /// Notes that the next `len` bytes written are the record of the object at `place`
+    /// (places must come in increasing order).
+    pub fn note(&mut self, place: (u32, u64), len: usize) {
+        debug_assert!(self.spots.last().is_none_or(|s| s.place < place));
+        self.spots.push(Spot {
+            place,
+            at: self.len,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+        });
+        self.len += len as u64;
+    }
+}
+
+impl Sink {
+    /// Appends records' bytes, in the order they were noted.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.0.write_all(bytes).map_err(|e| Error::io(NAME, e))
+    }
+}
+
+impl Spool {
+    /// An empty spool in the system's temporary directory (`TMPDIR`); the file is deleted
+    /// when the spool is dropped, or by the system if the process dies.
+    pub fn new() -> Result<Spool> {
+        let file = tempfile::tempfile().map_err(|e| Error::io(NAME, e))?;
+        Ok(Spool {
+            file: Sink(file),
+            notes: Notes::default(),
+            chunks: Vec::new(),
+        })
+    }
+
+    /// Where records are noted and where they are written, to be used by two closures at
+    /// once (the records' bytes reach the file after they were noted).
+    pub fn parts(&mut self) -> (&mut Notes, &mut Sink) {
+        (&mut self.notes, &mut self.file)
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.notes.spots.len()
+    }
+
+    /// Whether no record was noted.
+    pub fn is_empty(&self) -> bool {
+        self.notes.spots.is_empty()
+    }
+
+    /// Bytes written.
+    pub fn bytes(&self) -> u64 {
+        self.notes.len
+    }
+
+    /// Makes the written records readable by [`Spool::read`] from `threads` rayon worker
+    /// threads (and any other thread).
+    pub fn finish(&mut self, threads: usize) -> Result<()> {
+        self.chunks = (0..=threads).map(|_| Mutex::default()).collect();
+        self.file.0.flush().map_err(|e| Error::io(NAME, e))
+    }
+
+    /// The record spooled for the object at `place`, if there is one.
+    pub fn read(&self, place: (u32, u64)) -> Result<Option<Vec<u8>>> {
+        let spots = &self.notes.spots;
+        let Ok(i) = spots.binary_search_by(|s| s.place.cmp(&place)) else {
+            return Ok(None);
+        };
+        let s = spots[i];
+        self.record(s).map(Some).map_err(|e| Error::io(NAME, e))
+    }
+}
+
+impl Spool {
+    /// The bytes of the record at `s`.
+    fn record(&self, s: Spot) -> std::io::Result<Vec<u8>> {
+        let len = s.len as usize;
+        let last = self.chunks.len().saturating_sub(1);
+        let i = rayon::current_thread_index().map_or(last, |i| i.min(last));
+        let Some(Ok(mut chunk)) = self.chunks.get(i).map(Mutex::lock) else {
+            let mut rec = vec![0u8; len];
+            read_at(&self.file.0, &mut rec, s.at)?;
+            return Ok(rec);
+        };
+        let from = s.at.wrapping_sub(chunk.at);
+        if s.at < chunk.at || from + len as u64 > chunk.data.len() as u64 {
+            let want = (self.notes.len - s.at).min(CHUNK.max(len) as u64) as usize;
+            chunk.data.resize(want, 0);
+            read_at(&self.file.0, &mut chunk.data, s.at)?;
+            chunk.at = s.at;
+        }
+        let from = (s.at - chunk.at) as usize;
+        Ok(chunk.data[from..from + len].to_vec())
+    }
+}
+
+/// The error for a record that does not read back as it was written.
+pub fn damaged() -> Error {
+    Error::Input(format!("{NAME}: a record does not read back as written"))
+}
+
+/// Fills `buf` from `file` at offset `at`, without moving a shared cursor.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, at)
+}
+
+/// Fills `buf` from `file` at offset `at`, without moving a shared cursor.
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, at) {
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                at += n as u64;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_read_back_by_place() {
+        let mut spool = Spool::new().unwrap();
+        let record = |i: u64| {
+            format!("record {i} ")
+                .repeat(i as usize % 7 + 1)
+                .into_bytes()
+        };
+        for i in 0..50u64 {
+            let rec = record(i);
+            let (notes, sink) = spool.parts();
+            notes.note(((i / 20) as u32, i * 100), rec.len());
+            sink.write(&rec).unwrap();
+        }
+        spool.finish(2).unwrap();
+        assert_eq!(spool.len(), 50);
+        // Backwards (every read misses the chunk read before), then forwards.
+        for i in (0..50u64).rev().chain(0..50) {
+            let back = spool.read(((i / 20) as u32, i * 100)).unwrap().unwrap();
+            assert_eq!(back, record(i));
+        }
+        assert!(spool.read((0, 150)).unwrap().is_none());
+        assert!(spool.read((9, 0)).unwrap().is_none());
+    }
+}

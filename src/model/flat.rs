@@ -1,0 +1,180 @@
+//! A minimal byte codec for values the program writes and reads back itself (`plan`'s spool
+//! of prepared objects): little-endian integers and length-prefixed bytes, no versioning, no
+//! self-description. Reading checks every length against the bytes left, so a damaged record
+//! gives [`Short`] instead of a panic.
+
+/// Appends fixed-size integers and length-prefixed bytes to a buffer.
+pub struct Put<'a>(pub &'a mut Vec<u8>);
+
+impl Put<'_> {
+    /// One byte.
+    pub fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+
+    /// A `u32`, little-endian.
+    pub fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// A `u64`, little-endian.
+    pub fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    /// A length (`u32`) then the bytes. Panics on a length that does not fit a `u32`, which
+    /// no record can reach (records are limited to far less).
+    pub fn bytes(&mut self, v: &[u8]) {
+        self.len(v.len());
+        self.0.extend_from_slice(v);
+    }
+
+    /// A count or length as a `u32`.
+    pub fn len(&mut self, n: usize) {
+        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+
+    /// `None` as 0, `Some(s)` as 1 then the bytes.
+    pub fn opt_str(&mut self, v: Option<&str>) {
+        match v {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.bytes(s.as_bytes());
+            }
+        }
+    }
+
+    /// A count then each string.
+    pub fn strs<S: AsRef<str>>(&mut self, v: &[S]) {
+        self.len(v.len());
+        for s in v {
+            self.bytes(s.as_ref().as_bytes());
+        }
+    }
+}
+
+/// A record ended before a value it announces (or held text that is not UTF-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Short;
+
+/// Reads what [`Put`] wrote, in the same order.
+pub struct Take<'a>(pub &'a [u8]);
+
+impl<'a> Take<'a> {
+    fn split(&mut self, n: usize) -> Result<&'a [u8], Short> {
+        if n > self.0.len() {
+            return Err(Short);
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+
+    /// One byte.
+    pub fn u8(&mut self) -> Result<u8, Short> {
+        Ok(self.split(1)?[0])
+    }
+
+    /// A `u32`.
+    pub fn u32(&mut self) -> Result<u32, Short> {
+        let b = self.split(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A `u64`.
+    pub fn u64(&mut self) -> Result<u64, Short> {
+        let b = self.split(8)?;
+        let mut w = [0u8; 8];
+        w.copy_from_slice(b);
+        Ok(u64::from_le_bytes(w))
+    }
+
+    /// A count or length.
+    pub fn len(&mut self) -> Result<usize, Short> {
+        Ok(self.u32()? as usize)
+    }
+
+    /// Length-prefixed bytes.
+    pub fn bytes(&mut self) -> Result<&'a [u8], Short> {
+        let n = self.len()?;
+        self.split(n)
+    }
+
+    /// Length-prefixed UTF-8 text.
+    pub fn str(&mut self) -> Result<&'a str, Short> {
+        std::str::from_utf8(self.bytes()?).map_err(|_| Short)
+    }
+
+    /// What [`Put::opt_str`] wrote.
+    pub fn opt_str(&mut self) -> Result<Option<String>, Short> {
+        Ok(match self.u8()? {
+            0 => None,
+            _ => Some(self.str()?.to_string()),
+        })
+    }
+
+    /// What [`Put::strs`] wrote.
+    pub fn strs(&mut self) -> Result<Vec<String>, Short> {
+        let n = self.len()?;
+        // A damaged count must not reserve memory: each string takes at least 4 bytes.
+        let mut v = Vec::with_capacity(n.min(self.0.len() / 4));
+        for _ in 0..n {
+            v.push(self.str()?.to_string());
+        }
+        Ok(v)
+    }
+
+    /// Whether every byte was read.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn what_is_put_is_taken_back(
+            a in proptest::prelude::any::<u8>(),
+            b in proptest::prelude::any::<u32>(),
+            c in proptest::prelude::any::<u64>(),
+            d in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            e in proptest::option::of(".{0,12}"),
+            f in proptest::collection::vec(".{0,8}", 0..4),
+        ) {
+            let mut buf = Vec::new();
+            let mut p = Put(&mut buf);
+            p.u8(a);
+            p.u32(b);
+            p.u64(c);
+            p.bytes(&d);
+            p.opt_str(e.as_deref());
+            p.strs(&f);
+            let mut t = Take(&buf);
+            proptest::prop_assert_eq!(t.u8(), Ok(a));
+            proptest::prop_assert_eq!(t.u32(), Ok(b));
+            proptest::prop_assert_eq!(t.u64(), Ok(c));
+            proptest::prop_assert_eq!(t.bytes(), Ok(&d[..]));
+            proptest::prop_assert_eq!(t.opt_str(), Ok(e.clone()));
+            proptest::prop_assert_eq!(t.strs(), Ok(f.clone()));
+            proptest::prop_assert!(t.is_empty());
+            // Every cut of the record is refused, never a panic.
+            for cut in 0..buf.len() {
+                let mut t = Take(&buf[..cut]);
+                let all = (|| -> Result<(), Short> {
+                    t.u8()?;
+                    t.u32()?;
+                    t.u64()?;
+                    t.bytes()?;
+                    t.opt_str()?;
+                    t.strs()?;
+                    Ok(())
+                })();
+                proptest::prop_assert_eq!(all, Err(Short));
+            }
+        }
+    }
+}
