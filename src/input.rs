@@ -343,7 +343,7 @@ pub fn read_batch(
     parser: &mut Parser,
     name: &Arc<str>,
     batch: &Batch,
-    settled: &[u64],
+    settled: &[crate::ldif::parse::Skip],
     fallback_1252: bool,
     max_record: usize,
     mut each: impl FnMut(Item),

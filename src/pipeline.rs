@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::input::{self, Format, InputOptions, Item, Merger, Source};
 use crate::ldif::framer::Batch;
 use crate::ldif::framer::Framer;
-use crate::ldif::parse::Parser;
+use crate::ldif::parse::{Parser, Skip};
 use crate::model::Record;
 
 /// Progress reporting choice.
@@ -121,7 +121,7 @@ pub fn run_results_skipping<T, F, C>(
     opts: &InputOptions,
     pool: &rayon::ThreadPool,
     progress: Progress,
-    settled: &[Vec<u64>],
+    settled: &[Vec<Skip>],
     transform: F,
     consume: C,
 ) -> Result<ReadStats>
@@ -154,7 +154,7 @@ pub fn run_results_writing<T, F, C, W>(
     opts: &InputOptions,
     pool: &rayon::ThreadPool,
     progress: Progress,
-    settled: &[Vec<u64>],
+    settled: &[Vec<Skip>],
     transform: F,
     consume: C,
     mut write: W,
@@ -184,7 +184,7 @@ enum Keep<'s> {
     Records,
     /// Entries emptied once transformed (see [`run_results`]); the records at the offsets
     /// `settled[i]` of source `i` are not read (see [`run_results_skipping`]).
-    Results { settled: &'s [Vec<u64>] },
+    Results { settled: &'s [Vec<Skip>] },
 }
 
 /// `consume` returns whether the item's bytes go to `write`.
@@ -206,7 +206,7 @@ where
 {
     let mut stats = ReadStats::default();
     for (index, source) in sources.iter().enumerate() {
-        let settled: &[u64] = match keep {
+        let settled: &[Skip] = match keep {
             Keep::Results { settled } => settled.get(index).map_or(&[], Vec::as_slice),
             Keep::Records => &[],
         };
@@ -308,8 +308,8 @@ where
                                 // record shows it is complete, while it is still in the cache.
                                 let mut merger = Merger::default();
                                 let end = batch.offset + batch.span;
-                                let from = settled.partition_point(|&o| o < batch.offset);
-                                let to = settled.partition_point(|&o| o < end);
+                                let from = settled.partition_point(|s| s.offset < batch.offset);
+                                let to = settled.partition_point(|s| s.offset < end);
                                 let counts = input::read_batch(
                                     &mut parser,
                                     &name,

@@ -21,6 +21,7 @@ use crate::exchange::recipient::{self, Kind};
 use crate::exchange::stamp::{Engine, EngineSettings, Mode, Prepared};
 use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
+use crate::ldif::parse::Skip;
 use crate::ldif::writer::Writer;
 use crate::model::{dn, Record};
 use crate::pipeline;
@@ -189,7 +190,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // follows directly as an entry (so no ldifde follow-up record continues them), in input
     // order, by pass-1 number; `unread_last` is the (file, record number) of the last one
     // added.
-    let mut unread: Vec<u32> = Vec::new();
+    // Each with where the record after it starts and the newlines up to there, once known.
+    let mut unread: Vec<(u32, Skip)> = Vec::new();
     let mut unread_last: Option<(u32, u64)> = None;
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
@@ -246,6 +248,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if let Some((f, r)) = unread_last.take() {
                 if f != file || item.location.record != r + 1 || !is_entry {
                     unread.pop();
+                } else if let Some((_, skip)) = unread.last_mut() {
+                    skip.next = item.location.offset;
+                    skip.lines = item.location.line.saturating_sub(skip.lines);
                 }
             }
             let Some(p) = out else {
@@ -253,7 +258,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             };
             if let Some(s) = p.settled {
                 settled.insert((file, item.location.offset), s);
-                unread.push(seq);
+                // `lines` holds the record's first line until the next record is seen.
+                let skip = Skip {
+                    offset: item.location.offset,
+                    next: 0,
+                    lines: item.location.line,
+                };
+                unread.push((seq, skip));
                 unread_last = Some((file, item.location.record));
             }
             if p.spooled {
@@ -333,11 +344,14 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .flat_map(|d| [(d.first, ()), (d.second, ())])
         .collect();
     // Pass 2 reads every object whose DN the duplicate report needs.
-    let mut unread_by_file: Vec<Vec<u64>> = vec![Vec::new(); files.len()];
-    for s in unread.into_iter().filter(|s| !dup_seqs.contains_key(s)) {
-        if let Some(&(file, offset, _)) = places.get(s as usize - 1) {
+    let mut unread_by_file: Vec<Vec<Skip>> = vec![Vec::new(); files.len()];
+    for (s, skip) in unread
+        .into_iter()
+        .filter(|(s, _)| !dup_seqs.contains_key(s))
+    {
+        if let Some(&(file, _, _)) = places.get(s as usize - 1) {
             if let Some(list) = unread_by_file.get_mut(file as usize) {
-                list.push(offset);
+                list.push(skip);
             }
         }
     }

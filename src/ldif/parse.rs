@@ -58,6 +58,19 @@ pub enum Found {
     Settled(RawRecord),
 }
 
+/// A record a previous pass read, for [`Parser::read_batch_settled`] to pass over: the
+/// input offsets of its start and of the record after it, and the newlines from one to the
+/// other. `next` is 0 when unknown (the record is then scanned for its end).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skip {
+    /// Where the record starts.
+    pub offset: u64,
+    /// Where the record after it starts (0: unknown).
+    pub next: u64,
+    /// Newlines from `offset` to `next`.
+    pub lines: u64,
+}
+
 /// A problem in one record.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ParseError {
@@ -646,13 +659,15 @@ impl Parser {
     }
 
     /// [`Parser::read_batch`] for `data` starting at input offset `offset`, handing the
-    /// records that start at one of the input offsets `settled` (in increasing order) on as
-    /// [`Found::Settled`] without reading them.
+    /// records that start where one of `settled` (in increasing order of offset) does on as
+    /// [`Found::Settled`] without reading them: when the record after it starts in `data`,
+    /// reading goes on there at once; otherwise the record's end is found and its lines are
+    /// counted.
     pub fn read_batch_settled(
         &mut self,
         data: &[u8],
         offset: u64,
-        settled: &[u64],
+        settled: &[Skip],
         max_record: usize,
         utf8_only: bool,
         mut each: impl FnMut(&mut Parser, Found),
@@ -668,8 +683,24 @@ impl Parser {
             }
             number += 1;
             let here = offset + pos as u64;
-            while settled.next_if(|&&o| o < here).is_some() {}
-            if settled.next_if(|&&o| o == here).is_some() {
+            while settled.next_if(|s| s.offset < here).is_some() {}
+            if let Some(s) = settled.next_if(|s| s.offset == here) {
+                let end = offset + data.len() as u64;
+                if s.next > here && s.next <= end {
+                    let to = (s.next - offset) as usize;
+                    let rec = RawRecord {
+                        start: pos,
+                        end: to,
+                        line,
+                        number,
+                        too_large: false,
+                        blankish_separator: false,
+                    };
+                    each(self, Found::Settled(rec));
+                    pos = to;
+                    line += s.lines;
+                    continue;
+                }
                 let scan = scan_record(data, pos);
                 each(
                     self,

@@ -5,6 +5,7 @@
 mod generator;
 
 use ldifstamp::input::{InputOptions, Item};
+use ldifstamp::ldif::parse::Skip;
 use ldifstamp::model::Record;
 
 use crate::harness::{assert_ldapmodify_accepts, read_items, root, run};
@@ -155,12 +156,12 @@ fn run_pipeline<T: Send>(
 }
 
 /// [`ldifstamp::pipeline::run_results_skipping`] over `path` with batches of `batch_bytes` on
-/// `jobs` workers, the records at the offsets `settled` not read.
+/// `jobs` workers, the records `settled` not read.
 fn run_results_pipeline<T: Send>(
     path: &std::path::Path,
     batch_bytes: usize,
     jobs: usize,
-    settled: &[u64],
+    settled: &[Skip],
     transform: impl Fn(&Item, &mut Vec<u8>) -> T + Sync,
     mut consume: impl FnMut(Item, T, &[u8]),
 ) {
@@ -417,7 +418,9 @@ fn every_record_keeps_its_line_number_and_offset_whatever_the_batches() {
 #[test]
 fn settled_records_keep_their_place_number_and_line() {
     // Every other entry of the sample is settled: those come as empty entries without a DN,
-    // every item at the place, record number and line reading it gives, for every batch size.
+    // every item at the place, record number and line reading it gives, for every batch size,
+    // whether the skips say where the next record starts (reading jumps there when it is in
+    // the batch) or not (the record is scanned for its end).
     let path = root().join("samples/corp.ldf");
     let place = |item: &Item| {
         (
@@ -428,16 +431,42 @@ fn settled_records_keep_their_place_number_and_line() {
     };
     let mut reference = Vec::new();
     run_pipeline(&path, 64 << 20, 1, place, |_, p| reference.push(p));
-    let settled: Vec<u64> = reference.iter().step_by(2).map(|(o, _, _)| *o).collect();
-    assert!(settled.len() > 10);
-    for batch_bytes in [1, 700, 65536] {
+    let known: Vec<Skip> = (0..reference.len())
+        .step_by(2)
+        .map(|i| {
+            let (offset, _, line) = reference[i];
+            match reference.get(i + 1) {
+                Some(&(next, _, next_line)) => Skip {
+                    offset,
+                    next,
+                    lines: next_line - line,
+                },
+                None => Skip {
+                    offset,
+                    ..Skip::default()
+                },
+            }
+        })
+        .collect();
+    assert!(known.len() > 10);
+    let unknown: Vec<Skip> = known
+        .iter()
+        .map(|s| Skip {
+            offset: s.offset,
+            ..Skip::default()
+        })
+        .collect();
+    for (settled, batch_bytes) in [&known, &unknown]
+        .into_iter()
+        .flat_map(|s| [1, 700, 65536].map(|b| (s, b)))
+    {
         for jobs in [1, 2] {
             let mut seen = Vec::new();
             run_results_pipeline(
                 &path,
                 batch_bytes,
                 jobs,
-                &settled,
+                settled,
                 |item: &Item, _: &mut Vec<u8>| {
                     let empty = matches!(&item.result, Ok(Record::Entry(e)) if e.attr_count() == 0);
                     (empty, item.location.dn.is_none())
