@@ -83,7 +83,10 @@ impl Spool {
     /// An empty spool in the system's temporary directory (`TMPDIR`); the file is deleted
     /// when the spool is dropped, or by the system if the process dies.
     pub fn new() -> Result<Spool> {
-        let file = tempfile::tempfile().map_err(|e| Error::io(NAME, e))?;
+        let file = tempfile::tempfile().map_err(|e| {
+            let dir = std::env::temp_dir();
+            Error::io(format!("{NAME} in {} (TMPDIR)", dir.display()), e)
+        })?;
         Ok(Spool {
             file: Sink(file),
             notes: Notes::default(),
