@@ -400,11 +400,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let alloc = claim_at
             .binary_search_by(|(p, _)| p.cmp(&place))
             .ok()
-            .and_then(|j| {
-                let i = claim_at[j].1 as usize;
-                let claim = prepared.claim(0)?;
-                Some(decisions.allocation(i, &claim, &alloc_settings))
-            });
+            .and_then(|j| prepared.allocation(&decisions, claim_at[j].1 as usize, &alloc_settings));
         let mut finished = engine.finish(prepared, alloc.as_ref());
         let p = &mut finished.prepared;
         let before = bytes.len();

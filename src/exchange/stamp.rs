@@ -15,7 +15,7 @@ use crate::exchange::alias;
 use crate::exchange::legacy_dn;
 use crate::exchange::recipient::{self, classify, family, Family, Has, Kind};
 use crate::exchange::template::{RecipientFields, Template};
-use crate::exchange::uniqueness::{Allocation, Claim, Wanted};
+use crate::exchange::uniqueness::{AllocSettings, Allocation, Claim, Decisions, Wanted};
 use crate::exchange::x400::X400Fields;
 use crate::filter::{AttrName, AttrSource, Facts, Subject};
 use crate::model::entry::attr_key;
@@ -361,7 +361,9 @@ impl<'e> Prepared<'e> {
             for _ in 0..n {
                 values.push(t.bytes()?.to_vec());
             }
-            state.set(name, values);
+            // Overrides are unique by name: no search for an earlier one.
+            state.names |= name_bit(attr_key(name.as_bytes()));
+            state.overrides.push((name, values));
         }
         let n = t.len()?;
         let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
@@ -400,6 +402,37 @@ impl<'e> Prepared<'e> {
             warnings,
             promoted,
         })
+    }
+}
+
+impl Prepared<'_> {
+    /// What `decisions` give this object as claim number `i`, as
+    /// [`Decisions::allocation`](crate::exchange::uniqueness::Decisions::allocation) of
+    /// [`Prepared::claim`] would, without building the claim. `None` when it claims nothing.
+    pub fn allocation(
+        &self,
+        decisions: &Decisions,
+        i: usize,
+        settings: &AllocSettings,
+    ) -> Option<Allocation> {
+        if self.wanted.is_empty() && self.legacy.is_none() {
+            return None;
+        }
+        let e = self.state.entry();
+        let guid: Option<[u8; 16]> = e.first("objectGUID").and_then(|g| g.try_into().ok());
+        // As in the claim: the DN only seeds collision suffixes of an object without a GUID.
+        let dn = match guid {
+            None if self.legacy.is_some() => e.dn_lossy(),
+            _ => Cow::Borrowed(""),
+        };
+        let legacy = self.legacy.as_deref().map(|b| (b, &*dn));
+        Some(decisions.allocation_of(
+            i,
+            self.wanted.iter().map(|(_, w)| w),
+            legacy,
+            guid.as_ref(),
+            settings,
+        ))
     }
 }
 
@@ -1363,5 +1396,68 @@ mod tests {
             }
         }
         assert!(claims > 10, "the samples must exercise claims ({claims})");
+    }
+
+    #[test]
+    fn allocations_from_the_preparation_are_those_of_the_claim() {
+        use crate::exchange::uniqueness::{decide, Held, Index};
+        let policy = Policy::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml"),
+        )
+        .unwrap();
+        let settings = EngineSettings {
+            mode: Mode::NewOnly,
+            guid_seed: 7,
+            scope_key: None,
+        };
+        let engine = Engine {
+            policy: &policy,
+            settings: &settings,
+            eds_groups: &[],
+        };
+        let alloc_settings = AllocSettings {
+            admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
+            duplicate_base: policy.addresses.duplicate_base,
+            x400_duplicates: policy.addresses.x400_duplicates,
+            max_retries: policy.addresses.max_retries,
+            legacy_collision: policy.addresses.legacy_dn_collision,
+        };
+        // Every sample object twice (so that every claim collides with its twin), every
+        // third copy without its objectGUID (so that the DN seeds legacyExchangeDN suffixes).
+        let mut entries = Vec::new();
+        for name in ["corp.ldf", "corp-large-group.ldf"] {
+            for (i, e) in sample_entries(name).into_iter().enumerate() {
+                entries.push(e.clone());
+                entries.push(if i % 3 == 0 {
+                    e.with_values(b"objectGUID", std::iter::empty())
+                } else {
+                    e
+                });
+            }
+        }
+        let mut index = Index::default();
+        let mut claims = Vec::new();
+        let mut claimers = Vec::new();
+        for (n, e) in entries.iter().enumerate() {
+            let mut held = Held::default();
+            Engine::held_into(e, &mut held);
+            index.hold_all(&held, n as u32 + 1);
+            if let Some(mut c) = engine.prepare(e).claim(n as u32 + 1) {
+                c.compute_keys(&alloc_settings);
+                claims.push(c);
+                claimers.push(n);
+            }
+        }
+        let decisions = decide(&mut index, &claims, &alloc_settings);
+        let mut retried = 0;
+        for (i, (claim, &n)) in claims.iter().zip(&claimers).enumerate() {
+            let want = decisions.allocation(i, claim, &alloc_settings);
+            retried += usize::from(!want.warnings.is_empty());
+            let got = engine
+                .prepare(&entries[n])
+                .allocation(&decisions, i, &alloc_settings);
+            assert_eq!(got.as_ref(), Some(&want), "{}", entries[n].dn_lossy());
+        }
+        assert!(retried > 5, "the twins must collide ({retried})");
     }
 }

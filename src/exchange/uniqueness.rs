@@ -488,6 +488,27 @@ impl Decisions {
     /// The allocation of claim `i` (its position in the claims given to [`decide`]); `claim`
     /// must be that claim, made again from the same entry (its `seq` and keys are not read).
     pub fn allocation(&self, i: usize, claim: &Claim, settings: &AllocSettings) -> Allocation {
+        let legacy = claim.legacy.as_ref().map(|(b, d)| (b.as_str(), d.as_str()));
+        self.allocation_of(
+            i,
+            claim.wanted.iter(),
+            legacy,
+            claim.guid.as_ref(),
+            settings,
+        )
+    }
+
+    /// [`Decisions::allocation`] from the parts of claim `i` that turn its numbers into values
+    /// (its wanted addresses, its legacyExchangeDN base and DN, its GUID), without the claim.
+    pub fn allocation_of<'w>(
+        &self,
+        i: usize,
+        wanted: impl ExactSizeIterator<Item = &'w Wanted>,
+        legacy: Option<(&str, &str)>,
+        guid: Option<&[u8; 16]>,
+        settings: &AllocSettings,
+    ) -> Allocation {
+        let wanted_len = wanted.len();
         let start = self.starts.get(i).map_or(usize::MAX, |s| *s as usize);
         let choice = |j: usize| {
             start
@@ -497,7 +518,7 @@ impl Decisions {
                 .filter(|c| *c != NONE)
         };
         let mut alloc = Allocation::default();
-        for (j, w) in claim.wanted.iter().enumerate() {
+        for (j, w) in wanted.enumerate() {
             let got = match w {
                 Wanted::Local {
                     kind,
@@ -546,9 +567,9 @@ impl Decisions {
             };
             alloc.addresses.push(got);
         }
-        if let Some((base, dn)) = &claim.legacy {
-            if let Some(attempt) = choice(claim.wanted.len()) {
-                let value = legacy_candidate(settings, base, claim.guid.as_ref(), dn, attempt);
+        if let Some((base, dn)) = legacy {
+            if let Some(attempt) = choice(wanted_len) {
+                let value = legacy_candidate(settings, base, guid, dn, attempt);
                 if attempt > 0 {
                     alloc.warnings.push(format!(
                         "legacyExchangeDN `{}` is taken; using `{value}`",
