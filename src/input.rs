@@ -129,6 +129,19 @@ impl Source {
         Ok(())
     }
 
+    /// What says whether a file given by path changed between two reads: its length and
+    /// modification time (`None` for standard input, which is read once, and for the copy of
+    /// it this program made).
+    pub fn fingerprint(&self) -> Result<Option<(u64, Option<std::time::SystemTime>)>> {
+        match &self.path {
+            SourcePath::File(p) => {
+                let m = std::fs::metadata(p).map_err(|e| Error::io(self.name.to_string(), e))?;
+                Ok(Some((m.len(), m.modified().ok())))
+            }
+            SourcePath::Stdin | SourcePath::Spooled(_) => Ok(None),
+        }
+    }
+
     /// Opens the raw bytes.
     pub fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
         let file = |p: &std::path::Path| -> Result<Box<dyn Read + Send>> {

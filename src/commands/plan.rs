@@ -137,6 +137,23 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     for s in &mut sources {
         s.spool()?;
     }
+    // The exports are read twice, and pass 2 finds records by their offsets in pass 1: a file
+    // that changes in between must stop the run.
+    let prints = sources
+        .iter()
+        .map(crate::input::Source::fingerprint)
+        .collect::<Result<Vec<_>>>()?;
+    let unchanged = |sources: &[crate::input::Source]| -> Result<()> {
+        for (s, before) in sources.iter().zip(&prints) {
+            if s.fingerprint()? != *before {
+                return Err(Error::Input(format!(
+                    "{}: the file changed while plan was reading it (plan reads its exports twice; plan a copy that nothing writes to)",
+                    s.name
+                )));
+            }
+        }
+        Ok(())
+    };
     let scope_key = match &args.scope_base {
         Some(b) => Some(
             dn::normalize(b.as_bytes())
@@ -357,6 +374,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     }
 
     // Pass 2: stamp and write.
+    unchanged(&sources)?;
     let engine = Engine {
         policy: &policy,
         settings: &settings,
@@ -493,6 +511,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .into_iter()
         .map(|(a, n)| (a.to_string(), n))
         .collect();
+    unchanged(&sources)?;
     out.commit()?;
     let _ = freeing.join();
     for d in &index.duplicates {

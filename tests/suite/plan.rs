@@ -852,3 +852,55 @@ fn an_unusable_spool_directory_is_a_clear_fatal_error_without_output() {
     assert_eq!(ok.status.code(), Some(0));
     assert!(std::fs::metadata(&out_path).unwrap().len() > 1000);
 }
+
+#[test]
+fn an_export_that_changes_between_the_passes_stops_the_run_without_output() {
+    // Pass 2 finds records by their pass-1 offsets: a file written to while `plan` reads it
+    // must stop the run (exit 2, no output file), not give a plan of a mixture.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("growing.ldf");
+    let mut text = String::new();
+    for i in 0..200_000 {
+        text.push_str(&format!(
+            "dn: CN=c{i},OU=Contacts,DC=corp,DC=example,DC=com\nobjectClass: contact\ncn: c{i}\nmail: c{i}@example.com\n\n"
+        ));
+    }
+    std::fs::write(&export, text).unwrap();
+    let out_path = dir.path().join("plan.ldf");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ldifstamp"))
+        .args([
+            "plan",
+            "--policy",
+            "samples/policy.toml",
+            "--guid-seed",
+            "7",
+            "-q",
+            "-o",
+        ])
+        .arg(&out_path)
+        .arg(&export)
+        .current_dir(crate::harness::root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Empty lines are appended for as long as the run lasts: some after it looked at the file.
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&export)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("growing.ldf: the file changed while plan was reading it"),
+        "{err}"
+    );
+    assert!(!out_path.exists());
+}
