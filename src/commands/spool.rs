@@ -100,21 +100,6 @@ impl Spool {
         (&mut self.notes, &mut self.file)
     }
 
-    /// Number of records.
-    pub fn len(&self) -> usize {
-        self.notes.spots.len()
-    }
-
-    /// Whether no record was noted.
-    pub fn is_empty(&self) -> bool {
-        self.notes.spots.is_empty()
-    }
-
-    /// Bytes written.
-    pub fn bytes(&self) -> u64 {
-        self.notes.len
-    }
-
     /// Makes the written records readable by [`Spool::read`] from `threads` rayon worker
     /// threads (and any other thread).
     pub fn finish(&mut self, threads: usize) -> Result<()> {
@@ -203,7 +188,6 @@ mod tests {
             sink.write(&rec).unwrap();
         }
         spool.finish(2).unwrap();
-        assert_eq!(spool.len(), 50);
         // Backwards (every read misses the chunk read before), then forwards.
         for i in (0..50u64).rev().chain(0..50) {
             let back = spool.read(((i / 20) as u32, i * 100)).unwrap().unwrap();

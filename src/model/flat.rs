@@ -22,8 +22,8 @@ impl Put<'_> {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    /// A length (`u32`) then the bytes. Panics on a length that does not fit a `u32`, which
-    /// no record can reach (records are limited to far less).
+    /// A length (`u32`) then the bytes. A length that does not fit a `u32` (no record comes
+    /// near: records are capped far below) is written as `u32::MAX`, which reading refuses.
     pub fn bytes(&mut self, v: &[u8]) {
         self.len(v.len());
         self.0.extend_from_slice(v);
