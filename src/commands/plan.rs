@@ -174,13 +174,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         scope_key,
     };
     let pool = pipeline::pool(common.jobs)?;
-    let alloc_settings = AllocSettings {
-        admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
-        duplicate_base: policy.addresses.duplicate_base,
-        x400_duplicates: policy.addresses.x400_duplicates,
-        max_retries: policy.addresses.max_retries,
-        legacy_collision: policy.addresses.legacy_dn_collision,
-    };
+    let alloc_settings = AllocSettings::of(&policy);
 
     // Pass 1: index held values, collect claims and the Exchange Domain Servers groups.
     let no_eds: Vec<Vec<u8>> = Vec::new();

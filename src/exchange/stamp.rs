@@ -1354,17 +1354,20 @@ mod tests {
         entries
     }
 
-    #[test]
-    fn spooled_preparations_finish_as_the_originals_do() {
-        let policy = Policy::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml"),
-        )
-        .unwrap();
+    /// The shipped policy and the settings the tests stamp with.
+    fn sample_policy() -> (Policy, EngineSettings) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml");
         let settings = EngineSettings {
             mode: Mode::NewOnly,
             guid_seed: 7,
             scope_key: None,
         };
+        (Policy::load(&path).unwrap(), settings)
+    }
+
+    #[test]
+    fn spooled_preparations_finish_as_the_originals_do() {
+        let (policy, settings) = sample_policy();
         let engine = Engine {
             policy: &policy,
             settings: &settings,
@@ -1401,27 +1404,13 @@ mod tests {
     #[test]
     fn allocations_from_the_preparation_are_those_of_the_claim() {
         use crate::exchange::uniqueness::{decide, Held, Index};
-        let policy = Policy::load(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/policy.toml"),
-        )
-        .unwrap();
-        let settings = EngineSettings {
-            mode: Mode::NewOnly,
-            guid_seed: 7,
-            scope_key: None,
-        };
+        let (policy, settings) = sample_policy();
         let engine = Engine {
             policy: &policy,
             settings: &settings,
             eds_groups: &[],
         };
-        let alloc_settings = AllocSettings {
-            admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
-            duplicate_base: policy.addresses.duplicate_base,
-            x400_duplicates: policy.addresses.x400_duplicates,
-            max_retries: policy.addresses.max_retries,
-            legacy_collision: policy.addresses.legacy_dn_collision,
-        };
+        let alloc_settings = AllocSettings::of(&policy);
         // Every sample object twice (so that every claim collides with its twin), every
         // third copy without its objectGUID (so that the DN seeds legacyExchangeDN suffixes).
         let mut entries = Vec::new();

@@ -333,6 +333,19 @@ pub struct AllocSettings {
     pub legacy_collision: crate::policy::LegacyCollision,
 }
 
+impl AllocSettings {
+    /// The settings `policy` gives.
+    pub fn of(policy: &crate::policy::Policy) -> AllocSettings {
+        AllocSettings {
+            admin_group_legacy_dn: policy.org.admin_group_legacy_dn.clone(),
+            duplicate_base: policy.addresses.duplicate_base,
+            x400_duplicates: policy.addresses.x400_duplicates,
+            max_retries: policy.addresses.max_retries,
+            legacy_collision: policy.addresses.legacy_dn_collision,
+        }
+    }
+}
+
 /// What the allocation learnt of one base's numbered candidates (`base2`, `base3`, ...): every
 /// candidate below `next` is held, and `holders` are their holders. Values are never given
 /// back while allocating, so those candidates stay taken for every later claim but one of

@@ -817,38 +817,29 @@ fn an_unusable_spool_directory_is_a_clear_fatal_error_without_output() {
     // stops before writing anything, and says which file it could not make.
     let dir = tempfile::tempdir().unwrap();
     let out_path = dir.path().join("plan.ldf");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ldifstamp"))
-        .args([
-            "plan",
-            "samples/corp.ldf",
-            "--policy",
-            "samples/policy.toml",
-        ])
-        .args(["--guid-seed", "7", "-q", "-o"])
-        .arg(&out_path)
-        .env("TMPDIR", dir.path().join("missing"))
-        .current_dir(crate::harness::root())
-        .output()
-        .unwrap();
+    let plan_with_tmpdir = |tmp: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ldifstamp"))
+            .args([
+                "plan",
+                "samples/corp.ldf",
+                "--policy",
+                "samples/policy.toml",
+            ])
+            .args(["--guid-seed", "7", "-q", "-o"])
+            .arg(&out_path)
+            .env("TMPDIR", tmp)
+            .current_dir(crate::harness::root())
+            .output()
+            .unwrap()
+    };
+    let out = plan_with_tmpdir(&dir.path().join("missing"));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("temporary spool file in"), "{err}");
     assert!(err.contains("missing"), "{err}");
     assert!(!out_path.exists());
     // The same run with a usable directory writes the plan.
-    let ok = std::process::Command::new(env!("CARGO_BIN_EXE_ldifstamp"))
-        .args([
-            "plan",
-            "samples/corp.ldf",
-            "--policy",
-            "samples/policy.toml",
-        ])
-        .args(["--guid-seed", "7", "-q", "-o"])
-        .arg(&out_path)
-        .env("TMPDIR", dir.path())
-        .current_dir(crate::harness::root())
-        .output()
-        .unwrap();
+    let ok = plan_with_tmpdir(dir.path());
     assert_eq!(ok.status.code(), Some(0));
     assert!(std::fs::metadata(&out_path).unwrap().len() > 1000);
 }
