@@ -199,11 +199,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let (spool_notes, spool_sink) = spool.parts();
     // Settled objects pass 2 need not even read: those the next record of the same file
     // follows directly as an entry (so no ldifde follow-up record continues them), in input
-    // order, by pass-1 number; `unread_last` is the (file, record number) of the last one
+    // order, by pass-1 number; `unread_last` is the (file, record number, first line) of the
+    // last one
     // added.
     // Each with where the record after it starts and the newlines up to there, once known.
     let mut unread: Vec<(u32, Skip)> = Vec::new();
-    let mut unread_last: Option<(u32, u64)> = None;
+    let mut unread_last: Option<(u32, u64, u64)> = None;
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
     let pass1 = |item: &Item, bytes: &mut Vec<u8>| -> Option<Pass1> {
@@ -256,12 +257,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             let file = file_of(&item.location.file);
             places.push((file, item.location.offset, item.location.record));
             let is_entry = matches!(item.result, Ok(Record::Entry(_)));
-            if let Some((f, r)) = unread_last.take() {
+            if let Some((f, r, line)) = unread_last.take() {
                 if f != file || item.location.record != r + 1 || !is_entry {
                     unread.pop();
                 } else if let Some((_, skip)) = unread.last_mut() {
                     skip.next = item.location.offset;
-                    skip.lines = item.location.line.saturating_sub(skip.lines);
+                    skip.lines = item.location.line.saturating_sub(line);
                 }
             }
             let Some(p) = out else {
@@ -269,14 +270,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             };
             if let Some(s) = p.settled {
                 settled.insert((file, item.location.offset), s);
-                // `lines` holds the record's first line until the next record is seen.
                 let skip = Skip {
                     offset: item.location.offset,
-                    next: 0,
-                    lines: item.location.line,
+                    ..Skip::default()
                 };
                 unread.push((seq, skip));
-                unread_last = Some((file, item.location.record));
+                unread_last = Some((file, item.location.record, item.location.line));
             }
             if p.spooled {
                 spool_notes.note((file, item.location.offset), bytes.len());
@@ -401,11 +400,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             return Some(Stamped::counted(s.kind, s.in_scope));
         }
         // A claiming object was prepared by pass 1 and spooled.
-        let prepared = match spool.read(place) {
-            Ok(Some(rec)) => match Prepared::unspool(e, &rec) {
-                Ok(p) => p,
-                Err(_) => return Some(Stamped::failed(spool::damaged())),
-            },
+        let prepared = match spool.read(place, |rec| Prepared::unspool(e, rec)) {
+            Ok(Some(Ok(p))) => p,
+            Ok(Some(Err(_))) => return Some(Stamped::failed(spool::damaged())),
             Ok(None) => engine.prepare(e),
             Err(err) => return Some(Stamped::failed(err)),
         };

@@ -107,37 +107,31 @@ impl Spool {
         self.file.0.flush().map_err(|e| Error::io(NAME, e))
     }
 
-    /// The record spooled for the object at `place`, if there is one.
-    pub fn read(&self, place: (u32, u64)) -> Result<Option<Vec<u8>>> {
+    /// `f` of the record spooled for the object at `place`, if there is one. The record is
+    /// lent where it was read (the reading thread's chunk), not copied out.
+    pub fn read<R>(&self, place: (u32, u64), f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         let spots = &self.notes.spots;
         let Ok(i) = spots.binary_search_by(|s| s.place.cmp(&place)) else {
             return Ok(None);
         };
         let s = spots[i];
-        self.record(s).map(Some).map_err(|e| Error::io(NAME, e))
-    }
-}
-
-impl Spool {
-    /// The bytes of the record at `s`.
-    fn record(&self, s: Spot) -> std::io::Result<Vec<u8>> {
-        let len = s.len as usize;
+        let (at, len) = (s.at, s.len as usize);
+        let io = |e| Error::io(NAME, e);
         let last = self.chunks.len().saturating_sub(1);
-        let i = rayon::current_thread_index().map_or(last, |i| i.min(last));
-        let Some(Ok(mut chunk)) = self.chunks.get(i).map(Mutex::lock) else {
+        let t = rayon::current_thread_index().map_or(last, |t| t.min(last));
+        let Some(Ok(mut chunk)) = self.chunks.get(t).map(Mutex::lock) else {
             let mut rec = vec![0u8; len];
-            read_at(&self.file.0, &mut rec, s.at)?;
-            return Ok(rec);
+            read_at(&self.file.0, &mut rec, at).map_err(io)?;
+            return Ok(Some(f(&rec)));
         };
-        let from = s.at.wrapping_sub(chunk.at);
-        if s.at < chunk.at || from + len as u64 > chunk.data.len() as u64 {
-            let want = (self.notes.len - s.at).min(CHUNK.max(len) as u64) as usize;
+        if at < chunk.at || at + len as u64 > chunk.at + chunk.data.len() as u64 {
+            let want = (self.notes.len - at).min(CHUNK.max(len) as u64) as usize;
             chunk.data.resize(want, 0);
-            read_at(&self.file.0, &mut chunk.data, s.at)?;
-            chunk.at = s.at;
+            read_at(&self.file.0, &mut chunk.data, at).map_err(io)?;
+            chunk.at = at;
         }
-        let from = (s.at - chunk.at) as usize;
-        Ok(chunk.data[from..from + len].to_vec())
+        let from = (at - chunk.at) as usize;
+        Ok(Some(f(&chunk.data[from..from + len])))
     }
 }
 
@@ -190,10 +184,13 @@ mod tests {
         spool.finish(2).unwrap();
         // Backwards (every read misses the chunk read before), then forwards.
         for i in (0..50u64).rev().chain(0..50) {
-            let back = spool.read(((i / 20) as u32, i * 100)).unwrap().unwrap();
+            let back = spool
+                .read(((i / 20) as u32, i * 100), <[u8]>::to_vec)
+                .unwrap()
+                .unwrap();
             assert_eq!(back, record(i));
         }
-        assert!(spool.read((0, 150)).unwrap().is_none());
-        assert!(spool.read((9, 0)).unwrap().is_none());
+        assert!(spool.read((0, 150), <[u8]>::to_vec).unwrap().is_none());
+        assert!(spool.read((9, 0), <[u8]>::to_vec).unwrap().is_none());
     }
 }

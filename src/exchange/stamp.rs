@@ -144,9 +144,14 @@ impl<'a> State<'a> {
         {
             slot.1 = values;
         } else {
-            self.names |= name_bit(attr_key(attr.as_bytes()));
-            self.overrides.push((attr, values));
+            self.push_new(attr, values);
         }
+    }
+
+    /// Adds an override for `attr`, which has none yet.
+    fn push_new(&mut self, attr: &'static str, values: Vec<Vec<u8>>) {
+        self.names |= name_bit(attr_key(attr.as_bytes()));
+        self.overrides.push((attr, values));
     }
 
     fn set_one(&mut self, attr: &'static str, value: impl Into<Vec<u8>>) {
@@ -224,28 +229,51 @@ impl Prepared<'_> {
 
     /// The claim this object makes in the allocation pass (`None` when it needs nothing).
     pub fn claim(&self, seq: u32) -> Option<Claim> {
+        let (guid, dn) = self.claim_identity()?;
+        Some(Claim {
+            seq,
+            when_created: self.state.entry().first("whenCreated").map(<[u8]>::to_vec),
+            guid,
+            wanted: self.wanted.iter().map(|(_, w)| w.clone()).collect(),
+            legacy: self.legacy.as_ref().map(|b| (b.clone(), dn.into_owned())),
+            keys: Vec::new(),
+        })
+    }
+
+    /// What `decisions` give this object as claim number `i`, as
+    /// [`Decisions::allocation`](crate::exchange::uniqueness::Decisions::allocation) of
+    /// [`Prepared::claim`] would, without building the claim. `None` when it claims nothing.
+    pub fn allocation(
+        &self,
+        decisions: &Decisions,
+        i: usize,
+        settings: &AllocSettings,
+    ) -> Option<Allocation> {
+        let (guid, dn) = self.claim_identity()?;
+        let legacy = self.legacy.as_deref().map(|b| (b, &*dn));
+        Some(decisions.allocation_of(
+            i,
+            self.wanted.iter().map(|(_, w)| w),
+            legacy,
+            guid.as_ref(),
+            settings,
+        ))
+    }
+
+    /// The `objectGUID` and the DN a claim of this object carries, `None` when it claims
+    /// nothing. The DN only matters without a GUID (`legacy_dn::collision_suffix`), for a
+    /// legacyExchangeDN: claims are held for every object at once, so it is empty otherwise.
+    fn claim_identity(&self) -> Option<(Option<[u8; 16]>, Cow<'_, str>)> {
         if self.wanted.is_empty() && self.legacy.is_none() {
             return None;
         }
         let e = self.state.entry();
         let guid: Option<[u8; 16]> = e.first("objectGUID").and_then(|g| g.try_into().ok());
-        Some(Claim {
-            seq,
-            when_created: e.first("whenCreated").map(<[u8]>::to_vec),
-            guid,
-            wanted: self.wanted.iter().map(|(_, w)| w.clone()).collect(),
-            // The DN only matters without a GUID (`legacy_dn::collision_suffix`): claims are
-            // held for every object at once, so it is not kept otherwise.
-            legacy: self.legacy.as_ref().map(|b| {
-                let dn = if guid.is_none() {
-                    e.dn_lossy().into_owned()
-                } else {
-                    String::new()
-                };
-                (b.clone(), dn)
-            }),
-            keys: Vec::new(),
-        })
+        let dn = match guid {
+            None if self.legacy.is_some() => e.dn_lossy(),
+            _ => Cow::Borrowed(""),
+        };
+        Some((guid, dn))
     }
 }
 
@@ -362,8 +390,7 @@ impl<'e> Prepared<'e> {
                 values.push(t.bytes()?.to_vec());
             }
             // Overrides are unique by name: no search for an earlier one.
-            state.names |= name_bit(attr_key(name.as_bytes()));
-            state.overrides.push((name, values));
+            state.push_new(name, values);
         }
         let n = t.len()?;
         let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
@@ -402,37 +429,6 @@ impl<'e> Prepared<'e> {
             warnings,
             promoted,
         })
-    }
-}
-
-impl Prepared<'_> {
-    /// What `decisions` give this object as claim number `i`, as
-    /// [`Decisions::allocation`](crate::exchange::uniqueness::Decisions::allocation) of
-    /// [`Prepared::claim`] would, without building the claim. `None` when it claims nothing.
-    pub fn allocation(
-        &self,
-        decisions: &Decisions,
-        i: usize,
-        settings: &AllocSettings,
-    ) -> Option<Allocation> {
-        if self.wanted.is_empty() && self.legacy.is_none() {
-            return None;
-        }
-        let e = self.state.entry();
-        let guid: Option<[u8; 16]> = e.first("objectGUID").and_then(|g| g.try_into().ok());
-        // As in the claim: the DN only seeds collision suffixes of an object without a GUID.
-        let dn = match guid {
-            None if self.legacy.is_some() => e.dn_lossy(),
-            _ => Cow::Borrowed(""),
-        };
-        let legacy = self.legacy.as_deref().map(|b| (b, &*dn));
-        Some(decisions.allocation_of(
-            i,
-            self.wanted.iter().map(|(_, w)| w),
-            legacy,
-            guid.as_ref(),
-            settings,
-        ))
     }
 }
 

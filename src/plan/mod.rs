@@ -83,17 +83,16 @@ pub fn mod_refs<'a, 'n>(
         let found = entry.get(name);
         let current: Vec<&'a [u8]> = found.map(|a| a.values().collect()).unwrap_or_default();
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
-        let want: Vec<&'a [u8]> = want.iter().map(Vec::as_slice).collect();
         if BY_VALUE.iter().any(|b| b.eq_ignore_ascii_case(name)) {
             let removed: Vec<&'a [u8]> = current
                 .iter()
-                .filter(|c| !want.contains(c))
+                .filter(|c| !want.iter().any(|w| w.as_slice() == **c))
                 .copied()
                 .collect();
             let added: Vec<&'a [u8]> = want
                 .iter()
+                .map(Vec::as_slice)
                 .filter(|w| !current.contains(w))
-                .copied()
                 .collect();
             let member = name.eq_ignore_ascii_case("member");
             if !removed.is_empty() && !member {
@@ -120,9 +119,9 @@ pub fn mod_refs<'a, 'n>(
         }
         let binary = attr_info(attr).is_binary();
         let same = current.len() == want.len()
-            && current.iter().zip(&want).all(|(c, w)| {
+            && current.iter().zip(want).all(|(c, w)| {
                 if binary {
-                    c == w
+                    *c == w.as_slice()
                 } else {
                     values_equal(attr, c, w)
                 }
@@ -134,7 +133,7 @@ pub fn mod_refs<'a, 'n>(
             ModRef {
                 op: ModOp::Replace,
                 attr: written,
-                values: want,
+                values: want.iter().map(Vec::as_slice).collect(),
             },
             *name,
         ));
