@@ -79,6 +79,118 @@ pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
         .map(|p| at + p)
 }
 
+/// Finds the newlines of one stretch of input in increasing order, 64 bytes at a time: each
+/// block's newlines become the bits of one word, so the next line's end is a bit search
+/// instead of a new scan from the line's start. LDIF lines are about 30 bytes, and starting a
+/// scan (of any kind) for every one of them cost more than the search itself.
+pub(crate) struct Newlines<'a> {
+    bytes: &'a [u8],
+    /// Start of the block `mask` describes.
+    base: usize,
+    /// Bit `i` set when `bytes[base + i]` is a newline (bits for positions already passed
+    /// may remain: [`Newlines::next_from`] clears them).
+    mask: u64,
+}
+
+impl<'a> Newlines<'a> {
+    /// A cursor over `bytes` with no block read yet.
+    #[inline]
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+        Newlines {
+            bytes,
+            base: usize::MAX,
+            mask: 0,
+        }
+    }
+
+    /// Position of the first newline at or after `from`, which must not be less than the
+    /// `from` of the previous call.
+    #[inline(always)]
+    pub(crate) fn next_from(&mut self, from: usize) -> Option<usize> {
+        let n = self.bytes.len();
+        if from < self.base || from - self.base >= 64 {
+            self.base = from;
+            self.mask = block_mask(self.bytes, from);
+        }
+        let mut m = self.mask & (u64::MAX << (from - self.base));
+        loop {
+            if m != 0 {
+                return Some(self.base + m.trailing_zeros() as usize);
+            }
+            let next = self.base + 64;
+            if next >= n {
+                return None;
+            }
+            self.base = next;
+            self.mask = block_mask(self.bytes, next);
+            m = self.mask;
+        }
+    }
+}
+
+impl Newlines<'_> {
+    /// The line starting at `pos`: where its text ends (before its `\r\n` or `\n`) and where
+    /// the next line starts (the end of the bytes for the last line).
+    #[inline(always)]
+    pub(crate) fn line(&mut self, pos: usize) -> (usize, usize) {
+        let n = self.bytes.len();
+        let nl = self.next_from(pos).unwrap_or(n);
+        let end = if nl > pos && self.bytes[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        (end, (nl + 1).min(n))
+    }
+}
+
+/// The newlines of the 64 bytes of `bytes` from `at` (fewer at the end) as bits.
+#[inline(always)]
+fn block_mask(bytes: &[u8], at: usize) -> u64 {
+    match bytes.get(at..at + 64) {
+        Some(block) => {
+            let sixteen = |i: usize| -> u64 {
+                let mut b = [0u8; 16];
+                b.copy_from_slice(&block[16 * i..16 * i + 16]);
+                u64::from(newline_bits(&b)) << (16 * i)
+            };
+            sixteen(0) | sixteen(1) | sixteen(2) | sixteen(3)
+        }
+        None => {
+            let tail = bytes.get(at..).unwrap_or_default();
+            let mut m = 0u64;
+            for (i, &c) in tail.iter().enumerate() {
+                m |= u64::from(c == b'\n') << i;
+            }
+            m
+        }
+    }
+}
+
+/// Bit `i` set when `block[i]` is a newline.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn newline_bits(block: &[u8; 16]) -> u16 {
+    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+    // SAFETY: SSE2 is part of every x86_64 target, and the unaligned load reads exactly the
+    // 16 bytes `block` refers to.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast());
+        _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u16
+    }
+}
+
+/// Bit `i` set when `block[i]` is a newline.
+#[cfg(not(target_arch = "x86_64"))]
+#[inline]
+fn newline_bits(block: &[u8; 16]) -> u16 {
+    let mut m = 0u16;
+    for (i, &c) in block.iter().enumerate() {
+        m |= u16::from(c == b'\n') << i;
+    }
+    m
+}
+
 #[cfg(test)]
 mod tests {
     proptest::proptest! {
@@ -86,6 +198,28 @@ mod tests {
         fn find_newline_is_memchr(hay in proptest::collection::vec(
             proptest::sample::select(vec![b'\n', b'\r', b'a', 0x0b, 0x8a, 0x09, 0xff, 0]), 0..40)) {
             proptest::prop_assert_eq!(super::find_newline(&hay), memchr::memchr(b'\n', &hay));
+        }
+
+        #[test]
+        fn newlines_are_memchr(
+            hay in proptest::collection::vec(
+                proptest::sample::select(vec![b'\n', b'\r', b'a', 0x0a ^ 0x80, b' ', 0]), 0..300),
+            steps in proptest::collection::vec(0usize..90, 0..20),
+        ) {
+            // From increasing positions, some inside a block, some past it, some equal.
+            let mut cursor = super::Newlines::new(&hay);
+            let mut from = 0;
+            for s in steps {
+                from += s;
+                let want = hay.get(from..).and_then(|h| memchr::memchr(b'\n', h)).map(|i| from + i);
+                let got = if from <= hay.len() { cursor.next_from(from) } else { None };
+                proptest::prop_assert_eq!(got, want);
+                if let Some(at) = got {
+                    if s % 2 == 0 {
+                        from = at + 1;
+                    }
+                }
+            }
         }
     }
 }

@@ -771,15 +771,7 @@ impl Parser {
         if n - start >= EXTRA as usize {
             return None;
         }
-        let line_at = |pos: usize| -> (usize, usize) {
-            let nl = super::find_newline(&bytes[pos..]).map_or(n, |i| pos + i);
-            let end = if nl > pos && bytes[nl - 1] == b'\r' {
-                nl - 1
-            } else {
-                nl
-            };
-            (end, (nl + 1).min(n))
-        };
+        let mut newlines = super::Newlines::new(bytes);
         self.names.next_entry();
         self.extra.clear();
         self.scan.clear();
@@ -791,7 +783,7 @@ impl Parser {
                 b'\r' if bytes.get(pos + 1) == Some(&b'\n') => break,
                 _ => {}
             }
-            let (end, mut next) = line_at(pos);
+            let (end, mut next) = newlines.line(pos);
             lines += u64::from(next > end && bytes[next - 1] == b'\n');
             // The attribute description (options are left to the full parser).
             let spelling = self.names.lookup(bytes, pos, end, prev)?;
@@ -817,7 +809,7 @@ impl Parser {
                 self.scratch.clear();
                 self.scratch.extend_from_slice(&bytes[i..end]);
                 while next < n && bytes[next] == b' ' {
-                    let (e, after) = line_at(next);
+                    let (e, after) = newlines.line(next);
                     if is_blank_line(&bytes[next..e]) {
                         // A space-only line ends the record: the full parser warns about it.
                         return None;
