@@ -284,6 +284,10 @@ struct Names {
     /// followed it last time (0: none yet). Records of one export list their attributes in
     /// much the same order, so this guess is usually right and costs one compact read.
     next: Vec<u32>,
+    /// Per spelling number + 1: the follower [`Names::next`] held before its current one
+    /// (records of different kinds, or with an optional attribute or without it, alternate
+    /// between two followers).
+    next2: Vec<u32>,
     /// Stamp of the entry being read; a `slots` entry with another stamp is stale.
     stamp: u32,
 }
@@ -298,6 +302,7 @@ impl Names {
             self.ids.clear();
             self.slots.clear();
             self.next = vec![0];
+            self.next2 = vec![0];
         }
         self.stamp = self.stamp.wrapping_add(1);
         if self.stamp == 0 {
@@ -333,7 +338,13 @@ impl Names {
         if prev != 0 && self.known[prev as usize - 1].starts(&words) {
             return Some(prev - 1);
         }
-        let found = self.cached(line, words)?;
+        let other = self.next2[prev as usize];
+        let found = if other != 0 && self.known[other as usize - 1].starts(&words) {
+            other - 1
+        } else {
+            self.cached(line, words)?
+        };
+        self.next2[prev as usize] = guess;
         self.next[prev as usize] = found + 1;
         Some(found)
     }
@@ -426,6 +437,7 @@ impl Names {
             binary: info.is_binary(),
         });
         self.next.push(0);
+        self.next2.push(0);
         Some(self.known.len() as u32 - 1)
     }
 
