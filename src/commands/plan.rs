@@ -387,7 +387,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         ..Summary::default()
     };
     let mut dup_dns: HashMap<u32, String> = HashMap::new();
-    let mut by_attribute: HashMap<&'static str, u64> = HashMap::new();
+    // Counted on the consumer thread for every change: a short list searched by the names'
+    // addresses (the engine's constants) before their text, not a SipHash map.
+    let mut by_attribute: Vec<(&'static str, u64)> = Vec::new();
     let mut seq2: u32 = 0;
     let mut kinds = [0u64; Kind::ALL.len()];
     let wopts = common.write.clone();
@@ -485,7 +487,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
             summary.changed += 1;
             for a in &st.attrs {
-                *by_attribute.entry(a).or_default() += 1;
+                count_attribute(&mut by_attribute, a);
             }
             let pname = st
                 .policy
@@ -591,6 +593,20 @@ impl Stamped {
             failed: Some(err),
             ..Stamped::counted(Kind::NonRecipient, false)
         }
+    }
+}
+
+/// Adds one to the count of `name` in `counts`: found by address (the engine stamps its
+/// names from constants) or, failing that, by text.
+fn count_attribute(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
+    let same = |k: &&str| std::ptr::eq(k.as_ptr(), name.as_ptr()) && k.len() == name.len();
+    let at = match counts.iter().position(|(k, _)| same(k)) {
+        Some(i) => Some(i),
+        None => counts.iter().position(|(k, _)| *k == name),
+    };
+    match at {
+        Some(i) => counts[i].1 += 1,
+        None => counts.push((name, 1)),
     }
 }
 
