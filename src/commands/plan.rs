@@ -341,8 +341,15 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .enumerate()
         .map(|(i, p)| (p, i as u32))
         .collect();
-    claim_at.sort_unstable();
-    let decisions = uniqueness::decide(&mut index, &claims, &alloc_settings);
+    // Both on the pool: the claims' places are sorted while the allocation runs, and the
+    // allocation sorts the claims into serving order on the pool's threads.
+    let decisions = pool.install(|| {
+        let (_, decisions) = rayon::join(
+            || claim_at.sort_unstable(),
+            || uniqueness::decide(&mut index, &claims, &alloc_settings),
+        );
+        decisions
+    });
     // Freeing the claims (hundreds of thousands of small allocations) overlaps pass 2.
     let freeing = std::thread::spawn(move || drop(claims));
     index.release_values();

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::hash::Hasher;
 
 use std::sync::Arc;
+use rayon::slice::ParallelSliceMut;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::exchange::legacy_dn;
@@ -627,7 +628,9 @@ fn serving_order(claims: &[Claim]) -> Vec<u32> {
             (u128::from_be_bytes(head), c.seq, i as u32)
         })
         .collect();
-    order.sort_unstable_by(|a, b| {
+    // The order is total (the claim's position breaks every tie), so sorting in parallel on
+    // the current rayon pool gives the same order as sorting on one thread.
+    order.par_sort_unstable_by(|a, b| {
         let (ca, cb) = (&claims[a.2 as usize], &claims[b.2 as usize]);
         a.0.cmp(&b.0)
             .then_with(|| when(ca).cmp(when(cb)))
@@ -652,6 +655,9 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
         total += c.decisions();
     }
     let mut choices = vec![NONE; total];
+    // Each decision holds at most one new value: growing the index as they come would rehash
+    // it several times over.
+    index.taken.reserve(total);
     let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
         HashMap::default();
     for &i in &order {
