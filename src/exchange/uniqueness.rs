@@ -15,8 +15,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hasher;
 
-use std::sync::Arc;
 use rayon::slice::ParallelSliceMut;
+use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::exchange::legacy_dn;
