@@ -818,6 +818,77 @@ pub fn attr_options(desc: &[u8]) -> impl Iterator<Item = &[u8]> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn equal_descriptions_have_equal_keys(
+            ty in "[a-zA-Z][a-zA-Z0-9-]{0,30}",
+            flips in proptest::collection::vec(proptest::bool::ANY, 32),
+            options in proptest::collection::vec("[a-z][a-z0-9-]{0,6}", 0..3),
+        ) {
+            // The same type in another case, and the options in another order and case.
+            let other: String = ty
+                .chars()
+                .zip(flips.iter().cycle())
+                .map(|(c, &f)| if f { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+                .collect();
+            let mut a = ty.clone();
+            let mut b = other;
+            for o in &options {
+                a.push(';');
+                a.push_str(o);
+            }
+            for o in options.iter().rev() {
+                b.push(';');
+                b.push_str(&o.to_ascii_uppercase());
+            }
+            proptest::prop_assert!(attr_eq(a.as_bytes(), b.as_bytes()));
+            proptest::prop_assert_eq!(attr_key(a.as_bytes()), attr_key(b.as_bytes()));
+            proptest::prop_assert_eq!(attr_key(a.as_bytes()) & 1, u64::from(!options.is_empty()));
+            if !options.is_empty() {
+                proptest::prop_assert_eq!(attr_key(a.as_bytes()), attr_key(ty.as_bytes()) | 1);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_tell_the_usual_names_apart() {
+        let names = [
+            "cn",
+            "mail",
+            "member",
+            "objectClass",
+            "objectCategory",
+            "proxyAddresses",
+            "legacyExchangeDN",
+            "mailNickname",
+            "homeMDB",
+            "homeMTA",
+            "msExchHomeServerName",
+            "showInAddressBook",
+            "textEncodedORAddress",
+            "targetAddress",
+            "displayName",
+            "givenName",
+            "sn",
+            "o",
+            "ou",
+            "l",
+            "c",
+            "co",
+            "st",
+            "msExchMailboxGuid",
+            "msExchPoliciesIncluded",
+            "msExchPoliciesExcluded",
+            "userAccountControl",
+        ];
+        let keys: std::collections::HashSet<u64> =
+            names.iter().map(|n| attr_key(n.as_bytes())).collect();
+        assert_eq!(keys.len(), names.len());
+        assert_eq!(attr_key(b"ou;lang-ja") & 1, 1);
+        assert_eq!(attr_key(b"objectClass;x"), attr_key(b"OBJECTCLASS") | 1);
+        assert_eq!(attr_key(b";"), attr_key(b"") | 1);
+    }
+
     #[test]
     fn lookups_find_every_attribute_beyond_the_index_too() {
         // More attributes than the index holds, names that share a home slot, options.
