@@ -6,8 +6,8 @@
 //! record — never a `replace:` of the whole set, so values added to the directory after the
 //! export survive the import. `member` is only ever added to.
 
-use crate::model::schema::{attr_info, values_equal};
-use crate::model::{ChangeRecord, Entry, ModOp, ModRef, Modification};
+use crate::model::schema::{attr_info_keyed, values_equal};
+use crate::model::{attr_key, ChangeRecord, Entry, ModOp, ModRef, Modification};
 
 /// The order attributes appear in within a record.
 pub const ORDER: &[&str] = &[
@@ -43,6 +43,12 @@ const BY_VALUE: &[&str] = &[
     "member",
 ];
 
+/// The [`attr_key`] of every name of [`ORDER`], computed once.
+fn order_keys() -> &'static [u64] {
+    static KEYS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| ORDER.iter().map(|o| attr_key(o.as_bytes())).collect())
+}
+
 /// One attribute and all the values it should have.
 type Desired<'n> = (&'n str, Vec<Vec<u8>>);
 
@@ -60,30 +66,34 @@ pub fn mod_refs<'a, 'n>(
     entry: &'a Entry,
     desired: &'a [Desired<'n>],
 ) -> Vec<(ModRef<'a>, &'n str)> {
-    // By position in ORDER, then by name case-insensitively (a stable sort).
-    let mut ordered: Vec<(usize, &'a Desired<'n>)> = desired
+    // By position in ORDER, then by name case-insensitively (a stable sort). Each name is
+    // hashed once: for its place in ORDER, the entry's lookup and the schema's.
+    let order_keys = order_keys();
+    let mut ordered: Vec<(usize, u64, &'a Desired<'n>)> = desired
         .iter()
         .map(|d| {
-            let at = ORDER
+            let key = attr_key(d.0.as_bytes());
+            let at = order_keys
                 .iter()
-                .position(|o| o.eq_ignore_ascii_case(d.0))
+                .zip(ORDER)
+                .position(|(&k, o)| k == key && o.eq_ignore_ascii_case(d.0))
                 .unwrap_or(ORDER.len());
-            (at, d)
+            (at, key, d)
         })
         .collect();
-    ordered.sort_by(|(a, x), (b, y)| {
+    ordered.sort_by(|(a, _, x), (b, _, y)| {
         a.cmp(b).then_with(|| {
             let lower = |s: &'n str| s.bytes().map(|c| c.to_ascii_lowercase());
             lower(x.0).cmp(lower(y.0))
         })
     });
     let mut mods = Vec::new();
-    for (_, (name, want)) in ordered {
+    for (at, key, (name, want)) in ordered {
         let attr = name.as_bytes();
-        let found = entry.get(name);
+        let found = entry.get_keyed(attr, key);
         let current: Vec<&'a [u8]> = found.map(|a| a.values().collect()).unwrap_or_default();
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
-        if BY_VALUE.iter().any(|b| b.eq_ignore_ascii_case(name)) {
+        if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
             let removed: Vec<&'a [u8]> = current
                 .iter()
                 .filter(|c| !want.iter().any(|w| w.as_slice() == **c))
@@ -117,7 +127,7 @@ pub fn mod_refs<'a, 'n>(
             }
             continue;
         }
-        let binary = attr_info(attr).is_binary();
+        let binary = attr_info_keyed(attr, key).is_binary();
         let same = current.len() == want.len()
             && current.iter().zip(want).all(|(c, w)| {
                 if binary {
@@ -151,6 +161,14 @@ pub fn record(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Option<ChangeR
 mod tests {
     use super::*;
     use crate::apply::{entry_of, modify};
+
+    #[test]
+    fn attributes_changed_by_value_have_a_place_in_the_order() {
+        // `mod_refs` finds them through their place in ORDER.
+        for b in BY_VALUE {
+            assert!(ORDER.contains(b), "{b}");
+        }
+    }
 
     #[test]
     fn a_primary_flip_is_delete_then_add_in_one_record() {
