@@ -77,6 +77,11 @@ fn local_key(kind: &str, local: &str, domain: &str) -> (u64, u64) {
     }
 }
 
+/// [`key`] of [`x400_candidate`]`(kind, address, 0)`.
+fn x400_key(kind: &str, address: &str) -> (u64, u64) {
+    key_parts(&[kind, ":", address])
+}
+
 /// The index's hasher: its keys are hashes already, so they are used as they are (a second
 /// SipHash per lookup cost more than the table itself).
 #[derive(Default)]
@@ -491,7 +496,7 @@ impl Claim {
                     );
                 }
                 Wanted::X400 { kind, address } => {
-                    keys.push(Some(key_parts(&[kind, ":", address])));
+                    keys.push(Some(x400_key(kind, address)));
                 }
             }
         }

@@ -126,9 +126,7 @@ impl<'a> Newlines<'a> {
             m = self.mask;
         }
     }
-}
 
-impl Newlines<'_> {
     /// The line starting at `pos`: where its text ends (before its `\r\n` or `\n`) and where
     /// the next line starts (the end of the bytes for the last line).
     #[inline(always)]
