@@ -16,7 +16,7 @@ use super::eval::{
     BIT_AND, BIT_OR, IN_CHAIN, SUBCLASSES,
 };
 use super::Filter;
-use crate::model::entry::attr_key;
+use crate::model::entry::{attr_key, eq_ignore_case};
 use crate::model::schema::{attr_info, case_fold, case_ignore_eq, Equality};
 
 /// An attribute description resolved once for repeated lookups: its text as written and its
@@ -162,7 +162,7 @@ fn known_class_bit(name: &[u8]) -> Option<u32> {
         // ASCII names are equal by `case_ignore_eq` exactly when they are by ASCII case.
         KNOWN_CLASSES
             .iter()
-            .position(|k| k.len() == name.len() && k.as_bytes().eq_ignore_ascii_case(name))
+            .position(|k| k.len() == name.len() && eq_ignore_case(k.as_bytes(), name))
     } else {
         KNOWN_CLASSES
             .iter()

@@ -384,7 +384,7 @@ impl Entry {
     fn find_slot(&self, key: u64, desc: &[u8]) -> Option<u32> {
         let same = |i: usize| {
             let s = &self.slots[i];
-            s.key == key && attr_eq(&self.buf[s.name.range()], desc)
+            s.key == key && attr_eq_keyed(key, &self.buf[s.name.range()], desc)
         };
         let table = self.table.get_or_init(|| Table::of(&self.slots));
         let mut h = table_home(key);
@@ -521,7 +521,7 @@ impl EntryBuilder {
         // Most records repeat the previous attribute (multi-valued runs): check it first.
         if let Some((last, _)) = self.pending.last() {
             let s = &self.entry.slots[*last as usize];
-            if s.key == key && attr_eq(&self.entry.buf[s.name.range()], desc) {
+            if s.key == key && attr_eq_keyed(key, &self.entry.buf[s.name.range()], desc) {
                 return Some(*last);
             }
         }
@@ -779,8 +779,8 @@ pub fn attr_eq(a: &[u8], b: &[u8]) -> bool {
         (None, _) | (_, None) => return false,
         _ => {}
     }
-    // Spelled the same (the usual case once the keys matched), then in another case.
-    if a.len() == b.len() && (a == b || a.eq_ignore_ascii_case(b)) {
+    // Spelled the same but perhaps for case: the usual case once the keys matched.
+    if a.len() == b.len() && eq_ignore_case(a, b) {
         return true;
     }
     if !a.contains(&b';') && !b.contains(&b';') {
@@ -801,6 +801,74 @@ pub fn attr_eq(a: &[u8], b: &[u8]) -> bool {
     oa == ob
 }
 
+/// [`attr_eq`] of two descriptions whose [`attr_key`] is `key`: without options (the key's low
+/// bit clear) they are equal exactly when they are equal but for ASCII case.
+#[inline]
+fn attr_eq_keyed(key: u64, a: &[u8], b: &[u8]) -> bool {
+    if key & 1 == 0 {
+        a.len() == b.len() && eq_ignore_case(a, b)
+    } else {
+        attr_eq(a, b)
+    }
+}
+
+/// `a.eq_ignore_ascii_case(b)` for slices of equal length, eight bytes at a time (names are
+/// short: the last word overlaps the one before it, and fewer than eight bytes are read as
+/// two overlapping halves or three single bytes, rather than copied byte by byte).
+#[inline]
+pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    debug_assert_eq!(a.len(), b.len());
+    let n = a.len().min(b.len());
+    // Words spelled the same are not lowered: the usual case.
+    let same = |x: u64, y: u64| x == y || lower_word(x) == lower_word(y);
+    if n < 8 {
+        return same(short_word(a, n), short_word(b, n));
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_le_bytes(w)
+    };
+    let mut at = 0;
+    loop {
+        if !same(word(a, at), word(b, at)) {
+            return false;
+        }
+        if at + 8 >= n {
+            return true;
+        }
+        at = (at + 8).min(n - 8);
+    }
+}
+
+/// The first `n` (< 8) bytes of `s` in one word: every byte of them is in it, at a place that
+/// depends on `n` only.
+#[inline(always)]
+fn short_word(s: &[u8], n: usize) -> u64 {
+    let half = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&s[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    match n {
+        0 => 0,
+        1..=3 => u64::from(s[0]) | u64::from(s[n / 2]) << 8 | u64::from(s[n - 1]) << 16,
+        _ => half(0) | half(n - 4) << 32,
+    }
+}
+
+/// The eight bytes of `w` with ASCII capitals made small (every other byte unchanged).
+#[inline]
+fn lower_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Bytes below 0x80 only: the sums below never carry into the next byte.
+    let low7 = w & (0x7F * ONES);
+    let from_a = low7.wrapping_add((0x80 - u64::from(b'A')) * ONES);
+    let past_z = low7.wrapping_add((0x7F - u64::from(b'Z')) * ONES);
+    let capital = from_a & !past_z & !w & (0x80 * ONES);
+    w | (capital >> 2)
+}
+
 /// The attribute type of a description, without options (`member;range=0-1499` → `member`).
 pub fn attr_type(desc: &[u8]) -> &[u8] {
     match memchr::memchr(b';', desc) {
@@ -819,6 +887,28 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        #[test]
+        fn words_compare_as_the_standard_library_does(
+            a in proptest::collection::vec(proptest::num::u8::ANY, 0..70),
+            flips in proptest::collection::vec(0u8..4, 70),
+        ) {
+            // `b` is `a` with some bytes flipped in case, moved to a neighbouring byte (`@`
+            // and `[` around the capitals, `` ` `` and `{` around the small letters), or
+            // with the case bit set on a byte that is not a letter.
+            let b: Vec<u8> = a
+                .iter()
+                .zip(&flips)
+                .map(|(&c, &f)| match f {
+                    0 => c,
+                    1 => c ^ 0x20,
+                    2 => c.wrapping_add(1),
+                    _ => c.to_ascii_uppercase(),
+                })
+                .collect();
+            proptest::prop_assert_eq!(eq_ignore_case(&a, &b), a.eq_ignore_ascii_case(&b));
+            proptest::prop_assert!(eq_ignore_case(&a, &a.to_ascii_uppercase()));
+        }
+
         #[test]
         fn equal_descriptions_have_equal_keys(
             ty in "[a-zA-Z][a-zA-Z0-9-]{0,30}",
