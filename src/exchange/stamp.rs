@@ -566,12 +566,11 @@ impl Engine<'_> {
             .unwrap_or_default();
         match fam {
             Family::User => {
-                if let Some((i, rule)) = policy
-                    .mailbox
-                    .iter()
-                    .enumerate()
-                    .find(|(_, r)| r.filter.matches_in(&p.state.entry_subject()))
-                {
+                let subject = p.state.entry_subject();
+                let found = (policy.mailbox.iter().enumerate())
+                    .find(|(_, r)| r.filter.matches_in(&subject));
+                drop(subject);
+                if let Some((i, rule)) = found {
                     let alias = self
                         .make_alias(rule.alias.as_ref(), &p.state, &sam)
                         .or_else(|| alias::alias_from(&cn));
@@ -603,12 +602,11 @@ impl Engine<'_> {
                 self.target_rules(p, &policy.contact, "contact", &source);
             }
             Family::Group => {
-                if let Some((i, rule)) = policy
-                    .group
-                    .iter()
-                    .enumerate()
-                    .find(|(_, g)| g.filter.matches_in(&p.state.entry_subject()))
-                {
+                let subject = p.state.entry_subject();
+                let found =
+                    (policy.group.iter().enumerate()).find(|(_, g)| g.filter.matches_in(&subject));
+                drop(subject);
+                if let Some((i, rule)) = found {
                     let source = if sam.is_empty() {
                         cn.clone()
                     } else {
@@ -659,11 +657,10 @@ impl Engine<'_> {
         section: &str,
         source: &str,
     ) {
-        let Some((i, rule)) = rules
-            .iter()
-            .enumerate()
-            .find(|(_, r)| r.filter.matches_in(&p.state.entry_subject()))
-        else {
+        let subject = p.state.entry_subject();
+        let found = (rules.iter().enumerate()).find(|(_, r)| r.filter.matches_in(&subject));
+        drop(subject);
+        let Some((i, rule)) = found else {
             return;
         };
         let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, source) else {

@@ -7,8 +7,10 @@
 //! classes and categories) is read once per [`Subject`] and shared by every test of every
 //! filter evaluated on it. The semantics are those of the [module docs](super).
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use super::eval::{
     bit_patterns, case_ignore_cmp, category_name_eq, dn_eq, dn_has_ava, equality_of,
@@ -25,14 +27,19 @@ use crate::model::schema::{attr_info, case_fold, case_ignore_eq, Equality};
 pub struct AttrName {
     text: Box<str>,
     key: u64,
+    /// The bit of [`Subject`]'s presence answers for this description (the same for every
+    /// description equal to it but for ASCII case); 0 when it has none.
+    bit: u64,
 }
 
 impl AttrName {
     /// Resolves `text` (`mailNickname`, `ou;lang-ja`).
     pub fn new(text: &str) -> AttrName {
+        let number = name_number(text);
         AttrName {
             key: attr_key(text.as_bytes()),
             text: text.into(),
+            bit: if number < 64 { 1 << number } else { 0 },
         }
     }
 
@@ -45,6 +52,19 @@ impl AttrName {
     pub fn key(&self) -> u64 {
         self.key
     }
+}
+
+/// A number for every attribute description [`AttrName::new`] resolves, counted from 0 in the
+/// order they are first met; descriptions equal but for ASCII case share one. Filters are
+/// compiled once per run, so a run's names are few: the first 64 get a presence bit.
+fn name_number(text: &str) -> usize {
+    static NUMBERS: OnceLock<Mutex<HashMap<String, usize>>> = OnceLock::new();
+    let mut numbers = NUMBERS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    let next = numbers.len();
+    *numbers.entry(text.to_ascii_lowercase()).or_insert(next)
 }
 
 /// A [`Filter`] compiled for evaluation; it evaluates exactly as [`Filter::matches`] does.
@@ -103,6 +123,10 @@ pub(super) fn matches_once<S: AttrSource + ?Sized>(filter: &Filter, source: &S) 
 pub struct Subject<'s, S: ?Sized> {
     source: &'s S,
     facts: FactsCell<'s>,
+    /// Presence tests answered so far, by [`AttrName`] bit: the bits asked, and of those the
+    /// present ones. Filters evaluated on one subject often test the same attributes (every
+    /// default address list starts with `(mailnickname=*)`).
+    present: Cell<(u64, u64)>,
 }
 
 enum FactsCell<'s> {
@@ -116,6 +140,7 @@ impl<'s, S: AttrSource + ?Sized> Subject<'s, S> {
         Subject {
             source,
             facts: FactsCell::Own(OnceCell::new()),
+            present: Cell::new((0, 0)),
         }
     }
 
@@ -126,7 +151,20 @@ impl<'s, S: AttrSource + ?Sized> Subject<'s, S> {
         Subject {
             source,
             facts: FactsCell::Shared(facts),
+            present: Cell::new((0, 0)),
         }
+    }
+
+    /// Whether `attr` has a value, asked of the source once per subject.
+    fn has(&self, attr: &AttrName) -> bool {
+        let (asked, present) = self.present.get();
+        if asked & attr.bit != 0 {
+            return present & attr.bit != 0;
+        }
+        let has = self.source.any_value_named(attr, &mut |_| true);
+        let bit = if has { attr.bit } else { 0 };
+        self.present.set((asked | attr.bit, present | bit));
+        has
     }
 
     fn facts(&self) -> &Facts {
@@ -591,7 +629,7 @@ impl Node {
             Node::Or(list) => list.iter().any(|n| n.eval(s)),
             Node::Not(n) => !n.eval(s),
             Node::Const(b) => *b,
-            Node::Present(attr) => src.any_value_named(attr, &mut |_| true),
+            Node::Present(attr) => s.has(attr),
             Node::CategoryPresent => {
                 let f = s.facts();
                 f.has_category || f.has_class
@@ -701,6 +739,45 @@ impl Substrings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presence_is_asked_once_per_subject_and_answers_every_spelling() {
+        use crate::model::EntryBuilder;
+        let mut b = EntryBuilder::new(b"CN=a,DC=x");
+        b.push(b"objectClass", b"user");
+        b.push(b"mailNickname", b"a");
+        let with = b.finish();
+        let without = EntryBuilder::new(b"CN=b,DC=x").finish();
+        let m = |f: &str| Matcher::new(crate::filter::parse(f).unwrap());
+        // Each filter with its answer on the entry with mailNickname, then without.
+        let filters = [
+            (m("(mailNickname=*)"), [true, false]),
+            (m("(MAILNICKNAME=*)"), [true, false]),
+            (m("(!(mailnickname=*))"), [false, true]),
+            (m("(&(mailNickname=*)(homeMDB=*))"), [false, false]),
+            (m("(|(homeMDB=*)(mailNickname=*))"), [true, false]),
+        ];
+        for (i, (entry, has)) in [(&with, true), (&without, false)].into_iter().enumerate() {
+            let subject = Subject::new(entry);
+            for (f, answers) in &filters {
+                assert_eq!(f.matches_in(&subject), answers[i], "{}", f.filter());
+                assert_eq!(f.matches_in(&subject), f.matches(entry), "{}", f.filter());
+            }
+            // The subject remembers both answers it was asked.
+            let (asked, present) = subject.present.get();
+            let bit = AttrName::new("mailnickname").bit;
+            assert_ne!(bit, 0);
+            assert_ne!(asked & bit, 0);
+            assert_eq!(present & bit != 0, has);
+        }
+        // Past 64 names, a name has no bit and is asked every time.
+        for i in 0..70 {
+            let _ = AttrName::new(&format!("x-name-{i}"));
+        }
+        let late = m("(x-name-69=*)");
+        assert_eq!(AttrName::new("x-name-69").bit, 0);
+        assert!(!late.matches_in(&Subject::new(&with)));
+    }
 
     #[test]
     fn known_classes_cover_the_class_chain_table() {
