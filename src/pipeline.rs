@@ -234,6 +234,10 @@ where
         // Output buffers go back to the workers once consumed.
         let spare_out: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
         let spare_out = &spare_out;
+        // Parsers go back to the workers after each batch: the names a parser has learned
+        // (see `ldif::parse`) serve the next batch instead of being learned again in each.
+        let spare_parsers: std::sync::Mutex<Vec<Parser>> = std::sync::Mutex::new(Vec::new());
+        let spare_parsers = &spare_parsers;
         let transform = &transform;
         pool.in_place_scope(|scope| -> Result<()> {
             let mut order = Reorder {
@@ -301,7 +305,11 @@ where
                         };
                         let counts = match work {
                             Work::Raw(batch) => {
-                                let mut parser = Parser::new(opts.parse.clone());
+                                let mut parser = spare_parsers
+                                    .lock()
+                                    .ok()
+                                    .and_then(|mut spare| spare.pop())
+                                    .unwrap_or_else(|| Parser::new(opts.parse.clone()));
                                 // Follow-up records inside the batch are merged here; one that
                                 // continues the previous batch's last entry is merged by
                                 // `Reorder`. Each entry is transformed as soon as the next
@@ -324,6 +332,9 @@ where
                                 }
                                 // Items own their bytes: the buffer can be read into again.
                                 let _ = spare_tx.send(batch.data);
+                                if let Ok(mut spare) = spare_parsers.lock() {
+                                    spare.push(parser);
+                                }
                                 Some(counts)
                             }
                             Work::Parsed(items) => {
