@@ -7,9 +7,10 @@
 //! classes and categories) is read once per [`Subject`] and shared by every test of every
 //! filter evaluated on it. The semantics are those of the [module docs](super).
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use super::eval::{
@@ -224,7 +225,7 @@ pub struct Facts {
     has_category: bool,
     /// The category names to compare: one per `objectCategory` value, or the one derived from
     /// the classes when there is none.
-    categories: Vec<CategoryValue>,
+    categories: Vec<Rc<CategoryValue>>,
 }
 
 /// One category an object has.
@@ -236,6 +237,42 @@ struct CategoryValue {
     /// The name compared with bare-name tests.
     name: CategoryName,
 }
+
+impl CategoryValue {
+    /// The category of the `objectCategory` value `v`. Exports hold a handful of distinct
+    /// categories (`CN=Person,CN=Schema,...` on every user and contact): the last few read on
+    /// this thread are kept and shared rather than read again for every object.
+    fn of(v: &[u8]) -> Rc<CategoryValue> {
+        thread_local! {
+            static RECENT: RefCell<Vec<Rc<CategoryValue>>> = const { RefCell::new(Vec::new()) };
+        }
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if let Some(c) = recent.iter().find(|c| c.raw == v) {
+                return Rc::clone(c);
+            }
+            let is_dn = v.contains(&b'=');
+            let name = if is_dn {
+                first_rdn_value(v).into_owned()
+            } else {
+                v.to_vec()
+            };
+            let c = Rc::new(CategoryValue {
+                raw: v.to_vec(),
+                is_dn,
+                name: CategoryName::new(name),
+            });
+            if recent.len() == RECENT_CATEGORIES {
+                recent.remove(0);
+            }
+            recent.push(Rc::clone(&c));
+            c
+        })
+    }
+}
+
+/// How many categories [`CategoryValue::of`] keeps per thread.
+const RECENT_CATEGORIES: usize = 8;
 
 /// A category name and its comparison key.
 #[derive(Clone, Debug)]
@@ -286,17 +323,7 @@ impl Facts {
             categories: Vec::new(),
         };
         s.any_value("objectCategory", &mut |v| {
-            let is_dn = v.contains(&b'=');
-            let name = if is_dn {
-                first_rdn_value(v).into_owned()
-            } else {
-                v.to_vec()
-            };
-            facts.categories.push(CategoryValue {
-                raw: v.to_vec(),
-                is_dn,
-                name: CategoryName::new(name),
-            });
+            facts.categories.push(CategoryValue::of(v));
             false
         });
         facts.has_category = !facts.categories.is_empty();
@@ -322,11 +349,11 @@ impl Facts {
         });
         if derive && facts.has_class {
             let name = DERIVED_RANK.get(best).map_or(last, |name| name.to_vec());
-            facts.categories.push(CategoryValue {
+            facts.categories.push(Rc::new(CategoryValue {
                 raw: Vec::new(),
                 is_dn: false,
                 name: CategoryName::new(name),
-            });
+            }));
         }
         facts
     }
@@ -777,6 +804,33 @@ mod tests {
         let late = m("(x-name-69=*)");
         assert_eq!(AttrName::new("x-name-69").bit, 0);
         assert!(!late.matches_in(&Subject::new(&with)));
+    }
+
+    #[test]
+    fn categories_read_again_or_remembered_answer_alike() {
+        use crate::model::EntryBuilder;
+        let entry = |category: &str| {
+            let mut b = EntryBuilder::new(b"CN=a,DC=x");
+            b.push(b"objectClass", b"top");
+            b.push(b"objectCategory", category.as_bytes());
+            b.finish()
+        };
+        let m = |f: &str| Matcher::new(crate::filter::parse(f).unwrap());
+        let person = m("(objectCategory=person)");
+        let group = m("(objectCategory=CN=Group,CN=Schema,CN=Configuration,DC=x)");
+        // More distinct categories than the thread keeps, twice round, in both spellings.
+        for round in 0..2 {
+            for i in 0..RECENT_CATEGORIES + 3 {
+                let other = format!("CN=Class-{i},CN=Schema,CN=Configuration,DC=x");
+                let e = entry(&other);
+                assert!(!person.matches(&e) && !group.matches(&e), "{other} {round}");
+                let e = entry("CN=Person,CN=Schema,CN=Configuration,DC=x");
+                assert!(person.matches(&e) && !group.matches(&e), "person {round}");
+                let e = entry("cn=group,cn=schema,cn=configuration,dc=x");
+                assert!(!person.matches(&e) && group.matches(&e), "group {round}");
+                assert!(m("(objectCategory=group)").matches(&e));
+            }
+        }
     }
 
     #[test]
