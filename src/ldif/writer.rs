@@ -169,6 +169,9 @@ impl Writer {
             self.eol(out);
             return;
         }
+        if plain && self.plain_folded(out, name, value) {
+            return;
+        }
         // Any other line is written whole and folded where it stands: no scratch buffer.
         let start = out.len();
         out.extend_from_slice(name);
@@ -182,6 +185,48 @@ impl Writer {
             out.extend_from_slice(value);
         }
         self.fold_tail(out, start);
+    }
+
+    /// The usual long line, a plain (ASCII, unencoded) value folded where [`Writer::fold_tail`]
+    /// would fold it when no fold follows a space: every `w` bytes on the first physical line
+    /// and every `w - 1` after it. Written piece by piece straight into `out`, with no second
+    /// pass to find the fold points and no move to make room for the breaks. `false` (nothing
+    /// written) when a fold would follow a space or the name fills the first line.
+    fn plain_folded(&self, out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> bool {
+        let w = self.opts.wrap;
+        let head = name.len() + 2;
+        if w < 2 || head >= w {
+            return false;
+        }
+        // The value's bytes on the first physical line, then on each continuation line.
+        let first = w - head;
+        let rest = w - 1;
+        let mut at = first;
+        while at < value.len() {
+            if value[at - 1] == b' ' {
+                return false;
+            }
+            at += rest;
+        }
+        let breaks = value.len().saturating_sub(first).div_ceil(rest);
+        let eol: &[u8] = match self.opts.line_ending {
+            LineEnding::Crlf => b"\r\n",
+            LineEnding::Lf => b"\n",
+        };
+        out.reserve(head + value.len() + (breaks + 1) * (eol.len() + 1));
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        let (line, mut more) = value.split_at(first.min(value.len()));
+        out.extend_from_slice(line);
+        while !more.is_empty() {
+            let (line, after) = more.split_at(rest.min(more.len()));
+            out.extend_from_slice(eol);
+            out.push(b' ');
+            out.extend_from_slice(line);
+            more = after;
+        }
+        self.eol(out);
+        true
     }
 
     /// Writes a logical line folded at the configured width.
@@ -447,6 +492,37 @@ mod tests {
              replace: extensionAttribute1\r\n-\r\n\
              replace: description\r\ndescription:: ZW5kcyB3aXRoIHNwYWNlIA==\r\n-\r\n\r\n"
         );
+    }
+
+    proptest::proptest! {
+        /// The straight path for plain long lines writes exactly what writing the line whole
+        /// and folding it where it stands writes, or leaves the line to that path.
+        #[test]
+        fn plain_lines_fold_as_fold_tail_does(
+            name in "[a-zA-Z][a-zA-Z0-9-]{0,90}",
+            value in "[!-~][ -~]{0,400}[!-~]",
+            wrap in 2usize..100,
+            crlf in proptest::bool::ANY,
+        ) {
+            let mut opts = WriteOptions::for_dialect(if crlf { Dialect::Ldifde } else { Dialect::Ldapmodify });
+            opts.wrap = wrap;
+            let w = Writer::new(opts);
+            let (name, value) = (name.as_bytes(), value.as_bytes());
+            let mut whole = b"x".to_vec();
+            whole.extend_from_slice(name);
+            whole.extend_from_slice(b": ");
+            whole.extend_from_slice(value);
+            w.fold_tail(&mut whole, 1);
+            let mut straight = b"x".to_vec();
+            if w.plain_folded(&mut straight, name, value) {
+                proptest::prop_assert_eq!(
+                    String::from_utf8_lossy(&straight),
+                    String::from_utf8_lossy(&whole)
+                );
+            } else {
+                proptest::prop_assert_eq!(straight, b"x".to_vec());
+            }
+        }
     }
 
     #[test]
