@@ -184,6 +184,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         eds_groups: &no_eds,
     };
     let mut index = Index::default();
+    let mut wanted_values = 0usize;
     let mut claims: Vec<Claim> = Vec::new();
     // Per claim, the place of its record.
     let mut claim_places: Vec<(u32, u64)> = Vec::new();
@@ -282,6 +283,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
             index.hold_all(&p.held, seq);
             if let Some(mut c) = p.claim {
+                // Room for every value the allocation can give, made as the index grows
+                // rather than all at once between the passes, where nothing else runs.
+                wanted_values += c.decisions();
+                index.reserve(wanted_values);
                 c.seq = seq;
                 claims.push(c);
                 claim_places.push((file, item.location.offset));

@@ -278,6 +278,13 @@ impl Index {
         self.taken.entry(k).or_insert(owner);
     }
 
+    /// Makes room for `additional` values besides those held, so that holding them does not
+    /// grow the index. Growing copies every value held; reserving while values are still
+    /// being indexed copies fewer of them, and keeps the copying out of the allocation.
+    pub fn reserve(&mut self, additional: usize) {
+        self.taken.reserve(additional);
+    }
+
     /// Forgets the values (once the allocation is done), keeping [`Index::duplicates`].
     pub fn release_values(&mut self) {
         self.taken = Taken::default();
@@ -509,7 +516,7 @@ impl Claim {
 
     /// Number of decisions the claim needs: one per wanted address, one for its
     /// legacyExchangeDN.
-    fn decisions(&self) -> usize {
+    pub fn decisions(&self) -> usize {
         self.wanted.len() + usize::from(self.legacy.is_some())
     }
 }
