@@ -776,6 +776,7 @@ impl Parser {
         let n = bytes.len();
         let mut pos = start;
         let mut logical = 0usize;
+        // Physical lines read.
         let mut lines = 0u64;
         // Positions are kept relative to `start`; those of bytes decoded into `extra` carry
         // `EXTRA`.
@@ -796,7 +797,7 @@ impl Parser {
                 _ => {}
             }
             let (end, mut next) = newlines.line(pos);
-            lines += u64::from(next > end && bytes[next - 1] == b'\n');
+            lines += 1;
             // The attribute description (options are left to the full parser).
             let spelling = self.names.lookup(bytes, pos, end, prev)?;
             prev = spelling + 1;
@@ -822,11 +823,11 @@ impl Parser {
                 self.scratch.extend_from_slice(&bytes[i..end]);
                 while next < n && bytes[next] == b' ' {
                     let (e, after) = newlines.line(next);
+                    lines += 1;
                     if is_blank_line(&bytes[next..e]) {
                         // A space-only line ends the record: the full parser warns about it.
                         return None;
                     }
-                    lines += u64::from(after > e && bytes[after - 1] == b'\n');
                     self.scratch.extend_from_slice(&bytes[next + 1..e]);
                     next = after;
                 }
@@ -910,6 +911,10 @@ impl Parser {
             pos = next;
         }
         let (dn_start, dn_end) = dn?;
+        // Every line read ended at a newline but perhaps the last one of `bytes`.
+        if pos == n && bytes.last() != Some(&b'\n') {
+            lines -= 1;
+        }
         let entry = crate::model::Entry::from_scan(
             &bytes[start..pos],
             &self.extra,
