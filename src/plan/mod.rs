@@ -91,18 +91,18 @@ pub fn mod_refs<'a, 'n>(
     for (at, key, (name, want)) in ordered {
         let attr = name.as_bytes();
         let found = entry.get_keyed(attr, key);
-        let current: Vec<&'a [u8]> = found.map(|a| a.values().collect()).unwrap_or_default();
+        // The entry's values, read where they are (collecting them cost an allocation per
+        // attribute of every changed object).
+        let current = || found.into_iter().flat_map(|a| a.values());
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
         if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
-            let removed: Vec<&'a [u8]> = current
-                .iter()
-                .filter(|c| !want.iter().any(|w| w.as_slice() == **c))
-                .copied()
+            let removed: Vec<&'a [u8]> = current()
+                .filter(|c| !want.iter().any(|w| w.as_slice() == *c))
                 .collect();
             let added: Vec<&'a [u8]> = want
                 .iter()
                 .map(Vec::as_slice)
-                .filter(|w| !current.contains(w))
+                .filter(|w| !current().any(|c| c == *w))
                 .collect();
             let member = name.eq_ignore_ascii_case("member");
             if !removed.is_empty() && !member {
@@ -128,15 +128,16 @@ pub fn mod_refs<'a, 'n>(
             continue;
         }
         let binary = attr_info_keyed(attr, key).is_binary();
-        let same = current.len() == want.len()
-            && current.iter().zip(want).all(|(c, w)| {
+        let count = found.map_or(0, |a| a.len());
+        let same = count == want.len()
+            && current().zip(want).all(|(c, w)| {
                 if binary {
-                    *c == w.as_slice()
+                    c == w.as_slice()
                 } else {
                     values_equal(attr, c, w)
                 }
             });
-        if same || (want.is_empty() && current.is_empty()) {
+        if same || (want.is_empty() && count == 0) {
             continue;
         }
         mods.push((
