@@ -156,16 +156,10 @@ impl Diagnostics {
                         continue;
                     }
                     buf.extend_from_slice(line);
-                    buf.extend_from_slice(match self.writer.options().line_ending {
-                        crate::ldif::writer::LineEnding::Crlf => b"\r\n",
-                        crate::ldif::writer::LineEnding::Lf => b"\n",
-                    });
+                    buf.extend_from_slice(self.writer.options().line_ending.bytes());
                 }
             }
-            buf.extend_from_slice(match self.writer.options().line_ending {
-                crate::ldif::writer::LineEnding::Crlf => b"\r\n",
-                crate::ldif::writer::LineEnding::Lf => b"\n",
-            });
+            buf.extend_from_slice(self.writer.options().line_ending.bytes());
             out.write_all(&buf)?;
         }
         Ok(())

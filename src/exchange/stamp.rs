@@ -17,7 +17,7 @@ use crate::exchange::recipient::{self, classify, family, Family, Has, Kind};
 use crate::exchange::template::{RecipientFields, Template};
 use crate::exchange::uniqueness::{AllocSettings, Allocation, Claim, Decisions, Wanted};
 use crate::exchange::x400::X400Fields;
-use crate::filter::{AttrName, AttrSource, Facts, Subject};
+use crate::filter::{AttrName, AttrSource, Facts, Matcher, Subject};
 use crate::model::entry::attr_key;
 use crate::model::schema::case_ignore_eq;
 use crate::model::{binary, dn, Entry};
@@ -88,6 +88,20 @@ impl<'a> State<'a> {
     /// The entry as exported, for filters.
     fn entry_subject(&self) -> Subject<'_, Entry> {
         Subject::sharing(self.entry, &self.facts)
+    }
+
+    /// The first of `rules` whose filter the entry as exported matches, with its index; the
+    /// rules share one subject (and so its presence answers).
+    fn first_match<'r, R>(
+        &self,
+        rules: &'r [R],
+        filter: impl Fn(&R) -> &Matcher,
+    ) -> Option<(usize, &'r R)> {
+        let subject = self.entry_subject();
+        rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| filter(r).matches_in(&subject))
     }
 
     fn find(&self, attr: &str) -> Option<&Vec<Vec<u8>>> {
@@ -566,11 +580,7 @@ impl Engine<'_> {
             .unwrap_or_default();
         match fam {
             Family::User => {
-                let subject = p.state.entry_subject();
-                let found = (policy.mailbox.iter().enumerate())
-                    .find(|(_, r)| r.filter.matches_in(&subject));
-                drop(subject);
-                if let Some((i, rule)) = found {
+                if let Some((i, rule)) = p.state.first_match(&policy.mailbox, |r| &r.filter) {
                     let alias = self
                         .make_alias(rule.alias.as_ref(), &p.state, &sam)
                         .or_else(|| alias::alias_from(&cn));
@@ -602,11 +612,7 @@ impl Engine<'_> {
                 self.target_rules(p, &policy.contact, "contact", &source);
             }
             Family::Group => {
-                let subject = p.state.entry_subject();
-                let found =
-                    (policy.group.iter().enumerate()).find(|(_, g)| g.filter.matches_in(&subject));
-                drop(subject);
-                if let Some((i, rule)) = found {
+                if let Some((i, rule)) = p.state.first_match(&policy.group, |g| &g.filter) {
                     let source = if sam.is_empty() {
                         cn.clone()
                     } else {
@@ -657,10 +663,7 @@ impl Engine<'_> {
         section: &str,
         source: &str,
     ) {
-        let subject = p.state.entry_subject();
-        let found = (rules.iter().enumerate()).find(|(_, r)| r.filter.matches_in(&subject));
-        drop(subject);
-        let Some((i, rule)) = found else {
+        let Some((i, rule)) = p.state.first_match(rules, |r| &r.filter) else {
             return;
         };
         let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, source) else {

@@ -696,7 +696,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
     let mut choices = vec![NONE; total];
     // Each decision holds at most one new value: growing the index as they come would rehash
     // it several times over.
-    index.taken.reserve(total);
+    index.reserve(total);
     let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
         HashMap::default();
     for &i in &order {

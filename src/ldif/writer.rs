@@ -21,6 +21,16 @@ pub enum LineEnding {
     Lf,
 }
 
+impl LineEnding {
+    /// The bytes that end a line.
+    pub fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::Crlf => b"\r\n",
+            LineEnding::Lf => b"\n",
+        }
+    }
+}
+
 /// The two importers ldifstamp writes for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Dialect {
@@ -209,10 +219,7 @@ impl Writer {
             at += rest;
         }
         let breaks = value.len().saturating_sub(first).div_ceil(rest);
-        let eol: &[u8] = match self.opts.line_ending {
-            LineEnding::Crlf => b"\r\n",
-            LineEnding::Lf => b"\n",
-        };
+        let eol = self.opts.line_ending.bytes();
         out.reserve(head + value.len() + (breaks + 1) * (eol.len() + 1));
         out.extend_from_slice(name);
         out.extend_from_slice(b": ");
@@ -248,10 +255,7 @@ impl Writer {
             self.eol(out);
             return;
         }
-        let eol: &[u8] = match self.opts.line_ending {
-            LineEnding::Crlf => b"\r\n",
-            LineEnding::Lf => b"\n",
-        };
+        let eol = self.opts.line_ending.bytes();
         let breaks = fold_points(&out[start..], w).count() - 1;
         let room = breaks * (eol.len() + 1);
         out.resize(start + len + room, 0);
