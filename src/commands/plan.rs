@@ -435,8 +435,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 // Counted under the name the engine stamps (a modification is written with
                 // the entry's own spelling of it).
                 for (_, name) in &mods {
-                    if !attrs.contains(name) {
-                        attrs.push(name);
+                    if !attrs.contains(&name.as_str()) {
+                        attrs.push(name.as_str());
                     }
                 }
                 Writer::new(wopts.clone()).modify(bytes, e.dn(), mods.iter().map(|(m, _)| m));

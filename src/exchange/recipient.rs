@@ -77,7 +77,7 @@ pub enum Family {
 /// Whether `entry` has objectClass `class` (case-insensitive).
 pub fn has_class(entry: &Entry, class: &str) -> bool {
     entry
-        .values("objectClass")
+        .values(crate::name!("objectClass"))
         .any(|v| v.eq_ignore_ascii_case(class.as_bytes()))
 }
 
@@ -95,7 +95,7 @@ pub fn family(entry: &Entry) -> Family {
     ];
     // One pass over the classes, keeping the best rank seen.
     let best = entry
-        .values("objectClass")
+        .values(crate::name!("objectClass"))
         .filter_map(|v| {
             RANKED
                 .iter()
@@ -108,24 +108,26 @@ pub fn family(entry: &Entry) -> Family {
 /// Attribute presence as the classification sees it (after any planned changes).
 pub trait Has {
     /// Whether the attribute is present.
-    fn has(&self, attr: &str) -> bool;
+    fn has(&self, attr: impl crate::model::Desc) -> bool;
 }
 
 impl Has for Entry {
-    fn has(&self, attr: &str) -> bool {
+    fn has(&self, attr: impl crate::model::Desc) -> bool {
         Entry::has(self, attr)
     }
 }
 
 /// Classifies an object of `family` given which attributes it has.
 pub fn classify(family: Family, state: &impl Has) -> Kind {
-    if !state.has("mailNickname") {
+    if !state.has(crate::name!("mailNickname")) {
         return Kind::NonRecipient;
     }
-    let home = state.has("homeMDB") || state.has("msExchHomeServerName") || state.has("homeMTA");
+    let home = state.has(crate::name!("homeMDB"))
+        || state.has(crate::name!("msExchHomeServerName"))
+        || state.has(crate::name!("homeMTA"));
     match family {
         Family::User if home => Kind::Mailbox,
-        Family::User if state.has("targetAddress") => Kind::MailUser,
+        Family::User if state.has(crate::name!("targetAddress")) => Kind::MailUser,
         Family::User => Kind::Broken,
         Family::Contact => Kind::Contact,
         Family::Group => Kind::Group,
@@ -138,7 +140,7 @@ pub fn classify(family: Family, state: &impl Has) -> Kind {
 /// userAccountControl's ACCOUNTDISABLE bit.
 pub fn is_disabled(entry: &Entry) -> bool {
     entry
-        .first_str("userAccountControl")
+        .first_str(crate::name!("userAccountControl"))
         .and_then(|v| v.trim().parse::<i64>().ok())
         .is_some_and(|v| v & 2 != 0)
 }

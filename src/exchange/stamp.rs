@@ -18,9 +18,10 @@ use crate::exchange::template::{RecipientFields, Template};
 use crate::exchange::uniqueness::{AllocSettings, Allocation, Claim, Decisions, Wanted};
 use crate::exchange::x400::X400Fields;
 use crate::filter::{AttrName, AttrSource, Facts, Matcher, Subject};
-use crate::model::entry::attr_key;
+use crate::model::entry::{attr_eq, Desc, Name};
 use crate::model::schema::case_ignore_eq;
 use crate::model::{binary, dn, Entry};
+use crate::name;
 use crate::policy::{GuidCase, Policy, Target, EAP_GUID};
 
 /// When addresses are generated.
@@ -57,7 +58,7 @@ pub struct Engine<'a> {
 /// An entry plus planned values (an override replaces all values; empty = absent).
 pub struct State<'a> {
     entry: &'a Entry,
-    overrides: Vec<(&'static str, Vec<Vec<u8>>)>,
+    overrides: Vec<(Name, Vec<Vec<u8>>)>,
     /// [`name_bit`] of every overridden name: a name whose bit is clear has no override.
     names: u64,
     /// What filters read of the object's classes and categories, which stamping never
@@ -104,23 +105,22 @@ impl<'a> State<'a> {
             .find(|(_, r)| filter(r).matches_in(&subject))
     }
 
-    fn find(&self, attr: &str) -> Option<&Vec<Vec<u8>>> {
+    /// The override of `attr`, if any. Names are compared by key first; the scan is skipped
+    /// when no override can match.
+    #[inline]
+    fn find(&self, attr: impl Desc) -> Option<&Vec<Vec<u8>>> {
+        let key = attr.key();
+        if self.names & name_bit(key) == 0 {
+            return None;
+        }
         self.overrides
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(attr))
+            .find(|(n, _)| n.key() == key && attr_eq(n.bytes(), attr.bytes()))
             .map(|(_, v)| v)
     }
 
-    /// [`State::find`] for a resolved name, skipping the scan when no override can match.
-    fn find_named(&self, attr: &AttrName) -> Option<&Vec<Vec<u8>>> {
-        if self.names & name_bit(attr.key()) == 0 {
-            return None;
-        }
-        self.find(attr.as_str())
-    }
-
     /// The values of `attr` in this state.
-    pub fn values(&self, attr: &str) -> Vec<&[u8]> {
+    pub fn values(&self, attr: impl Desc) -> Vec<&[u8]> {
         match self.find(attr) {
             Some(v) => v.iter().map(Vec::as_slice).collect(),
             None => self.entry.values(attr).collect(),
@@ -128,7 +128,7 @@ impl<'a> State<'a> {
     }
 
     /// The first value as text.
-    pub fn text(&self, attr: &str) -> Option<Cow<'_, str>> {
+    pub fn text(&self, attr: impl Desc) -> Option<Cow<'_, str>> {
         let v = match self.find(attr) {
             Some(v) => v.first().map(Vec::as_slice),
             None => self.entry.first(attr),
@@ -141,39 +141,38 @@ impl<'a> State<'a> {
     }
 
     /// Sets `attr` (canonical name) to `values`.
-    pub fn set(&mut self, attr: &'static str, values: Vec<Vec<u8>>) {
+    pub fn set(&mut self, attr: Name, values: Vec<Vec<u8>>) {
         debug_assert!(
             stamped_index(attr).is_some(),
-            "`{attr}` must be listed in STAMPED to be spooled"
+            "`{}` must be listed in STAMPED to be spooled",
+            attr.as_str()
         );
         debug_assert!(
-            !attr.eq_ignore_ascii_case("objectClass")
-                && !attr.eq_ignore_ascii_case("objectCategory"),
+            !attr.as_str().eq_ignore_ascii_case("objectClass")
+                && !attr.as_str().eq_ignore_ascii_case("objectCategory"),
             "the filter facts assume classes and categories are never stamped"
         );
-        if let Some(slot) = self
-            .overrides
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(attr))
-        {
-            slot.1 = values;
-        } else {
-            self.push_new(attr, values);
+        if self.names & name_bit(attr.key()) != 0 {
+            if let Some(slot) = self.overrides.iter_mut().find(|(n, _)| *n == attr) {
+                slot.1 = values;
+                return;
+            }
         }
+        self.push_new(attr, values);
     }
 
     /// Adds an override for `attr`, which has none yet.
-    fn push_new(&mut self, attr: &'static str, values: Vec<Vec<u8>>) {
-        self.names |= name_bit(attr_key(attr.as_bytes()));
+    fn push_new(&mut self, attr: Name, values: Vec<Vec<u8>>) {
+        self.names |= name_bit(attr.key());
         self.overrides.push((attr, values));
     }
 
-    fn set_one(&mut self, attr: &'static str, value: impl Into<Vec<u8>>) {
+    fn set_one(&mut self, attr: Name, value: impl Into<Vec<u8>>) {
         self.set(attr, vec![value.into()]);
     }
 
     /// The planned overrides, in the order they were set.
-    pub fn overrides(&self) -> &[(&'static str, Vec<Vec<u8>>)] {
+    pub fn overrides(&self) -> &[(Name, Vec<Vec<u8>>)] {
         &self.overrides
     }
 
@@ -184,7 +183,7 @@ impl<'a> State<'a> {
 }
 
 impl Has for State<'_> {
-    fn has(&self, attr: &str) -> bool {
+    fn has(&self, attr: impl Desc) -> bool {
         match self.find(attr) {
             Some(v) => !v.is_empty(),
             None => self.entry.has(attr),
@@ -201,9 +200,16 @@ impl AttrSource for State<'_> {
     }
 
     fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        match self.find_named(attr) {
+        match self.find(attr) {
             Some(v) => v.iter().any(|x| f(x)),
             None => self.entry.any_value_named(attr, f),
+        }
+    }
+
+    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        match self.find(attr) {
+            Some(v) => v.iter().any(|x| f(x)),
+            None => self.entry.any_value_const(attr, f),
         }
     }
 
@@ -246,7 +252,11 @@ impl Prepared<'_> {
         let (guid, dn) = self.claim_identity()?;
         Some(Claim {
             seq,
-            when_created: self.state.entry().first("whenCreated").map(<[u8]>::to_vec),
+            when_created: self
+                .state
+                .entry()
+                .first(name!("whenCreated"))
+                .map(<[u8]>::to_vec),
             guid,
             wanted: self.wanted.iter().map(|(_, w)| w.clone()).collect(),
             legacy: self.legacy.as_ref().map(|b| (b.clone(), dn.into_owned())),
@@ -282,7 +292,7 @@ impl Prepared<'_> {
             return None;
         }
         let e = self.state.entry();
-        let guid: Option<[u8; 16]> = e.first("objectGUID").and_then(|g| g.try_into().ok());
+        let guid: Option<[u8; 16]> = e.first(name!("objectGUID")).and_then(|g| g.try_into().ok());
         let dn = match guid {
             None if self.legacy.is_some() => e.dn_lossy(),
             _ => Cow::Borrowed(""),
@@ -293,36 +303,36 @@ impl Prepared<'_> {
 
 /// Every attribute the engine may set on a [`State`]: a spooled state names its overrides by
 /// their position here (see [`Prepared::spool`]).
-const STAMPED: [&str; 25] = [
-    "displayName",
-    "homeMDB",
-    "homeMTA",
-    "legacyExchangeDN",
-    "mAPIRecipient",
-    "mDBUseDefaults",
-    "mail",
-    "mailNickname",
-    "member",
-    "msExchHomeServerName",
-    "msExchMailboxGuid",
-    "msExchMasterAccountSid",
-    "msExchPoliciesIncluded",
-    "msExchRecipientDisplayType",
-    "msExchRecipientTypeDetails",
-    "msExchUserAccountControl",
-    "msExchVersion",
-    "proxyAddresses",
-    "reportToOriginator",
-    "showInAddressBook",
-    "targetAddress",
-    "textEncodedORAddress",
-    "msExchHideFromAddressLists",
-    "msExchPoliciesExcluded",
-    "hideDLMembership",
+const STAMPED: [Name; 25] = [
+    name!("displayName"),
+    name!("homeMDB"),
+    name!("homeMTA"),
+    name!("legacyExchangeDN"),
+    name!("mAPIRecipient"),
+    name!("mDBUseDefaults"),
+    name!("mail"),
+    name!("mailNickname"),
+    name!("member"),
+    name!("msExchHomeServerName"),
+    name!("msExchMailboxGuid"),
+    name!("msExchMasterAccountSid"),
+    name!("msExchPoliciesIncluded"),
+    name!("msExchRecipientDisplayType"),
+    name!("msExchRecipientTypeDetails"),
+    name!("msExchUserAccountControl"),
+    name!("msExchVersion"),
+    name!("proxyAddresses"),
+    name!("reportToOriginator"),
+    name!("showInAddressBook"),
+    name!("targetAddress"),
+    name!("textEncodedORAddress"),
+    name!("msExchHideFromAddressLists"),
+    name!("msExchPoliciesExcluded"),
+    name!("hideDLMembership"),
 ];
 
-fn stamped_index(attr: &str) -> Option<usize> {
-    STAMPED.iter().position(|n| *n == attr)
+fn stamped_index(attr: Name) -> Option<usize> {
+    STAMPED.iter().position(|n| n.as_str() == attr.as_str())
 }
 
 impl<'e> Prepared<'e> {
@@ -341,7 +351,7 @@ impl<'e> Prepared<'e> {
         p.u64(self.policy.map_or(u64::MAX, |i| i as u64));
         p.len(self.state.overrides.len());
         for (name, values) in &self.state.overrides {
-            let Some(i) = stamped_index(name) else {
+            let Some(i) = stamped_index(*name) else {
                 out.truncate(start);
                 return false;
             };
@@ -574,7 +584,10 @@ impl Engine<'_> {
     fn mail_enable(&self, fam: Family, p: &mut Prepared<'_>) {
         let policy = self.policy;
         let entry = p.state.entry();
-        let sam = entry.first_str("sAMAccountName").unwrap_or("").to_string();
+        let sam = entry
+            .first_str(name!("sAMAccountName"))
+            .unwrap_or("")
+            .to_string();
         let cn = dn::first_value(entry.dn())
             .map(|v| String::from_utf8_lossy(&v).into_owned())
             .unwrap_or_default();
@@ -589,14 +602,14 @@ impl Engine<'_> {
                         return;
                     };
                     let server = &policy.servers[rule.server];
-                    p.state.set_one("mailNickname", alias);
-                    p.state.set_one("homeMDB", rule.store.clone());
+                    p.state.set_one(name!("mailNickname"), alias);
+                    p.state.set_one(name!("homeMDB"), rule.store.clone());
                     p.state
-                        .set_one("msExchHomeServerName", server.legacy_dn.clone());
-                    p.state.set_one("homeMTA", server.mta_dn());
+                        .set_one(name!("msExchHomeServerName"), server.legacy_dn.clone());
+                    p.state.set_one(name!("homeMTA"), server.mta_dn());
                     p.enabled_by = Some(format!("mailbox[{i}]"));
                     if let Some(sid) = linked_sid(rule, entry) {
-                        p.state.set_one("msExchMasterAccountSid", sid);
+                        p.state.set_one(name!("msExchMasterAccountSid"), sid);
                     }
                     return;
                 }
@@ -619,7 +632,7 @@ impl Engine<'_> {
                         sam.clone()
                     };
                     if let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source) {
-                        p.state.set_one("mailNickname", alias);
+                        p.state.set_one(name!("mailNickname"), alias);
                         p.enabled_by = Some(format!("group[{i}]"));
                     } else {
                         p.warnings.push(format!(
@@ -704,7 +717,7 @@ impl Engine<'_> {
                 }
                 t.address(&x.local)
             }
-            None => match p.state.text("mail") {
+            None => match p.state.text(name!("mail")) {
                 Some(m) if m.contains('@') => format!("SMTP:{m}"),
                 _ => {
                     p.warnings.push(format!(
@@ -714,9 +727,9 @@ impl Engine<'_> {
                 }
             },
         };
-        p.state.set_one("mailNickname", alias);
-        p.state.set_one("targetAddress", target);
-        p.state.set_one("mAPIRecipient", FALSE);
+        p.state.set_one(name!("mailNickname"), alias);
+        p.state.set_one(name!("targetAddress"), target);
+        p.state.set_one(name!("mAPIRecipient"), FALSE);
         p.enabled_by = Some(rule.to_string());
     }
 
@@ -724,13 +737,13 @@ impl Engine<'_> {
         let policy = self.policy;
         let alias = p
             .state
-            .text("mailNickname")
+            .text(name!("mailNickname"))
             .unwrap_or_default()
             .into_owned();
-        if !p.state.has("displayName") {
-            p.state.set_one("displayName", alias.clone());
+        if !p.state.has(name!("displayName")) {
+            p.state.set_one(name!("displayName"), alias.clone());
         }
-        if !p.state.has("legacyExchangeDN") && p.kind != Kind::PublicFolder {
+        if !p.state.has(name!("legacyExchangeDN")) && p.kind != Kind::PublicFolder {
             p.legacy = Some(legacy_dn::legacy_cn_from_alias(
                 &alias,
                 policy.addresses.legacy_dn_invalid,
@@ -740,9 +753,12 @@ impl Engine<'_> {
             return;
         }
         // Home attributes: complete from whichever is present, never change.
-        let mdb = p.state.text("homeMDB").map(Cow::into_owned);
-        let hsn = p.state.text("msExchHomeServerName").map(Cow::into_owned);
-        let mta = p.state.text("homeMTA").map(Cow::into_owned);
+        let mdb = p.state.text(name!("homeMDB")).map(Cow::into_owned);
+        let hsn = p
+            .state
+            .text(name!("msExchHomeServerName"))
+            .map(Cow::into_owned);
+        let mta = p.state.text(name!("homeMTA")).map(Cow::into_owned);
         let server = mdb
             .as_deref()
             .and_then(|m| policy.server_of_store(m.as_bytes()))
@@ -769,11 +785,11 @@ impl Engine<'_> {
             Some(s) => {
                 if mdb.is_none() {
                     if let Some(store) = s.stores.first() {
-                        p.state.set_one("homeMDB", store.clone());
+                        p.state.set_one(name!("homeMDB"), store.clone());
                     }
                 }
                 if hsn.is_none() {
-                    p.state.set_one("msExchHomeServerName", s.legacy_dn.clone());
+                    p.state.set_one(name!("msExchHomeServerName"), s.legacy_dn.clone());
                 } else if hsn.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(&s.legacy_dn)) {
                     p.warnings.push(format!(
                         "home attributes disagree: msExchHomeServerName `{}` is not the server of homeMDB (`{}`); left as is",
@@ -782,52 +798,52 @@ impl Engine<'_> {
                     ));
                 }
                 if mta.is_none() {
-                    p.state.set_one("homeMTA", s.mta_dn());
+                    p.state.set_one(name!("homeMTA"), s.mta_dn());
                 }
             }
         }
-        if !p.state.has("mDBUseDefaults") {
-            p.state.set_one("mDBUseDefaults", TRUE);
+        if !p.state.has(name!("mDBUseDefaults")) {
+            p.state.set_one(name!("mDBUseDefaults"), TRUE);
         }
         let entry = p.state.entry();
-        if !p.state.has("msExchMailboxGuid") {
-            let g = entry.first("objectGUID").filter(|g| g.len() == 16);
+        if !p.state.has(name!("msExchMailboxGuid")) {
+            let g = entry.first(name!("objectGUID")).filter(|g| g.len() == 16);
             if g.is_none() {
                 p.warnings.push("no objectGUID: msExchMailboxGuid is derived from the DN (it changes if the object is renamed before import)".into());
             }
             p.state.set_one(
-                "msExchMailboxGuid",
+                name!("msExchMailboxGuid"),
                 mailbox_guid(self.settings.guid_seed, g, entry.dn()).to_vec(),
             );
         }
         let disabled = recipient::is_disabled(entry);
         let current: i64 = p
             .state
-            .text("msExchUserAccountControl")
+            .text(name!("msExchUserAccountControl"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
         let want = if disabled { current | 2 } else { current & !2 };
-        if want != current || !p.state.has("msExchUserAccountControl") {
+        if want != current || !p.state.has(name!("msExchUserAccountControl")) {
             p.state
-                .set_one("msExchUserAccountControl", want.to_string());
+                .set_one(name!("msExchUserAccountControl"), want.to_string());
         }
-        if disabled && !p.state.has("msExchMasterAccountSid") {
+        if disabled && !p.state.has(name!("msExchMasterAccountSid")) {
             p.state
-                .set_one("msExchMasterAccountSid", binary::SID_SELF.to_vec());
+                .set_one(name!("msExchMasterAccountSid"), binary::SID_SELF.to_vec());
         }
-        if p.state.has("targetAddress") {
+        if p.state.has(name!("targetAddress")) {
             p.warnings.push(
                 "a mailbox user had targetAddress (mail would leave the organisation); cleared"
                     .into(),
             );
-            p.state.set("targetAddress", Vec::new());
+            p.state.set(name!("targetAddress"), Vec::new());
         }
     }
 
     fn choose_policy(&self, p: &mut Prepared<'_>) {
         let excluded = p
             .state
-            .values("msExchPoliciesExcluded")
+            .values(name!("msExchPoliciesExcluded"))
             .iter()
             .any(|v| case_ignore_eq(v, EAP_GUID.as_bytes()));
         if excluded {
@@ -848,7 +864,7 @@ impl Engine<'_> {
         let rp = &self.policy.recipient_policies[idx];
         let proxies: Vec<Vec<u8>> = p
             .state
-            .values("proxyAddresses")
+            .values(name!("proxyAddresses"))
             .iter()
             .map(|v| v.to_vec())
             .collect();
@@ -859,7 +875,7 @@ impl Engine<'_> {
         };
         let mode = self.settings.mode;
         let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
-        let alias = p.state.text("mailNickname").unwrap_or_default();
+        let alias = p.state.text(name!("mailNickname")).unwrap_or_default();
         let ft = FieldText::of(&p.state, &alias);
         // Every Exchange 2003 recipient needs an X.400 address: when the matching policy has
         // no X.400 template, the last policy that has one (the Default Policy) supplies it.
@@ -892,8 +908,10 @@ impl Engine<'_> {
             if mode == Mode::NewOnly && t.primary {
                 // A pre-set mail / textEncodedORAddress becomes the primary (KB 275636).
                 let preset = match tkind.as_str() {
-                    "SMTP" if !target_primary => p.state.text("mail").filter(|m| m.contains('@')),
-                    "X400" => p.state.text("textEncodedORAddress"),
+                    "SMTP" if !target_primary => {
+                        p.state.text(name!("mail")).filter(|m| m.contains('@'))
+                    }
+                    "X400" => p.state.text(name!("textEncodedORAddress")),
                     _ => None,
                 };
                 if let Some(v) = preset {
@@ -963,10 +981,10 @@ impl Engine<'_> {
     /// Adds to `held` every value the object holds that must stay unique: its proxy
     /// addresses and its legacyExchangeDN slot ([`crate::exchange::uniqueness::legacy_slot`]).
     pub fn held_into(entry: &Entry, held: &mut crate::exchange::uniqueness::Held) {
-        for v in entry.values("proxyAddresses") {
+        for v in entry.values(name!("proxyAddresses")) {
             held.push(&[&String::from_utf8_lossy(v)]);
         }
-        if let Some(l) = entry.first_str("legacyExchangeDN") {
+        if let Some(l) = entry.first_str(name!("legacyExchangeDN")) {
             held.push(&["x500:", l]);
         }
     }
@@ -998,17 +1016,17 @@ impl Engine<'_> {
                 };
             }
             if let Some(l) = &a.legacy_dn {
-                p.state.set_one("legacyExchangeDN", l.clone());
+                p.state.set_one(name!("legacyExchangeDN"), l.clone());
             }
         }
         self.merge_addresses(&mut p, alloc);
         if p.kind == Kind::Group {
             // The ADUC default, set only when the group has no value (a deliberate FALSE stays).
-            if !p.state.has("reportToOriginator") {
-                p.state.set_one("reportToOriginator", TRUE);
+            if !p.state.has(name!("reportToOriginator")) {
+                p.state.set_one(name!("reportToOriginator"), TRUE);
             }
             if p.state
-                .values("hideDLMembership")
+                .values(name!("hideDLMembership"))
                 .first()
                 .is_some_and(|v| case_ignore_eq(v, TRUE))
             {
@@ -1034,13 +1052,13 @@ impl Engine<'_> {
             // address policies (reference section 2.3); values of other policy types stay.
             let opted_out = p
                 .state
-                .values("msExchPoliciesExcluded")
+                .values(name!("msExchPoliciesExcluded"))
                 .iter()
                 .any(|v| case_ignore_eq(v, EAP_GUID.as_bytes()));
             if opted_out && self.policy.org.target == Target::Exchange2007 {
                 let current: Vec<Vec<u8>> = p
                     .state
-                    .values("msExchPoliciesIncluded")
+                    .values(name!("msExchPoliciesIncluded"))
                     .iter()
                     .map(|v| v.to_vec())
                     .collect();
@@ -1050,7 +1068,7 @@ impl Engine<'_> {
                     .cloned()
                     .collect();
                 if keep.len() != current.len() {
-                    p.state.set("msExchPoliciesIncluded", keep);
+                    p.state.set(name!("msExchPoliciesIncluded"), keep);
                 }
             }
             return;
@@ -1058,7 +1076,7 @@ impl Engine<'_> {
         let rp = &self.policy.recipient_policies[pi];
         let mut proxies: Vec<Vec<u8>> = p
             .state
-            .values("proxyAddresses")
+            .values(name!("proxyAddresses"))
             .iter()
             .map(|v| v.to_vec())
             .collect();
@@ -1069,7 +1087,7 @@ impl Engine<'_> {
             .iter()
             .any(|x| proxy_type(x).eq_ignore_ascii_case(b"SMTP"));
         if target_primary && (self.settings.mode == Mode::ApplyPolicy || !has_smtp) {
-            if let Some(t) = p.state.text("targetAddress") {
+            if let Some(t) = p.state.text(name!("targetAddress")) {
                 if proxy_type(t.as_bytes()).eq_ignore_ascii_case(b"SMTP") {
                     put_address(&mut proxies, t.as_bytes(), true);
                 }
@@ -1103,12 +1121,12 @@ impl Engine<'_> {
             });
         }
         if proxies != original {
-            p.state.set("proxyAddresses", proxies.clone());
+            p.state.set(name!("proxyAddresses"), proxies.clone());
         }
         // mail and textEncodedORAddress follow the primaries.
         for (kind, attr) in [
-            (&b"SMTP"[..], "mail"),
-            (&b"X400"[..], "textEncodedORAddress"),
+            (&b"SMTP"[..], name!("mail")),
+            (&b"X400"[..], name!("textEncodedORAddress")),
         ] {
             let Some(primary) = proxies
                 .iter()
@@ -1125,7 +1143,7 @@ impl Engine<'_> {
         if let Some(guid) = &rp.guid {
             let current: Vec<Vec<u8>> = p
                 .state
-                .values("msExchPoliciesIncluded")
+                .values(name!("msExchPoliciesIncluded"))
                 .iter()
                 .map(|v| v.to_vec())
                 .collect();
@@ -1150,7 +1168,7 @@ impl Engine<'_> {
                     .iter()
                     .all(|n| current.iter().any(|c| case_ignore_eq(c, n)));
             if !same {
-                p.state.set("msExchPoliciesIncluded", next);
+                p.state.set(name!("msExchPoliciesIncluded"), next);
             }
         }
     }
@@ -1171,7 +1189,7 @@ impl Engine<'_> {
     fn e2007(&self, p: &mut Prepared<'_>) {
         let e = p.state.entry();
         let group_type: i64 = e
-            .first_str("groupType")
+            .first_str(name!("groupType"))
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0);
         let universal = group_type & 0x8 != 0;
@@ -1179,11 +1197,13 @@ impl Engine<'_> {
         let disabled = recipient::is_disabled(e);
         let self_sid = p
             .state
-            .values("msExchMasterAccountSid")
+            .values(name!("msExchMasterAccountSid"))
             .first()
             .is_some_and(|v| *v == binary::SID_SELF);
         let (rtd, rdt): (i64, i64) = match p.kind {
-            Kind::Mailbox if disabled && p.state.has("msExchMasterAccountSid") && !self_sid => {
+            Kind::Mailbox
+                if disabled && p.state.has(name!("msExchMasterAccountSid")) && !self_sid =>
+            {
                 (2, 0)
             }
             Kind::Mailbox if disabled => (4, 0),
@@ -1198,9 +1218,9 @@ impl Engine<'_> {
             _ => return,
         };
         for (attr, v) in [
-            ("msExchRecipientTypeDetails", rtd),
-            ("msExchRecipientDisplayType", rdt),
-            ("msExchVersion", 4_535_486_012_416),
+            (name!("msExchRecipientTypeDetails"), rtd),
+            (name!("msExchRecipientDisplayType"), rdt),
+            (name!("msExchVersion"), 4_535_486_012_416),
         ] {
             let cur: Option<i64> = p.state.text(attr).and_then(|t| t.trim().parse().ok());
             if cur != Some(v) {
@@ -1212,13 +1232,13 @@ impl Engine<'_> {
     fn address_lists(&self, p: &mut Prepared<'_>) {
         let current: Vec<Vec<u8>> = p
             .state
-            .values("showInAddressBook")
+            .values(name!("showInAddressBook"))
             .iter()
             .map(|v| v.to_vec())
             .collect();
         let hidden = p
             .state
-            .values("msExchHideFromAddressLists")
+            .values(name!("msExchHideFromAddressLists"))
             .first()
             .is_some_and(|v| case_ignore_eq(v, TRUE));
         let lists = &self.policy.address_lists;
@@ -1253,14 +1273,14 @@ impl Engine<'_> {
         }
         let same = next.len() == current.len() && next.iter().all(|n| current.contains(n));
         if !same {
-            p.state.set("showInAddressBook", next);
+            p.state.set(name!("showInAddressBook"), next);
         }
     }
 
     fn ees_members(&self, p: &mut Prepared<'_>) {
         let current: Vec<Vec<u8>> = p
             .state
-            .values("member")
+            .values(name!("member"))
             .iter()
             .map(|v| v.to_vec())
             .collect();
@@ -1272,7 +1292,7 @@ impl Engine<'_> {
             }
         }
         if next.len() != current.len() {
-            p.state.set("member", next);
+            p.state.set(name!("member"), next);
         }
     }
 }
@@ -1289,7 +1309,9 @@ fn linked_sid(rule: &crate::policy::MailboxRule, entry: &Entry) -> Option<Vec<u8
     if rule.linked_sids.is_empty() {
         return None;
     }
-    let sam = entry.first_str("sAMAccountName").map(str::to_lowercase);
+    let sam = entry
+        .first_str(name!("sAMAccountName"))
+        .map(str::to_lowercase);
     let key = String::from_utf8_lossy(&dn::key_lossy(entry.dn())).into_owned();
     sam.and_then(|s| rule.linked_sids.get(&s))
         .or_else(|| rule.linked_sids.get(&key))
@@ -1308,10 +1330,10 @@ struct FieldText<'s> {
 impl<'s> FieldText<'s> {
     fn of(state: &'s State<'_>, alias: &str) -> FieldText<'s> {
         FieldText {
-            given: state.text("givenName").unwrap_or_default(),
-            surname: state.text("sn").unwrap_or_default(),
-            initials: state.text("initials").unwrap_or_default(),
-            display: state.text("displayName").unwrap_or_default(),
+            given: state.text(name!("givenName")).unwrap_or_default(),
+            surname: state.text(name!("sn")).unwrap_or_default(),
+            initials: state.text(name!("initials")).unwrap_or_default(),
+            display: state.text(name!("displayName")).unwrap_or_default(),
             alias: alias.to_string(),
         }
     }

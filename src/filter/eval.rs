@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use super::{AttrName, Filter};
 use crate::model::dn;
-use crate::model::entry::attr_eq;
+use crate::model::entry::{attr_eq, Name};
 use crate::model::schema::{attr_info, case_ignore_eq, Equality};
 use crate::model::Entry;
 
@@ -29,6 +29,11 @@ pub trait AttrSource {
         self.any_value(attr.as_str(), f)
     }
 
+    /// [`AttrSource::any_value`] for a name known when the program is built (its key too).
+    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        self.any_value(attr.as_str(), f)
+    }
+
     /// The DN, used by extensible matches with `:dn`. `None` when unknown.
     fn dn(&self) -> Option<&[u8]> {
         None
@@ -44,7 +49,14 @@ impl AttrSource for Entry {
     }
 
     fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        match self.get_keyed(attr.as_str().as_bytes(), attr.key()) {
+        match self.get(attr) {
+            Some(a) => a.values().any(f),
+            None => false,
+        }
+    }
+
+    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        match self.get(attr) {
             Some(a) => a.values().any(f),
             None => false,
         }
@@ -62,6 +74,10 @@ impl<T: AttrSource + ?Sized> AttrSource for &T {
 
     fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         (**self).any_value_named(attr, f)
+    }
+
+    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        (**self).any_value_const(attr, f)
     }
 
     fn dn(&self) -> Option<&[u8]> {

@@ -33,6 +33,17 @@ pub struct AttrName {
     bit: u64,
 }
 
+impl crate::model::Desc for &AttrName {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+    #[inline]
+    fn key(&self) -> u64 {
+        self.key
+    }
+}
+
 impl AttrName {
     /// Resolves `text` (`mailNickname`, `ou;lang-ja`).
     pub fn new(text: &str) -> AttrName {
@@ -322,7 +333,7 @@ impl Facts {
             has_category: false,
             categories: Vec::new(),
         };
-        s.any_value("objectCategory", &mut |v| {
+        s.any_value_const(crate::name!("objectCategory"), &mut |v| {
             facts.categories.push(CategoryValue::of(v));
             false
         });
@@ -331,7 +342,7 @@ impl Facts {
         let derive = !facts.has_category;
         let mut best = DERIVED_RANK.len();
         let mut last: Vec<u8> = Vec::new();
-        s.any_value("objectClass", &mut |v| {
+        s.any_value_const(crate::name!("objectClass"), &mut |v| {
             facts.has_class = true;
             match known_class_bit(v) {
                 Some(bit) => facts.class_bits |= bit,

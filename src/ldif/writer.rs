@@ -306,7 +306,14 @@ impl Writer {
             Change::Delete => {}
             Change::Modify(mods) => {
                 for m in mods {
-                    self.mod_spec(out, m.op, &m.attr, m.values.iter().map(Vec::as_slice));
+                    let binary = attr_info(&m.attr).is_binary();
+                    self.mod_spec(
+                        out,
+                        m.op,
+                        &m.attr,
+                        binary,
+                        m.values.iter().map(Vec::as_slice),
+                    );
                 }
             }
             Change::ModDn {
@@ -338,7 +345,7 @@ impl Writer {
         self.dn_line(out, b"dn", dn);
         self.raw(out, &[b"changetype: modify"]);
         for m in mods {
-            self.mod_spec(out, m.op, m.attr, m.values.iter().copied());
+            self.mod_spec(out, m.op, m.attr, m.binary, m.values.iter().copied());
         }
         self.eol(out);
     }
@@ -349,10 +356,10 @@ impl Writer {
         out: &mut Vec<u8>,
         op: ModOp,
         attr: &[u8],
+        binary: bool,
         values: impl Iterator<Item = &'v [u8]>,
     ) {
         self.raw(out, &[op.keyword().as_bytes(), b": ", attr]);
-        let binary = attr_info(attr).is_binary();
         for v in values {
             self.attr_value(out, attr, v, binary);
         }

@@ -35,6 +35,9 @@ pub struct ModRef<'a> {
     pub op: ModOp,
     /// The attribute description, written verbatim on every value line.
     pub attr: &'a [u8],
+    /// Whether the attribute's values are binary (`attr_info(attr).is_binary()`): they are
+    /// then always written in base64.
+    pub binary: bool,
     /// The values (may be empty).
     pub values: Vec<&'a [u8]>,
 }

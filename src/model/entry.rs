@@ -126,27 +126,29 @@ impl Entry {
 
     /// The attribute whose description equals `name` (case-insensitive, options compared as a
     /// set).
-    pub fn get(&self, name: &str) -> Option<AttrRef<'_>> {
-        self.get_bytes(name.as_bytes())
+    #[inline]
+    pub fn get(&self, name: impl Desc) -> Option<AttrRef<'_>> {
+        self.get_keyed(name.bytes(), name.key())
     }
 
     /// The values of `name`, empty when the attribute is absent.
-    pub fn values<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
+    pub fn values<'a>(&'a self, name: impl Desc) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
         self.get(name).into_iter().flat_map(|a| a.values())
     }
 
     /// The first value of `name`.
-    pub fn first(&self, name: &str) -> Option<&[u8]> {
+    #[inline]
+    pub fn first(&self, name: impl Desc) -> Option<&[u8]> {
         self.get(name).and_then(|a| a.values().next())
     }
 
     /// The first value of `name` as UTF-8 text, if it is valid UTF-8.
-    pub fn first_str(&self, name: &str) -> Option<&str> {
+    pub fn first_str(&self, name: impl Desc) -> Option<&str> {
         self.first(name).and_then(|v| std::str::from_utf8(v).ok())
     }
 
     /// Whether `name` is present.
-    pub fn has(&self, name: &str) -> bool {
+    pub fn has(&self, name: impl Desc) -> bool {
         self.get(name).is_some()
     }
 
@@ -748,15 +750,112 @@ fn table_home(key: u64) -> usize {
 
 /// A case-insensitive hash of an attribute description's type, with one bit saying whether
 /// it has options. Equal descriptions (by [`attr_eq`]) have equal keys.
-pub fn attr_key(desc: &[u8]) -> u64 {
+pub const fn attr_key(desc: &[u8]) -> u64 {
     let mut h = KEY_SEED;
-    for &c in desc {
+    let mut i = 0;
+    while i < desc.len() {
+        let c = desc[i];
         if c == b';' {
             return h | 1;
         }
         h = key_step(h, c);
+        i += 1;
     }
     h & !1
+}
+
+/// An attribute name known when the program is built, with its [`attr_key`] worked out then
+/// (see [`name!`](crate::name)): looking it up costs no hashing.
+#[derive(Clone, Copy, Debug)]
+pub struct Name {
+    text: &'static str,
+    key: u64,
+}
+
+impl Name {
+    /// `text` and its key; meant for constants (`name!`), where the key is computed at build
+    /// time.
+    pub const fn new(text: &'static str) -> Name {
+        Name {
+            text,
+            key: attr_key(text.as_bytes()),
+        }
+    }
+
+    /// The name as written.
+    pub const fn as_str(self) -> &'static str {
+        self.text
+    }
+}
+
+impl PartialEq for Name {
+    /// Equal names by [`attr_eq`] (the keys decide unless they are equal).
+    fn eq(&self, other: &Name) -> bool {
+        self.key == other.key && attr_eq(self.text.as_bytes(), other.text.as_bytes())
+    }
+}
+
+impl Eq for Name {}
+
+/// An attribute description to look up: text, or a [`Name`] whose key is known.
+pub trait Desc: Copy {
+    /// The description as written.
+    fn bytes(&self) -> &[u8];
+    /// Its [`attr_key`].
+    fn key(&self) -> u64;
+}
+
+impl Desc for &str {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+    #[inline]
+    fn key(&self) -> u64 {
+        attr_key(self.as_bytes())
+    }
+}
+
+impl Desc for &String {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.as_bytes()
+    }
+    #[inline]
+    fn key(&self) -> u64 {
+        attr_key(self.as_bytes())
+    }
+}
+
+impl Desc for &[u8] {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    #[inline]
+    fn key(&self) -> u64 {
+        attr_key(self)
+    }
+}
+
+impl Desc for Name {
+    #[inline]
+    fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+    #[inline]
+    fn key(&self) -> u64 {
+        self.key
+    }
+}
+
+/// A [`Name`] constant: `name!("proxyAddresses")` hashes the name when the program is built.
+#[macro_export]
+macro_rules! name {
+    ($text:literal) => {{
+        const NAME: $crate::model::entry::Name = $crate::model::entry::Name::new($text);
+        NAME
+    }};
 }
 
 /// The starting value of [`attr_key`].
@@ -764,8 +863,8 @@ const KEY_SEED: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// One byte of [`attr_key`] (FNV-1a over the byte with the ASCII case bit set).
 #[inline]
-fn key_step(h: u64, c: u8) -> u64 {
-    (h ^ u64::from(c | 0x20)).wrapping_mul(0x0100_0000_01b3)
+const fn key_step(h: u64, c: u8) -> u64 {
+    (h ^ (c | 0x20) as u64).wrapping_mul(0x0100_0000_01b3)
 }
 
 /// Compares two attribute descriptions the way LDAP does: the type case-insensitively and the

@@ -10,4 +10,4 @@ pub mod flat;
 pub mod schema;
 
 pub use change::{Change, ChangeRecord, Control, ModOp, ModRef, Modification, Record};
-pub use entry::{attr_eq, attr_key, attr_type, AttrRef, Entry, EntryBuilder};
+pub use entry::{attr_eq, attr_key, attr_type, AttrRef, Desc, Entry, EntryBuilder, Name};

@@ -7,7 +7,7 @@
 //! export survive the import. `member` is only ever added to.
 
 use crate::model::schema::{attr_info_keyed, values_equal};
-use crate::model::{attr_key, ChangeRecord, Entry, ModOp, ModRef, Modification};
+use crate::model::{attr_key, ChangeRecord, Desc, Entry, ModOp, ModRef, Modification};
 
 /// The order attributes appear in within a record.
 pub const ORDER: &[&str] = &[
@@ -43,17 +43,22 @@ const BY_VALUE: &[&str] = &[
     "member",
 ];
 
-/// The [`attr_key`] of every name of [`ORDER`], computed once.
-fn order_keys() -> &'static [u64] {
-    static KEYS: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    KEYS.get_or_init(|| ORDER.iter().map(|o| attr_key(o.as_bytes())).collect())
-}
+/// The [`attr_key`] of every name of [`ORDER`], computed when the program is built.
+const ORDER_KEYS: [u64; ORDER.len()] = {
+    let mut keys = [0; ORDER.len()];
+    let mut i = 0;
+    while i < ORDER.len() {
+        keys[i] = attr_key(ORDER[i].as_bytes());
+        i += 1;
+    }
+    keys
+};
 
 /// One attribute and all the values it should have.
-type Desired<'n> = (&'n str, Vec<Vec<u8>>);
+type Desired<N> = (N, Vec<Vec<u8>>);
 
 /// The mod-specs that give `entry` the `desired` values (attribute → all its values).
-pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Modification> {
+pub fn modifications<N: Desc>(entry: &Entry, desired: &[Desired<N>]) -> Vec<Modification> {
     mod_refs(entry, desired)
         .iter()
         .map(|(m, _)| m.to_owned())
@@ -62,39 +67,36 @@ pub fn modifications(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Vec<Mod
 
 /// [`modifications`], borrowing the entry's and the desired values; each with the desired
 /// name it comes from.
-pub fn mod_refs<'a, 'n>(
-    entry: &'a Entry,
-    desired: &'a [Desired<'n>],
-) -> Vec<(ModRef<'a>, &'n str)> {
-    // By position in ORDER, then by name case-insensitively (a stable sort). Each name is
-    // hashed once: for its place in ORDER, the entry's lookup and the schema's.
-    let order_keys = order_keys();
-    let mut ordered: Vec<(usize, u64, &'a Desired<'n>)> = desired
+pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec<(ModRef<'a>, N)> {
+    // By position in ORDER, then by name case-insensitively (a stable sort). Each name's key
+    // serves its place in ORDER, the entry's lookup and the schema's.
+    let mut ordered: Vec<(usize, u64, &'a Desired<N>)> = desired
         .iter()
         .map(|d| {
-            let key = attr_key(d.0.as_bytes());
-            let at = order_keys
+            let key = d.0.key();
+            let at = ORDER_KEYS
                 .iter()
                 .zip(ORDER)
-                .position(|(&k, o)| k == key && o.eq_ignore_ascii_case(d.0))
+                .position(|(&k, o)| k == key && o.as_bytes().eq_ignore_ascii_case(d.0.bytes()))
                 .unwrap_or(ORDER.len());
             (at, key, d)
         })
         .collect();
     ordered.sort_by(|(a, _, x), (b, _, y)| {
         a.cmp(b).then_with(|| {
-            let lower = |s: &'n str| s.bytes().map(|c| c.to_ascii_lowercase());
-            lower(x.0).cmp(lower(y.0))
+            let lower = |s: &'a [u8]| s.iter().map(|c| c.to_ascii_lowercase());
+            lower(x.0.bytes()).cmp(lower(y.0.bytes()))
         })
     });
     let mut mods = Vec::new();
     for (at, key, (name, want)) in ordered {
-        let attr = name.as_bytes();
+        let attr = name.bytes();
         let found = entry.get_keyed(attr, key);
         // The entry's values, read where they are (collecting them cost an allocation per
         // attribute of every changed object).
         let current = || found.into_iter().flat_map(|a| a.values());
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
+        let binary = attr_info_keyed(attr, key).is_binary();
         if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
             let removed: Vec<&'a [u8]> = current()
                 .filter(|c| !want.iter().any(|w| w.as_slice() == *c))
@@ -104,12 +106,13 @@ pub fn mod_refs<'a, 'n>(
                 .map(Vec::as_slice)
                 .filter(|w| !current().any(|c| c == *w))
                 .collect();
-            let member = name.eq_ignore_ascii_case("member");
+            let member = attr.eq_ignore_ascii_case(b"member");
             if !removed.is_empty() && !member {
                 mods.push((
                     ModRef {
                         op: ModOp::Delete,
                         attr: written,
+                        binary,
                         values: removed,
                     },
                     *name,
@@ -120,6 +123,7 @@ pub fn mod_refs<'a, 'n>(
                     ModRef {
                         op: ModOp::Add,
                         attr: written,
+                        binary,
                         values: added,
                     },
                     *name,
@@ -127,7 +131,6 @@ pub fn mod_refs<'a, 'n>(
             }
             continue;
         }
-        let binary = attr_info_keyed(attr, key).is_binary();
         let count = found.map_or(0, |a| a.len());
         let same = count == want.len()
             && current().zip(want).all(|(c, w)| {
@@ -144,6 +147,7 @@ pub fn mod_refs<'a, 'n>(
             ModRef {
                 op: ModOp::Replace,
                 attr: written,
+                binary,
                 values: want.iter().map(Vec::as_slice).collect(),
             },
             *name,
@@ -153,7 +157,7 @@ pub fn mod_refs<'a, 'n>(
 }
 
 /// A modify record for `entry`, or `None` when nothing changes.
-pub fn record(entry: &Entry, desired: &[(&str, Vec<Vec<u8>>)]) -> Option<ChangeRecord> {
+pub fn record<N: Desc>(entry: &Entry, desired: &[Desired<N>]) -> Option<ChangeRecord> {
     let mods = modifications(entry, desired);
     (!mods.is_empty()).then(|| ChangeRecord::modify(entry.dn().to_vec(), mods))
 }
