@@ -432,6 +432,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             let desired = p.state.overrides();
             let mods = crate::plan::mod_refs(e, desired);
             if !mods.is_empty() {
+                attrs.reserve_exact(mods.len());
                 // Counted under the name the engine stamps (a modification is written with
                 // the entry's own spelling of it).
                 for (_, name) in &mods {

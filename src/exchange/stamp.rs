@@ -163,6 +163,10 @@ impl<'a> State<'a> {
 
     /// Adds an override for `attr`, which has none yet.
     fn push_new(&mut self, attr: Name, values: Vec<Vec<u8>>) {
+        if self.overrides.capacity() == 0 {
+            // Room for every attribute the engine may set: no regrowing as a state fills.
+            self.overrides.reserve_exact(STAMPED.len());
+        }
         self.names |= name_bit(attr.key());
         self.overrides.push((attr, values));
     }

@@ -88,7 +88,8 @@ pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec
             lower(x.0.bytes()).cmp(lower(y.0.bytes()))
         })
     });
-    let mut mods = Vec::new();
+    // At most two mod-specs per attribute (a by-value `delete:` and `add:`).
+    let mut mods = Vec::with_capacity(ordered.len() + ordered.len() / 2);
     for (at, key, (name, want)) in ordered {
         let attr = name.bytes();
         let found = entry.get_keyed(attr, key);
