@@ -1177,7 +1177,9 @@ impl Engine<'_> {
                 .map(|v| v.to_vec())
                 .collect();
             let wanted: Vec<Vec<u8>> = match self.policy.org.target {
-                Target::Exchange2003 => vec![format!("{guid},{EAP_GUID}").into_bytes()],
+                Target::Exchange2003 => {
+                    vec![crate::exchange::uniqueness::joined(&[guid, ",", EAP_GUID]).into_bytes()]
+                }
                 Target::Exchange2007 => {
                     let case = |g: &str| match self.policy.addresses.policies_included_case {
                         GuidCase::Lower => g.to_ascii_lowercase(),

@@ -137,7 +137,7 @@ pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 type Taken = HashMap<(u64, u64), u32, std::hash::BuildHasherDefault<KeyHasher>>;
 
 /// `parts` one after another (`format!` costs more than the allocation pass's other work).
-fn joined(parts: &[&str]) -> String {
+pub(crate) fn joined(parts: &[&str]) -> String {
     let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
     for p in parts {
         out.push_str(p);
@@ -584,9 +584,19 @@ impl Decisions {
                         let local = local_candidate(n, template, alias, base);
                         let addr = local_address(kind, &local, domain);
                         if n > 0 {
-                            alloc.warnings.push(format!(
-                                "`{kind}:{template}@{domain}` is taken; using `{addr}` (retry {n})"
-                            ));
+                            alloc.warnings.push(joined(&[
+                                "`",
+                                kind,
+                                ":",
+                                template,
+                                "@",
+                                domain,
+                                "` is taken; using `",
+                                &addr,
+                                "` (retry ",
+                                &n.to_string(),
+                                ")",
+                            ]));
                         }
                         Some(addr)
                     }
@@ -607,9 +617,11 @@ impl Decisions {
                     None => {
                         let first = x400_candidate(kind, address, 0);
                         alloc.warnings.push(match settings.x400_duplicates {
-                            X400Duplicates::Skip => format!(
-                                "`{first}` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")"
-                            ),
+                            X400Duplicates::Skip => joined(&[
+                                "`",
+                                &first,
+                                "` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")",
+                            ]),
                             X400Duplicates::Suffix => {
                                 format!("no free X.400 address for `{first}`")
                             }
@@ -624,10 +636,13 @@ impl Decisions {
             if let Some(attempt) = choice(wanted_len) {
                 let value = legacy_candidate(settings, base, guid, dn, attempt);
                 if attempt > 0 {
-                    alloc.warnings.push(format!(
-                        "legacyExchangeDN `{}` is taken; using `{value}`",
-                        legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, base)
-                    ));
+                    alloc.warnings.push(joined(&[
+                        "legacyExchangeDN `",
+                        &legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, base),
+                        "` is taken; using `",
+                        &value,
+                        "`",
+                    ]));
                 }
                 alloc.legacy_dn = Some(value);
             }
