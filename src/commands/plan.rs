@@ -218,18 +218,17 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         for p in prepared.promoted() {
             held.push(&[p]);
         }
-        let (claim, spooled, settled) = if prepared.claims() {
-            // A claiming object's preparation goes to the spool, for pass 2 to finish it
-            // without preparing it again; the claim then takes what it needs of it.
-            let spooled = prepared.spool(bytes);
-            // The claim's keys are hashed here, on the workers, not in the allocation.
-            let claim = prepared.into_claim(0).map(|mut c| {
-                c.compute_keys(&alloc_settings);
-                c
-            });
-            (claim, spooled, None)
-        } else {
-            (None, false, settle(&engine1, item, e, prepared))
+        // The claim's keys are hashed here, on the workers, not in the allocation.
+        let claim = prepared.claim(0).map(|mut c| {
+            c.compute_keys(&alloc_settings);
+            c
+        });
+        // A claiming object's preparation goes to the spool, for pass 2 to finish it without
+        // preparing it again.
+        let spooled = claim.is_some() && prepared.spool(bytes);
+        let settled = match claim {
+            None => settle(&engine1, item, e, prepared),
+            Some(_) => None,
         };
         Some(Pass1 {
             held,

@@ -268,31 +268,6 @@ impl Prepared<'_> {
         })
     }
 
-    /// Whether this object claims anything in the allocation (a [`Prepared::claim`]).
-    pub fn claims(&self) -> bool {
-        !self.wanted.is_empty() || self.legacy.is_some()
-    }
-
-    /// [`Prepared::claim`], moving the wanted addresses and the legacyExchangeDN base out of
-    /// the preparation instead of copying them (pass 1 has spooled it by then).
-    pub fn into_claim(self, seq: u32) -> Option<Claim> {
-        let (guid, dn) = self.claim_identity()?;
-        let dn = dn.into_owned();
-        let when_created = self
-            .state
-            .entry()
-            .first(name!("whenCreated"))
-            .map(<[u8]>::to_vec);
-        Some(Claim {
-            seq,
-            when_created,
-            guid,
-            wanted: self.wanted.into_iter().map(|(_, w)| w).collect(),
-            legacy: self.legacy.map(|b| (b, dn)),
-            keys: Vec::new(),
-        })
-    }
-
     /// What `decisions` give this object as claim number `i`, as
     /// [`Decisions::allocation`](crate::exchange::uniqueness::Decisions::allocation) of
     /// [`Prepared::claim`] would, without building the claim. `None` when it claims nothing.
@@ -317,7 +292,7 @@ impl Prepared<'_> {
     /// nothing. The DN only matters without a GUID (`legacy_dn::collision_suffix`), for a
     /// legacyExchangeDN: claims are held for every object at once, so it is empty otherwise.
     fn claim_identity(&self) -> Option<(Option<[u8; 16]>, Cow<'_, str>)> {
-        if !self.claims() {
+        if self.wanted.is_empty() && self.legacy.is_none() {
             return None;
         }
         let e = self.state.entry();
@@ -1480,13 +1455,7 @@ mod tests {
             let mut held = Held::default();
             Engine::held_into(e, &mut held);
             index.hold_all(&held, n as u32 + 1);
-            let prepared = engine.prepare(e);
-            let claim = prepared.claim(n as u32 + 1);
-            assert_eq!(prepared.claims(), claim.is_some());
-            // What pass 1 uses: the claim moved out of the preparation, the same claim.
-            let moved = engine.prepare(e).into_claim(n as u32 + 1);
-            assert_eq!(format!("{moved:?}"), format!("{claim:?}"));
-            if let Some(mut c) = claim {
+            if let Some(mut c) = engine.prepare(e).claim(n as u32 + 1) {
                 c.compute_keys(&alloc_settings);
                 claims.push(c);
                 claimers.push(n);

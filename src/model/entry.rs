@@ -1079,6 +1079,26 @@ mod tests {
     }
 
     #[test]
+    fn build_time_names_find_what_text_finds() {
+        // The key computed at build time is the one computed at run time.
+        const PROXY: Name = crate::name!("proxyAddresses");
+        let runtime = String::from("proxyAddresses");
+        assert_eq!(PROXY.key(), attr_key(runtime.as_bytes()));
+        assert_eq!(crate::name!("ou;lang-ja").key() & 1, 1);
+        let mut b = EntryBuilder::new(b"cn=a,dc=x");
+        b.push(b"PROXYADDRESSES", b"SMTP:a@x");
+        b.push(b"mail", b"a@x");
+        let e = b.finish();
+        assert_eq!(e.first(PROXY), Some(&b"SMTP:a@x"[..]));
+        assert_eq!(e.first(PROXY), e.first("proxyaddresses"));
+        assert!(e.has(crate::name!("MAIL")));
+        assert!(!e.has(crate::name!("mailNickname")));
+        // Names are equal as descriptions are: by key, then case-insensitively.
+        assert_eq!(crate::name!("Mail"), crate::name!("mail"));
+        assert_ne!(crate::name!("mail"), crate::name!("mailNickname"));
+    }
+
+    #[test]
     fn lookups_find_every_attribute_beyond_the_index_too() {
         // More attributes than the index holds, names that share a home slot, options.
         let mut b = EntryBuilder::new(b"CN=a");
