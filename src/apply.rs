@@ -166,7 +166,7 @@ impl Directory {
         if delete_old {
             for ava in &old_rdn {
                 let keep: Vec<Vec<u8>> = e
-                    .values(&ava.ty)
+                    .values(ava.ty.as_str())
                     .filter(|v| !values_equal(ava.ty.as_bytes(), v, &ava.value))
                     .map(<[u8]>::to_vec)
                     .collect();
@@ -175,13 +175,14 @@ impl Directory {
         }
         for ava in &new_rdn_avas {
             if !e
-                .values(&ava.ty)
+                .values(ava.ty.as_str())
                 .any(|v| values_equal(ava.ty.as_bytes(), v, &ava.value))
             {
-                let mut vals: Vec<Vec<u8>> = e.values(&ava.ty).map(<[u8]>::to_vec).collect();
+                let mut vals: Vec<Vec<u8>> =
+                    e.values(ava.ty.as_str()).map(<[u8]>::to_vec).collect();
                 vals.push(ava.value.clone());
                 let name = e
-                    .get(&ava.ty)
+                    .get(ava.ty.as_str())
                     .map_or_else(|| ava.ty.as_bytes().to_vec(), |a| a.name().to_vec());
                 e = e.with_values(&name, vals.iter().map(Vec::as_slice));
             }

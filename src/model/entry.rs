@@ -816,17 +816,6 @@ impl Desc for &str {
     }
 }
 
-impl Desc for &String {
-    #[inline]
-    fn bytes(&self) -> &[u8] {
-        self.as_bytes()
-    }
-    #[inline]
-    fn key(&self) -> u64 {
-        attr_key(self.as_bytes())
-    }
-}
-
 impl Desc for &[u8] {
     #[inline]
     fn bytes(&self) -> &[u8] {
@@ -1112,8 +1101,12 @@ mod tests {
         let e = b.finish();
         for (i, n) in names.iter().enumerate() {
             let upper = n.to_uppercase();
-            assert_eq!(e.first(&upper), Some(i.to_string().as_bytes()), "{n}");
-            let with_option = e.get(&format!("{upper};LANG-DE"));
+            assert_eq!(
+                e.first(upper.as_str()),
+                Some(i.to_string().as_bytes()),
+                "{n}"
+            );
+            let with_option = e.get(format!("{upper};LANG-DE").as_str());
             assert_eq!(with_option.is_some(), i % 7 == 0, "{n}");
         }
         assert!(e.get("attr300").is_none());
