@@ -88,6 +88,18 @@ impl CsvReader {
                 ))
             }
         }
+        // A second `DN` column would be written as a second `dn:` line of the record.
+        if let Some(i) = header
+            .iter()
+            .skip(1)
+            .position(|h| crate::model::attr_type(h).eq_ignore_ascii_case(b"dn"))
+        {
+            return Err(format!(
+                "{name}:1: column {} is named `{}`: only the first column holds the DN",
+                i + 2,
+                String::from_utf8_lossy(&header[i + 1])
+            ));
+        }
         let split = header
             .iter()
             .map(|h| {
@@ -465,6 +477,22 @@ mod tests {
             true
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_second_dn_column_is_refused() {
+        for header in [&b"DN,cn,dn\n"[..], b"DN,Dn;x,cn\n"] {
+            let err = CsvReader::new(
+                Arc::from("t.csv"),
+                Box::new(std::io::Cursor::new(header.to_vec())),
+                &[],
+                true,
+            )
+            .err()
+            .expect("refused");
+            assert!(err.starts_with("t.csv:1: column "), "{err}");
+            assert!(err.contains("only the first column holds the DN"), "{err}");
+        }
     }
 
     #[test]
