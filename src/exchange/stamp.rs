@@ -210,13 +210,6 @@ impl AttrSource for State<'_> {
         }
     }
 
-    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        match self.find(attr) {
-            Some(v) => v.iter().any(|x| f(x)),
-            None => self.entry.any_value_const(attr, f),
-        }
-    }
-
     fn dn(&self) -> Option<&[u8]> {
         Some(self.entry.dn())
     }

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 
 use super::{AttrName, Filter};
 use crate::model::dn;
-use crate::model::entry::{attr_eq, Name};
+use crate::model::entry::attr_eq;
 use crate::model::schema::{attr_info, case_ignore_eq, Equality};
 use crate::model::Entry;
 
@@ -26,11 +26,6 @@ pub trait AttrSource {
     /// [`AttrSource::any_value`] for a description resolved once: a source with an index
     /// finds it by its key without hashing the name again.
     fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        self.any_value(attr.as_str(), f)
-    }
-
-    /// [`AttrSource::any_value`] for a name known when the program is built (its key too).
-    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         self.any_value(attr.as_str(), f)
     }
 
@@ -55,13 +50,6 @@ impl AttrSource for Entry {
         }
     }
 
-    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        match self.get(attr) {
-            Some(a) => a.values().any(f),
-            None => false,
-        }
-    }
-
     fn dn(&self) -> Option<&[u8]> {
         Some(Entry::dn(self))
     }
@@ -74,10 +62,6 @@ impl<T: AttrSource + ?Sized> AttrSource for &T {
 
     fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         (**self).any_value_named(attr, f)
-    }
-
-    fn any_value_const(&self, attr: Name, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        (**self).any_value_const(attr, f)
     }
 
     fn dn(&self) -> Option<&[u8]> {

@@ -11,7 +11,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{LazyLock, Mutex, OnceLock, PoisonError};
 
 use super::eval::{
     bit_patterns, case_ignore_cmp, category_name_eq, dn_eq, dn_has_ava, equality_of,
@@ -323,6 +323,10 @@ fn category_key(name: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+/// The two attributes every [`Facts`] reads, resolved once.
+static OBJECT_CATEGORY: LazyLock<AttrName> = LazyLock::new(|| AttrName::new("objectCategory"));
+static OBJECT_CLASS: LazyLock<AttrName> = LazyLock::new(|| AttrName::new("objectClass"));
+
 impl Facts {
     fn of<S: AttrSource + ?Sized>(s: &S) -> Facts {
         let mut facts = Facts {
@@ -333,7 +337,7 @@ impl Facts {
             has_category: false,
             categories: Vec::new(),
         };
-        s.any_value_const(crate::name!("objectCategory"), &mut |v| {
+        s.any_value_named(&OBJECT_CATEGORY, &mut |v| {
             facts.categories.push(CategoryValue::of(v));
             false
         });
@@ -342,7 +346,7 @@ impl Facts {
         let derive = !facts.has_category;
         let mut best = DERIVED_RANK.len();
         let mut last: Vec<u8> = Vec::new();
-        s.any_value_const(crate::name!("objectClass"), &mut |v| {
+        s.any_value_named(&OBJECT_CLASS, &mut |v| {
             facts.has_class = true;
             match known_class_bit(v) {
                 Some(bit) => facts.class_bits |= bit,

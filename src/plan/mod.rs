@@ -7,52 +7,42 @@
 //! export survive the import. `member` is only ever added to.
 
 use crate::model::schema::{attr_info_keyed, values_equal};
-use crate::model::{attr_key, ChangeRecord, Desc, Entry, ModOp, ModRef, Modification};
+use crate::model::{ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
+use crate::name;
 
 /// The order attributes appear in within a record.
-pub const ORDER: &[&str] = &[
-    "mailNickname",
-    "displayName",
-    "legacyExchangeDN",
-    "homeMDB",
-    "homeMTA",
-    "msExchHomeServerName",
-    "mDBUseDefaults",
-    "msExchMailboxGuid",
-    "msExchUserAccountControl",
-    "msExchMasterAccountSid",
-    "targetAddress",
-    "mAPIRecipient",
-    "reportToOriginator",
-    "proxyAddresses",
-    "mail",
-    "textEncodedORAddress",
-    "msExchPoliciesIncluded",
-    "showInAddressBook",
-    "msExchRecipientTypeDetails",
-    "msExchRecipientDisplayType",
-    "msExchVersion",
-    "member",
+pub const ORDER: &[Name] = &[
+    name!("mailNickname"),
+    name!("displayName"),
+    name!("legacyExchangeDN"),
+    name!("homeMDB"),
+    name!("homeMTA"),
+    name!("msExchHomeServerName"),
+    name!("mDBUseDefaults"),
+    name!("msExchMailboxGuid"),
+    name!("msExchUserAccountControl"),
+    name!("msExchMasterAccountSid"),
+    name!("targetAddress"),
+    name!("mAPIRecipient"),
+    name!("reportToOriginator"),
+    name!("proxyAddresses"),
+    name!("mail"),
+    name!("textEncodedORAddress"),
+    name!("msExchPoliciesIncluded"),
+    name!("showInAddressBook"),
+    name!("msExchRecipientTypeDetails"),
+    name!("msExchRecipientDisplayType"),
+    name!("msExchVersion"),
+    name!("member"),
 ];
 
 /// Attributes changed value by value.
-const BY_VALUE: &[&str] = &[
-    "proxyAddresses",
-    "showInAddressBook",
-    "msExchPoliciesIncluded",
-    "member",
+const BY_VALUE: &[Name] = &[
+    name!("proxyAddresses"),
+    name!("showInAddressBook"),
+    name!("msExchPoliciesIncluded"),
+    name!("member"),
 ];
-
-/// The [`attr_key`] of every name of [`ORDER`], computed when the program is built.
-const ORDER_KEYS: [u64; ORDER.len()] = {
-    let mut keys = [0; ORDER.len()];
-    let mut i = 0;
-    while i < ORDER.len() {
-        keys[i] = attr_key(ORDER[i].as_bytes());
-        i += 1;
-    }
-    keys
-};
 
 /// One attribute and all the values it should have.
 type Desired<N> = (N, Vec<Vec<u8>>);
@@ -69,15 +59,17 @@ pub fn modifications<N: Desc>(entry: &Entry, desired: &[Desired<N>]) -> Vec<Modi
 /// name it comes from.
 pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec<(ModRef<'a>, N)> {
     // By position in ORDER, then by name case-insensitively (a stable sort). Each name's key
-    // serves its place in ORDER, the entry's lookup and the schema's.
+    // serves its place in ORDER (whose keys are computed at build time), the entry's lookup
+    // and the schema's.
     let mut ordered: Vec<(usize, u64, &'a Desired<N>)> = desired
         .iter()
         .map(|d| {
             let key = d.0.key();
-            let at = ORDER_KEYS
+            let at = ORDER
                 .iter()
-                .zip(ORDER)
-                .position(|(&k, o)| k == key && o.as_bytes().eq_ignore_ascii_case(d.0.bytes()))
+                .position(|o| {
+                    o.key() == key && o.as_str().as_bytes().eq_ignore_ascii_case(d.0.bytes())
+                })
                 .unwrap_or(ORDER.len());
             (at, key, d)
         })
@@ -172,7 +164,7 @@ mod tests {
     fn attributes_changed_by_value_have_a_place_in_the_order() {
         // `mod_refs` finds them through their place in ORDER.
         for b in BY_VALUE {
-            assert!(ORDER.contains(b), "{b}");
+            assert!(ORDER.contains(b), "{}", b.as_str());
         }
     }
 
