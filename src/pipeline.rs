@@ -248,6 +248,8 @@ where
                 records: 0,
             };
             let mut sent = 0u64;
+            // Bytes of a CSV source counted in `stats` so far.
+            let mut csv_bytes = 0u64;
             loop {
                 let work = match &mut input {
                     Input::Ldif(framer) => {
@@ -266,6 +268,13 @@ where
                     }
                     Input::Csv(reader) => {
                         let items = reader.next_batch(4096);
+                        // Counted from the start of the file, the header included.
+                        let read = reader.bytes_read().saturating_sub(csv_bytes);
+                        csv_bytes += read;
+                        stats.bytes += read;
+                        if let Some(b) = &bar {
+                            b.inc(read);
+                        }
                         if items.is_empty() {
                             break;
                         }

@@ -119,6 +119,12 @@ impl CsvReader {
         })
     }
 
+    /// Bytes of CSV text read so far, the header included (after transcoding, like the
+    /// offsets of LDIF records).
+    pub fn bytes_read(&self) -> u64 {
+        self.reader.position().byte()
+    }
+
     /// Reads up to `max` rows.
     pub fn next_batch(&mut self, max: usize) -> Vec<Item> {
         let mut out = Vec::new();

@@ -485,3 +485,17 @@ fn settled_records_keep_their_place_number_and_line() {
         }
     }
 }
+
+#[test]
+fn the_convert_summary_counts_every_byte_of_ldif_and_csv_inputs() {
+    for sample in ["samples/corp.ldf", "samples/corp.csv"] {
+        let out = run(&["convert", "-o", "-", sample], None);
+        assert_eq!(out.status.code(), Some(0), "{sample}");
+        let size = std::fs::metadata(root().join(sample)).unwrap().len();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("({size} bytes)")),
+            "{sample} is {size} bytes; the summary says: {stderr}"
+        );
+    }
+}
