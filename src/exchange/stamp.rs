@@ -1146,7 +1146,7 @@ impl Engine<'_> {
                 .collect();
             let wanted: Vec<Vec<u8>> = match self.policy.org.target {
                 Target::Exchange2003 => {
-                    vec![crate::exchange::uniqueness::joined(&[guid, ",", EAP_GUID]).into_bytes()]
+                    vec![[guid.as_str(), ",", EAP_GUID].concat().into_bytes()]
                 }
                 Target::Exchange2007 => {
                     let case = |g: &str| match self.policy.addresses.policies_included_case {

@@ -58,7 +58,7 @@ fn key_parts(parts: &[&str]) -> (u64, u64) {
         let b = p.as_bytes();
         match buf.get_mut(n..n + b.len()) {
             Some(room) if p.is_ascii() => room.copy_from_slice(b),
-            _ => return key(&joined(parts)),
+            _ => return key(&parts.concat()),
         }
         n += b.len();
     }
@@ -136,18 +136,9 @@ pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 /// Index keys: two 64-bit halves (8-byte aligned, unlike `u128`, so an entry takes 24 bytes).
 type Taken = HashMap<(u64, u64), u32, std::hash::BuildHasherDefault<KeyHasher>>;
 
-/// `parts` one after another (`format!` costs more than the allocation pass's other work).
-pub(crate) fn joined(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        out.push_str(p);
-    }
-    out
-}
-
 /// The slot a legacyExchangeDN occupies (shared with `X500:` proxies).
 pub fn legacy_slot(legacy_dn: &str) -> String {
-    joined(&["x500:", legacy_dn])
+    ["x500:", legacy_dn].concat()
 }
 
 /// The values one object holds, with their keys, gathered where the object is read (the
@@ -428,18 +419,18 @@ fn local_candidate<'c>(n: u32, template: &'c str, alias: &'c str, base: &str) ->
 /// `kind:local@domain` (`kind:local` without a domain).
 fn local_address(kind: &str, local: &str, domain: &str) -> String {
     if domain.is_empty() {
-        joined(&[kind, ":", local])
+        [kind, ":", local].concat()
     } else {
-        joined(&[kind, ":", local, "@", domain])
+        [kind, ":", local, "@", domain].concat()
     }
 }
 
 /// X.400 candidate `n`: 0 the generated address, then the address with suffix `n` (from 2).
 fn x400_candidate(kind: &str, address: &str, n: u32) -> String {
     if n == 0 {
-        joined(&[kind, ":", address])
+        [kind, ":", address].concat()
     } else {
-        joined(&[kind, ":", &x400::with_suffix(address, n)])
+        [kind, ":", &x400::with_suffix(address, n)].concat()
     }
 }
 
@@ -584,19 +575,22 @@ impl Decisions {
                         let local = local_candidate(n, template, alias, base);
                         let addr = local_address(kind, &local, domain);
                         if n > 0 {
-                            alloc.warnings.push(joined(&[
-                                "`",
-                                kind,
-                                ":",
-                                template,
-                                "@",
-                                domain,
-                                "` is taken; using `",
-                                &addr,
-                                "` (retry ",
-                                &n.to_string(),
-                                ")",
-                            ]));
+                            alloc.warnings.push(
+                                [
+                                    "`",
+                                    kind,
+                                    ":",
+                                    template,
+                                    "@",
+                                    domain,
+                                    "` is taken; using `",
+                                    &addr,
+                                    "` (retry ",
+                                    &n.to_string(),
+                                    ")",
+                                ]
+                                .concat(),
+                            );
                         }
                         Some(addr)
                     }
@@ -617,11 +611,11 @@ impl Decisions {
                     None => {
                         let first = x400_candidate(kind, address, 0);
                         alloc.warnings.push(match settings.x400_duplicates {
-                            X400Duplicates::Skip => joined(&[
+                            X400Duplicates::Skip => [
                                 "`",
                                 &first,
                                 "` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")",
-                            ]),
+                            ].concat(),
                             X400Duplicates::Suffix => {
                                 format!("no free X.400 address for `{first}`")
                             }
@@ -636,13 +630,16 @@ impl Decisions {
             if let Some(attempt) = choice(wanted_len) {
                 let value = legacy_candidate(settings, base, guid, dn, attempt);
                 if attempt > 0 {
-                    alloc.warnings.push(joined(&[
-                        "legacyExchangeDN `",
-                        &legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, base),
-                        "` is taken; using `",
-                        &value,
-                        "`",
-                    ]));
+                    alloc.warnings.push(
+                        [
+                            "legacyExchangeDN `",
+                            &legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, base),
+                            "` is taken; using `",
+                            &value,
+                            "`",
+                        ]
+                        .concat(),
+                    );
                 }
                 alloc.legacy_dn = Some(value);
             }
@@ -1050,9 +1047,9 @@ mod tests {
                                 continue;
                             }
                             let addr = if domain.is_empty() {
-                                joined(&[kind, ":", &local])
+                                [kind, ":", &local].concat()
                             } else {
-                                joined(&[kind, ":", &local, "@", domain])
+                                [kind, ":", &local, "@", domain].concat()
                             };
                             let holder = index.holder(&addr);
                             if let Some(k) = known
@@ -1089,7 +1086,7 @@ mod tests {
                         found
                     }
                     Wanted::X400 { kind, address } => {
-                        let first = joined(&[kind, ":", address]);
+                        let first = [kind, ":", address].concat();
                         if index.free_for(&first, claim.seq) {
                             Some(first)
                         } else {
@@ -1233,7 +1230,7 @@ mod tests {
             parts in proptest::collection::vec("[a-zA-Z0-9.:@ ;=ΣσςÉé\u{0}]{0,90}", 0..6),
         ) {
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
-            proptest::prop_assert_eq!(key_parts(&parts), key(&joined(&parts)));
+            proptest::prop_assert_eq!(key_parts(&parts), key(&parts.concat()));
         }
 
         /// Deciding by keys and resolving on the workers gives what building every candidate
