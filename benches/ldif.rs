@@ -34,7 +34,7 @@ use std::sync::Arc;
 /// The allocator the `ldifstamp` binary uses (src/main.rs), so the stages are measured as
 /// they run there.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ldifstamp::alloc::MiMalloc = ldifstamp::alloc::MiMalloc;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 

@@ -37,6 +37,7 @@ macro_rules! note {
     }};
 }
 
+pub mod alloc;
 pub mod apply;
 pub mod cli;
 pub mod commands;

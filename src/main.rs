@@ -2,10 +2,11 @@
 
 use clap::Parser;
 
-/// mimalloc: the pipeline allocates and frees many small buffers on every worker thread,
-/// where glibc's allocator spent a quarter of `plan`'s time (docs/benchmarks.md).
+/// mimalloc, reached by its unaligned fast path ([`ldifstamp::alloc`]): the pipeline allocates
+/// and frees many small buffers on every worker thread, where glibc's allocator spent a
+/// quarter of `plan`'s time (docs/benchmarks.md).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ldifstamp::alloc::MiMalloc = ldifstamp::alloc::MiMalloc;
 
 fn main() {
     let cli = ldifstamp::cli::Cli::parse();
