@@ -109,6 +109,10 @@ pub struct PlanArgs {
     /// Write the summary as JSON here.
     #[arg(long, value_name = "FILE.json")]
     pub summary: Option<PathBuf>,
+    /// Print how long each phase took (pass 1, the allocation, pass 2) to standard error,
+    /// even with `-q`.
+    #[arg(long)]
+    pub timings: bool,
     /// Input settings.
     #[command(flatten)]
     pub input: InputArgs,

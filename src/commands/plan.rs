@@ -24,7 +24,7 @@ use crate::input::Item;
 use crate::ldif::parse::Skip;
 use crate::ldif::writer::Writer;
 use crate::model::{dn, Record};
-use crate::pipeline;
+use crate::pipeline::{self, ReadStats};
 use crate::policy::Policy;
 use crate::sink::Output;
 
@@ -175,6 +175,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let pool = pipeline::pool(common.jobs)?;
     let alloc_settings = AllocSettings::of(&policy);
+    let mut timings = Timings::start();
 
     // Pass 1: index held values, collect claims and the Exchange Domain Servers groups.
     let no_eds: Vec<Vec<u8>> = Vec::new();
@@ -246,7 +247,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
         }
     };
-    pipeline::run_results_writing(
+    let read1 = pipeline::run_results_writing(
         &sources,
         &common.input,
         &pool,
@@ -330,6 +331,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             Ok(())
         },
     )?;
+    timings.pass1(&read1);
     if index_diag.rejected > 0 && !common.quiet {
         crate::note!(
             "warning: {} record(s) of the --index files could not be read and reserve nothing",
@@ -355,6 +357,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         );
         decisions
     });
+    timings.allocated(claims.len());
     // Freeing the claims (hundreds of thousands of small allocations) overlaps pass 2.
     let freeing = std::thread::spawn(move || drop(claims));
     index.release_values();
@@ -519,6 +522,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .collect();
     unchanged(&sources)?;
     out.commit()?;
+    timings.pass2();
     let _ = freeing.join();
     for d in &index.duplicates {
         let name = |s: u32| {
@@ -567,7 +571,66 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     if !common.quiet {
         print_summary(&summary, &policy);
     }
+    if args.timings {
+        crate::note!("{}", timings.line());
+    }
     diag.finish()
+}
+
+/// Wall time of `plan`'s phases (`--timings`).
+struct Timings {
+    start: std::time::Instant,
+    /// Pass 1 (reading the exports, then the `--index` files): its end, bytes and records.
+    pass1: Option<(std::time::Duration, ReadStats)>,
+    /// The allocation's end and the number of claims it served.
+    allocated: Option<(std::time::Duration, usize)>,
+    /// Pass 2's end (the plan written and committed).
+    pass2: Option<std::time::Duration>,
+}
+
+impl Timings {
+    fn start() -> Timings {
+        Timings {
+            start: std::time::Instant::now(),
+            pass1: None,
+            allocated: None,
+            pass2: None,
+        }
+    }
+
+    fn pass1(&mut self, read: &ReadStats) {
+        self.pass1 = Some((self.start.elapsed(), read.clone()));
+    }
+
+    fn allocated(&mut self, claims: usize) {
+        self.allocated = Some((self.start.elapsed(), claims));
+    }
+
+    fn pass2(&mut self) {
+        self.pass2 = Some(self.start.elapsed());
+    }
+
+    /// One line: each phase's seconds and what it handled.
+    fn line(&self) -> String {
+        let secs = |d: std::time::Duration| format!("{:.2} s", d.as_secs_f64());
+        let zero = std::time::Duration::ZERO;
+        let p1 = self.pass1.as_ref().map_or(zero, |(d, _)| *d);
+        let al = self.allocated.map_or(p1, |(d, _)| d);
+        let p2 = self.pass2.unwrap_or(al);
+        let (bytes, records) = self
+            .pass1
+            .as_ref()
+            .map_or((0, 0), |(_, r)| (r.bytes, r.records));
+        format!(
+            "ldifstamp plan: timings: pass 1 {} ({records} records, {:.1} MB), allocation {} ({} claims), pass 2 {}, total {}",
+            secs(p1),
+            bytes as f64 / 1e6,
+            secs(al.saturating_sub(p1)),
+            self.allocated.map_or(0, |(_, c)| c),
+            secs(p2.saturating_sub(al)),
+            secs(self.start.elapsed()),
+        )
+    }
 }
 
 struct Stamped {

@@ -532,6 +532,41 @@ fn scope_base_stamps_one_wave_but_counts_the_whole_input() {
 }
 
 #[test]
+fn timings_go_to_stderr_and_leave_the_plan_as_it_was() {
+    let (plain, plain_err, code) = plan("samples/corp.ldf", "samples/policy.toml", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(plain_err, "", "-q prints nothing");
+    let (timed, err, code) = plan("samples/corp.ldf", "samples/policy.toml", &["--timings"]);
+    assert_eq!(code, 0);
+    assert_eq!(timed, plain, "--timings changes nothing on standard output");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "one line, even with -q: {err}");
+    let line = lines[0];
+    let bytes = std::fs::metadata(root().join("samples/corp.ldf"))
+        .unwrap()
+        .len();
+    let records = std::fs::read_to_string(root().join("samples/corp.ldf"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("dn:"))
+        .count();
+    assert!(
+        line.starts_with("ldifstamp plan: timings: pass 1 "),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!(
+            " ({records} records, {:.1} MB), allocation ",
+            bytes as f64 / 1e6
+        )),
+        "{line}"
+    );
+    for part in [" claims), pass 2 ", " s, total ", " s"] {
+        assert!(line.contains(part), "{part:?} in {line}");
+    }
+}
+
+#[test]
 fn summary_json_accounts_for_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let sum = dir.path().join("s.json");
