@@ -329,7 +329,7 @@ const STAMPED: [Name; 25] = [
 ];
 
 fn stamped_index(attr: Name) -> Option<usize> {
-    STAMPED.iter().position(|n| n.as_str() == attr.as_str())
+    STAMPED.iter().position(|n| *n == attr)
 }
 
 impl<'e> Prepared<'e> {

@@ -7,7 +7,7 @@
 //! export survive the import. `member` is only ever added to.
 
 use crate::model::schema::{attr_info_keyed, values_equal};
-use crate::model::{ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
+use crate::model::{attr_eq, ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
 use crate::name;
 
 /// The order attributes appear in within a record.
@@ -67,9 +67,7 @@ pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec
             let key = d.0.key();
             let at = ORDER
                 .iter()
-                .position(|o| {
-                    o.key() == key && o.as_str().as_bytes().eq_ignore_ascii_case(d.0.bytes())
-                })
+                .position(|o| o.key() == key && attr_eq(o.bytes(), d.0.bytes()))
                 .unwrap_or(ORDER.len());
             (at, key, d)
         })
