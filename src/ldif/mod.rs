@@ -79,61 +79,54 @@ pub(crate) fn find_newline(hay: &[u8]) -> Option<usize> {
         .map(|p| at + p)
 }
 
-/// Finds the newlines of one stretch of input in increasing order, 64 bytes at a time: each
-/// block's newlines become the bits of one word, so the next line's end is a bit search
-/// instead of a new scan from the line's start. LDIF lines are about 30 bytes, and starting a
-/// scan (of any kind) for every one of them cost more than the search itself.
+/// Takes the newlines of one stretch of input one after the other, 64 bytes at a time: each
+/// block's newlines become the bits of one word, and taking the next newline clears the lowest
+/// bit. LDIF lines are about 30 bytes, and starting a scan (of any kind) for every one of them
+/// cost more than the search itself.
 pub(crate) struct Newlines<'a> {
     bytes: &'a [u8],
     /// Start of the block `mask` describes.
     base: usize,
-    /// Bit `i` set when `bytes[base + i]` is a newline (bits for positions already passed
-    /// may remain: [`Newlines::next_from`] clears them).
+    /// Bit `i` set when `bytes[base + i]` is a newline not taken yet.
     mask: u64,
 }
 
 impl<'a> Newlines<'a> {
-    /// A cursor over `bytes` with no block read yet.
+    /// A cursor over the newlines of `bytes` from `from` on.
     #[inline]
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8], from: usize) -> Self {
         Newlines {
             bytes,
-            base: usize::MAX,
-            mask: 0,
+            base: from,
+            mask: block_mask(bytes, from),
         }
     }
 
-    /// Position of the first newline at or after `from`, which must not be less than the
-    /// `from` of the previous call.
+    /// Takes the next newline: its position, or the length of the bytes when none is left.
     #[inline(always)]
-    pub(crate) fn next_from(&mut self, from: usize) -> Option<usize> {
-        let n = self.bytes.len();
-        if from < self.base || from - self.base >= 64 {
-            self.base = from;
-            self.mask = block_mask(self.bytes, from);
-        }
-        let mut m = self.mask & (u64::MAX << (from - self.base));
-        loop {
-            if m != 0 {
-                return Some(self.base + m.trailing_zeros() as usize);
-            }
+    pub(crate) fn take(&mut self) -> usize {
+        while self.mask == 0 {
             let next = self.base + 64;
-            if next >= n {
-                return None;
+            if next >= self.bytes.len() {
+                return self.bytes.len();
             }
             self.base = next;
             self.mask = block_mask(self.bytes, next);
-            m = self.mask;
         }
+        let at = self.base + self.mask.trailing_zeros() as usize;
+        self.mask &= self.mask - 1;
+        at
     }
 
-    /// The line starting at `pos`: where its text ends (before its `\r\n` or `\n`) and where
+    /// The line starting at `pos`, whose newline is the next one not taken (every newline
+    /// before `pos` has been taken): where its text ends (before its `\r\n` or `\n`) and where
     /// the next line starts (the end of the bytes for the last line).
     #[inline(always)]
     pub(crate) fn line(&mut self, pos: usize) -> (usize, usize) {
         let n = self.bytes.len();
-        let nl = self.next_from(pos).unwrap_or(n);
-        let end = if nl > pos && self.bytes[nl - 1] == b'\r' {
+        let nl = self.take();
+        debug_assert!(nl >= pos);
+        let end = if nl > pos && self.bytes.get(nl - 1) == Some(&b'\r') {
             nl - 1
         } else {
             nl
@@ -199,25 +192,20 @@ mod tests {
         }
 
         #[test]
-        fn newlines_are_memchr(
+        fn newlines_are_taken_as_memchr_finds_them(
             hay in proptest::collection::vec(
                 proptest::sample::select(vec![b'\n', b'\r', b'a', 0x0a ^ 0x80, b' ', 0]), 0..300),
-            steps in proptest::collection::vec(0usize..90, 0..20),
+            from in 0usize..300,
         ) {
-            // From increasing positions, some inside a block, some past it, some equal.
-            let mut cursor = super::Newlines::new(&hay);
-            let mut from = 0;
-            for s in steps {
-                from += s;
-                let want = hay.get(from..).and_then(|h| memchr::memchr(b'\n', h)).map(|i| from + i);
-                let got = if from <= hay.len() { cursor.next_from(from) } else { None };
-                proptest::prop_assert_eq!(got, want);
-                if let Some(at) = got {
-                    if s % 2 == 0 {
-                        from = at + 1;
-                    }
-                }
+            let from = from.min(hay.len());
+            let mut cursor = super::Newlines::new(&hay, from);
+            let want: Vec<usize> = memchr::memchr_iter(b'\n', &hay[from..]).map(|i| from + i).collect();
+            for &at in &want {
+                proptest::prop_assert_eq!(cursor.take(), at);
             }
+            // Then the end, again and again.
+            proptest::prop_assert_eq!(cursor.take(), hay.len());
+            proptest::prop_assert_eq!(cursor.take(), hay.len());
         }
     }
 }

@@ -113,6 +113,9 @@ pub struct Parser {
     extra: Vec<u8>,
     /// The fast path's attributes and values.
     scan: crate::model::entry::Scan,
+    /// The parents of the last DNs the fast path read (see
+    /// [`validate_sibling`](crate::model::dn::validate_sibling)).
+    dn_parents: crate::model::dn::Parents,
 }
 
 use crate::model::entry::EXTRA;
@@ -316,7 +319,7 @@ impl Names {
     /// without options; `None` sends the record to the full parser.
     ///
     /// `prev` is the previous line's spelling number + 1, 0 on the first line.
-    #[inline]
+    #[inline(always)]
     fn lookup(&mut self, record: &[u8], pos: usize, end: usize, prev: u32) -> Option<u32> {
         let line = &record[pos..end];
         // Bytes past the line are read too, and masked off by each name's mask.
@@ -774,153 +777,147 @@ impl Parser {
         start: usize,
     ) -> Option<(crate::model::Entry, usize, u64)> {
         let n = bytes.len();
-        let mut pos = start;
-        let mut logical = 0usize;
-        // Physical lines read.
-        let mut lines = 0u64;
-        // Positions are kept relative to `start`; those of bytes decoded into `extra` carry
-        // `EXTRA`.
-        let rel = |p: usize| (p - start) as u32;
         if n - start >= EXTRA as usize {
             return None;
         }
-        let mut newlines = super::Newlines::new(bytes);
-        self.names.next_entry();
-        self.extra.clear();
-        self.scan.clear();
-        let mut dn: Option<(u32, u32)> = None;
-        let mut prev = 0u32;
+        let rel = |p: usize| (p - start) as u32;
+        let Parser {
+            names,
+            scratch,
+            extra,
+            scan,
+            dn_parents,
+            ..
+        } = self;
+        names.next_entry();
+        extra.clear();
+        scan.clear();
+        let mut newlines = super::Newlines::new(bytes, start);
+        // Physical lines read.
+        let mut lines = 1u64;
+
+        // The first line is the DN.
+        let (end, next) = newlines.line(start);
+        let spelling = names.lookup(bytes, start, end, 0)?;
+        let k = &names.known[spelling as usize];
+        if k.role != NameRole::Dn {
+            return None;
+        }
+        let i = start + k.len as usize + 1;
+        let (value, base64, mut pos) =
+            line_value(bytes, i, end, next, &mut newlines, scratch, &mut lines)?;
+        let text: &[u8] = match &value {
+            Some(r) => &bytes[r.clone()],
+            None => trim_start_spaces(scratch),
+        };
+        let decoded;
+        let dn_bytes: &[u8] = if base64 {
+            decoded = B64.decode(trim_end_spaces(text)).ok()?;
+            &decoded
+        } else {
+            text
+        };
+        if std::str::from_utf8(dn_bytes).is_err()
+            || crate::model::dn::validate_sibling(dn_bytes, dn_parents).is_err()
+        {
+            return None;
+        }
+        let dn = match &value {
+            Some(r) if !base64 => (rel(r.start), rel(r.end)),
+            _ => push_extra(extra, dn_bytes),
+        };
+
+        // Logical lines read, the DN's included.
+        let mut logical = 1usize;
+        let mut prev = spelling + 1;
         while pos < n {
             match bytes[pos] {
                 b'\n' => break,
                 b'\r' if bytes.get(pos + 1) == Some(&b'\n') => break,
                 _ => {}
             }
-            let (end, mut next) = newlines.line(pos);
+            let (end, next) = newlines.line(pos);
             lines += 1;
+            logical += 1;
             // The attribute description (options are left to the full parser).
-            let spelling = self.names.lookup(bytes, pos, end, prev)?;
+            let spelling = names.lookup(bytes, pos, end, prev)?;
             prev = spelling + 1;
-            let k = &self.names.known[spelling as usize];
+            let k = &names.known[spelling as usize];
             let (len, id, key, role, binary) = (k.len as usize, k.id, k.key, k.role, k.binary);
-            let mut i = pos + len + 1;
-            let folded = next < n && bytes[next] == b' ';
-            if folded && i >= end {
-                // The kind of value (`::`, `:<`) would be on the continuation line.
-                return None;
-            }
-            let base64 = match bytes.get(i) {
-                Some(b':') if i < end => {
-                    i += 1;
-                    true
+            let i = pos + len + 1;
+            // The usual line: `name: value` (or `name:value`, or `name:`), not folded, of an
+            // attribute with nothing else to it.
+            let plain = role == NameRole::Plain
+                && bytes.get(next) != Some(&b' ')
+                && !matches!(bytes.get(i), Some(b':' | b'<') if i < end);
+            if plain {
+                let mut v = i;
+                while v < end && bytes[v] == b' ' {
+                    v += 1;
                 }
-                Some(b'<') if i < end => return None,
-                _ => false,
-            };
-            // The value: in the record, or unfolded into `scratch` (then `extra`).
-            let value = if folded {
-                self.scratch.clear();
-                self.scratch.extend_from_slice(&bytes[i..end]);
-                while next < n && bytes[next] == b' ' {
-                    let (e, after) = newlines.line(next);
-                    lines += 1;
-                    if is_blank_line(&bytes[next..e]) {
-                        // A space-only line ends the record: the full parser warns about it.
-                        return None;
+                match names.slot(id) {
+                    Some(slot) => scan.value(slot, rel(v), rel(end)),
+                    None => {
+                        let slot = scan.attribute_with_value(
+                            (rel(pos), rel(pos + len)),
+                            key,
+                            binary,
+                            (rel(v), rel(end)),
+                        );
+                        names.set_slot(id, slot);
                     }
-                    self.scratch.extend_from_slice(&bytes[next + 1..e]);
-                    next = after;
                 }
-                None
-            } else {
-                while i < end && bytes[i] == b' ' {
-                    i += 1;
-                }
-                Some(i..end)
-            };
-            let text: &[u8] = match &value {
-                Some(r) => &bytes[r.clone()],
-                None => trim_start_spaces(&self.scratch),
-            };
-            let Some(_) = dn else {
-                // The first line is the DN.
-                if role != NameRole::Dn {
-                    return None;
-                }
-                let decoded;
-                let dn_bytes: &[u8] = if base64 {
-                    decoded = B64.decode(trim_end_spaces(text)).ok()?;
-                    &decoded
-                } else {
-                    text
-                };
-                if std::str::from_utf8(dn_bytes).is_err()
-                    || crate::model::dn::validate(dn_bytes).is_err()
-                {
-                    return None;
-                }
-                dn = Some(match &value {
-                    Some(r) if !base64 => (rel(r.start), rel(r.end)),
-                    _ => push_extra(&mut self.extra, dn_bytes),
-                });
-                logical += 1;
                 pos = next;
                 continue;
+            }
+            let (value, base64, after) =
+                line_value(bytes, i, end, next, &mut newlines, scratch, &mut lines)?;
+            let text: &[u8] = match &value {
+                Some(r) => &bytes[r.clone()],
+                None => trim_start_spaces(scratch),
             };
             match role {
                 NameRole::Dn | NameRole::Control => return None,
                 NameRole::Changetype => {
                     // Only `changetype: add` right after the DN makes an entry.
-                    if logical != 1 || base64 || !text.eq_ignore_ascii_case(b"add") {
+                    if logical != 2 || base64 || !text.eq_ignore_ascii_case(b"add") {
                         return None;
                     }
                 }
                 NameRole::Plain | NameRole::BinaryText => {
-                    let slot = match self.names.slot(id) {
-                        Some(slot) => slot,
-                        None => {
-                            let slot = self.scan.attribute(rel(pos), rel(pos + len), key, binary);
-                            self.names.set_slot(id, slot);
-                            slot
-                        }
-                    };
                     let (a, b) = if base64 {
-                        let from = self.extra.len();
-                        decode_base64(trim_end_spaces(text), &mut self.extra).ok()?;
-                        (from as u32 | EXTRA, self.extra.len() as u32 | EXTRA)
+                        let from = extra.len();
+                        decode_base64(trim_end_spaces(text), extra).ok()?;
+                        (from as u32 | EXTRA, extra.len() as u32 | EXTRA)
                     } else if let Some(bin) = (role == NameRole::BinaryText)
                         .then(|| binary_from_text(&bytes[pos..pos + len], text))
                         .flatten()
                     {
-                        push_extra(&mut self.extra, &bin)
+                        push_extra(extra, &bin)
                     } else {
                         match value {
                             Some(r) => (rel(r.start), rel(r.end)),
-                            None => {
-                                let t = trim_start_spaces(&self.scratch);
-                                let from = self.extra.len();
-                                self.extra.extend_from_slice(t);
-                                (from as u32 | EXTRA, self.extra.len() as u32 | EXTRA)
-                            }
+                            None => push_extra(extra, text),
                         }
                     };
-                    self.scan.value(slot, a, b);
+                    let slot = match names.slot(id) {
+                        Some(slot) => slot,
+                        None => {
+                            let slot = scan.attribute(rel(pos), rel(pos + len), key, binary);
+                            names.set_slot(id, slot);
+                            slot
+                        }
+                    };
+                    scan.value(slot, a, b);
                 }
             }
-            logical += 1;
-            pos = next;
+            pos = after;
         }
-        let (dn_start, dn_end) = dn?;
         // Every line read ended at a newline but perhaps the last one of `bytes`.
         if pos == n && bytes.last() != Some(&b'\n') {
             lines -= 1;
         }
-        let entry = crate::model::Entry::from_scan(
-            &bytes[start..pos],
-            &self.extra,
-            (dn_start, dn_end),
-            &self.scan,
-        );
+        let entry = crate::model::Entry::from_scan(&bytes[start..pos], extra, dn, scan);
         Some((entry, pos, lines))
     }
 
@@ -1419,6 +1416,58 @@ fn trim_end_spaces(s: &[u8]) -> &[u8] {
 fn trim_start_spaces(s: &[u8]) -> &[u8] {
     let n = s.iter().take_while(|c| **c == b' ').count();
     &s[n..]
+}
+
+/// The value of the fast path's line whose text ends at `end` and whose value's kind starts at
+/// `i` (just after the name's `:`), `next` being the start of the line after it: the value's
+/// range in `bytes` (leading spaces passed over) or, when the line is folded, `None` with the
+/// unfolded text (leading spaces kept) in `scratch`; whether it is base64; and the start of
+/// the line after the value's last one. Counts the continuation lines into `lines`. `None`
+/// for what the fast path leaves to the full parser: a `:<` URL, a kind on a continuation
+/// line, a space-only continuation line.
+#[inline(never)]
+fn line_value(
+    bytes: &[u8],
+    mut i: usize,
+    end: usize,
+    mut next: usize,
+    newlines: &mut super::Newlines<'_>,
+    scratch: &mut Vec<u8>,
+    lines: &mut u64,
+) -> Option<(Option<std::ops::Range<usize>>, bool, usize)> {
+    let n = bytes.len();
+    let folded = next < n && bytes[next] == b' ';
+    if folded && i >= end {
+        // The kind of value (`::`, `:<`) would be on the continuation line.
+        return None;
+    }
+    let base64 = match bytes.get(i) {
+        Some(b':') if i < end => {
+            i += 1;
+            true
+        }
+        Some(b'<') if i < end => return None,
+        _ => false,
+    };
+    if !folded {
+        while i < end && bytes[i] == b' ' {
+            i += 1;
+        }
+        return Some((Some(i..end), base64, next));
+    }
+    scratch.clear();
+    scratch.extend_from_slice(&bytes[i..end]);
+    while next < n && bytes[next] == b' ' {
+        let (e, after) = newlines.line(next);
+        *lines += 1;
+        if is_blank_line(&bytes[next..e]) {
+            // A space-only line ends the record: the full parser warns about it.
+            return None;
+        }
+        scratch.extend_from_slice(&bytes[next + 1..e]);
+        next = after;
+    }
+    Some((None, base64, next))
 }
 
 /// Converts `ldbsearch`'s text form of a GUID or SID into bytes, for attributes with that

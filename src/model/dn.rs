@@ -75,6 +75,60 @@ pub fn validate(dn: &[u8]) -> Result<(), DnError> {
     scan(dn, &mut Check)
 }
 
+/// Parents of DNs found to be in the simple form [`is_simple`] accepts, kept by
+/// [`validate_sibling`]: the last few met, each at most [`Parents::MAX_LEN`] bytes.
+#[derive(Default)]
+pub struct Parents {
+    /// The parents, most recent first.
+    known: Vec<Vec<u8>>,
+}
+
+impl Parents {
+    /// Parents kept.
+    const KEPT: usize = 8;
+    /// Longest parent kept.
+    const MAX_LEN: usize = 256;
+
+    fn has(&self, parent: &[u8]) -> bool {
+        self.known.iter().any(|p| p[..] == *parent)
+    }
+
+    fn add(&mut self, parent: &[u8]) {
+        if parent.is_empty() || parent.len() > Self::MAX_LEN {
+            return;
+        }
+        if self.known.len() < Self::KEPT {
+            self.known.insert(0, parent.to_vec());
+            return;
+        }
+        // The oldest one's buffer takes the new parent.
+        if let Some(mut oldest) = self.known.pop() {
+            oldest.clear();
+            oldest.extend_from_slice(parent);
+            self.known.insert(0, oldest);
+        }
+    }
+}
+
+/// [`validate`] for DNs read one after the other, most of which have the same parent as one
+/// read shortly before: a DN whose parent (what follows its first RDN's `,`) is one of
+/// `parents` has only its first RDN checked. Gives what [`validate`] gives.
+pub fn validate_sibling(dn: &[u8], parents: &mut Parents) -> Result<(), DnError> {
+    let comma = memchr::memchr(b',', dn);
+    if let Some(c) = comma {
+        if parents.has(&dn[c + 1..]) && is_simple(&dn[..c]) {
+            return Ok(());
+        }
+    }
+    if is_simple(dn) {
+        if let Some(c) = comma {
+            parents.add(&dn[c + 1..]);
+        }
+        return Ok(());
+    }
+    validate(dn)
+}
+
 /// What [`scan`] reports: each AVA (type as written, unescaped value) and the end of each RDN.
 trait Sink {
     fn ava(&mut self, ty: &[u8], value: &mut Vec<u8>);
@@ -536,12 +590,44 @@ mod tests {
             })
     }
 
+    use proptest::strategy::Strategy as _;
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
 
         #[test]
         fn is_simple_reads_rdn_by_rdn(dn in "[a-c0-9=, .;+\\-]{0,12}") {
             proptest::prop_assert_eq!(is_simple(dn.as_bytes()), is_simple_by_rdns(dn.as_bytes()), "{:?}", dn);
+        }
+
+        #[test]
+        fn validate_sibling_agrees_with_validate(
+            dns in proptest::collection::vec(
+                (
+                    proptest::prop_oneof![
+                        "[a-c0-9=, .;+\\\\\"-]{0,8}",
+                        proptest::sample::select(vec![
+                            "cn=a", "CN=b c", "cn=a ", "cn= a", "cn=a\\,b", "sn=x+cn=y", "cn=\"q\"",
+                        ])
+                        .prop_map(String::from),
+                    ],
+                    proptest::sample::select(vec![
+                        "", ",ou=x,dc=y", ",OU=x,dc=y", ",ou=x\\,y,dc=z", ",ou=x,,dc=y", ",", ",ou= x",
+                    ]),
+                ),
+                1..30,
+            )
+        ) {
+            // DNs that share parents, in some order, through one `Parents`.
+            let mut parents = Parents::default();
+            for (first, parent) in dns {
+                let dn = format!("{first}{parent}");
+                proptest::prop_assert_eq!(
+                    validate_sibling(dn.as_bytes(), &mut parents).is_ok(),
+                    validate(dn.as_bytes()).is_ok(),
+                    "{:?}", dn
+                );
+            }
         }
     }
 

@@ -21,7 +21,7 @@ impl Span {
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 struct Slot {
     name: Span,
     /// [`attr_key`] of the name: lookups compare keys before bytes.
@@ -247,6 +247,40 @@ impl Scan {
         self.slots.len() as u32 - 1
     }
 
+    /// [`Scan::attribute`] for the description at `name` followed by [`Scan::value`] for the
+    /// value at `value`, in one step.
+    #[inline(always)]
+    pub(crate) fn attribute_with_value(
+        &mut self,
+        name: (u32, u32),
+        key: u64,
+        binary: bool,
+        value: (u32, u32),
+    ) -> u32 {
+        let slot = self.slots.len() as u32;
+        let first = self.values.len() as u32;
+        self.slots.push(Slot {
+            name: Span {
+                start: name.0,
+                end: name.1,
+            },
+            key,
+            first,
+            count: 1,
+            binary,
+        });
+        self.values.push(Span {
+            start: value.0,
+            end: value.1,
+        });
+        if self.owners.is_empty() {
+            self.last = slot;
+        } else {
+            self.owners.push(slot);
+        }
+        slot
+    }
+
     /// Adds the value at `start..end` to attribute `slot`.
     #[inline]
     pub(crate) fn value(&mut self, slot: u32, start: u32, end: u32) {
@@ -302,7 +336,7 @@ impl Entry {
         let mut buf = Vec::with_capacity(record.len() + extra.len());
         buf.extend_from_slice(record);
         buf.extend_from_slice(extra);
-        let mut slots = scan.slots.clone();
+        let mut slots = scan.slots.to_vec();
         for s in &slots {
             debug_assert!(s.name.start & EXTRA == 0 && s.name.end & EXTRA == 0);
             debug_assert_eq!(s.key, attr_key(&buf[s.name.range()]));
