@@ -41,17 +41,20 @@ pub fn legacy_cn_from_alias(alias: &str, invalid: Invalid) -> String {
         Invalid::Replace(r) if is_legacy_cn_char(r) => Some(r),
         _ => None,
     };
-    alias
-        .chars()
-        .filter_map(|c| {
-            if is_legacy_cn_char(c) {
-                Some(c)
-            } else {
-                replacement
-            }
-        })
-        .take(MAX_CN)
-        .collect()
+    let mut out = String::with_capacity(alias.len().min(MAX_CN));
+    out.extend(
+        alias
+            .chars()
+            .filter_map(|c| {
+                if is_legacy_cn_char(c) {
+                    Some(c)
+                } else {
+                    replacement
+                }
+            })
+            .take(MAX_CN),
+    );
+    out
 }
 
 /// `<admin_group_legacy_dn>/cn=Recipients/cn=<cn>`, with the CN part truncated so that the

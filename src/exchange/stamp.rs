@@ -978,7 +978,15 @@ impl Engine<'_> {
     /// Adds to `held` every value the object holds that must stay unique: its proxy
     /// addresses and its legacyExchangeDN slot ([`crate::exchange::uniqueness::legacy_slot`]).
     pub fn held_into(entry: &Entry, held: &mut crate::exchange::uniqueness::Held) {
-        for v in entry.values(name!("proxyAddresses")) {
+        let proxies = entry.values(name!("proxyAddresses"));
+        let legacy = entry
+            .first(name!("legacyExchangeDN"))
+            .map_or(0, |l| l.len() + 5);
+        held.reserve(
+            proxies.clone().count() + 1,
+            proxies.clone().map(<[u8]>::len).sum::<usize>() + legacy,
+        );
+        for v in proxies {
             held.push(&[&String::from_utf8_lossy(v)]);
         }
         if let Some(l) = entry.first_str(name!("legacyExchangeDN")) {

@@ -406,7 +406,8 @@ fn render(
     profile: Profile,
     settings: &ExpandSettings,
 ) -> String {
-    let mut out = String::new();
+    // Room for the usual local part: the fields substituted, a few literal characters.
+    let mut out = String::with_capacity(32);
     let mut replace: Vec<(char, Option<char>)> = Vec::new();
     for part in parts {
         match part {

@@ -152,6 +152,12 @@ pub struct Held {
 }
 
 impl Held {
+    /// Makes room for `values` more values of `bytes` bytes in all.
+    pub fn reserve(&mut self, values: usize, bytes: usize) {
+        self.text.reserve(bytes);
+        self.values.reserve(values);
+    }
+
     /// Adds the value made of `parts` one after another.
     pub fn push(&mut self, parts: &[&str]) {
         let start = self.text.len();

@@ -144,7 +144,7 @@ fn scan(dn: &[u8], sink: &mut impl Sink) -> Result<(), DnError> {
     if i == n {
         return Ok(());
     }
-    let mut value = Vec::new();
+    let mut value = Vec::with_capacity(64);
     loop {
         // attribute type
         while i < n && is_space(dn[i]) {
