@@ -132,6 +132,28 @@ static B64_VALUE: [u8; 256] = {
     t
 };
 
+/// A base64 symbol's bits in the decoded group, for the symbol at each of a group's four
+/// places, laid out so that the group's three bytes are the low three bytes of the OR of the
+/// four, little-endian; a byte outside the alphabet sets bit 24 (`BAD`).
+static B64_PLACED: [[u32; 256]; 4] = {
+    let mut t = [[BAD; 256]; 4];
+    let mut c = 0;
+    while c < 256 {
+        let v = B64_VALUE[c] as u32;
+        if v < 64 {
+            t[0][c] = v << 2;
+            t[1][c] = (v >> 4) | ((v & 0x0F) << 12);
+            t[2][c] = ((v >> 2) << 8) | ((v & 0x03) << 22);
+            t[3][c] = v << 16;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// [`B64_PLACED`]'s mark of a byte outside the alphabet.
+const BAD: u32 = 1 << 24;
+
 /// Decodes base64 onto the end of `out`, exactly as [`B64`] does (padding optional, no
 /// stray bits): whole groups of four symbols are decoded here, anything else at the end by
 /// [`B64`]. On error `out` may hold part of the value.
@@ -139,22 +161,26 @@ pub(crate) fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64
     // The last group (which may be padded or short) is left to the crate.
     let start = out.len();
     let body = text.len().saturating_sub(1) / 4 * 4;
-    out.reserve(body / 4 * 3 + 3);
-    out.resize(start + body / 4 * 3, 0);
-    // Symbol values above 63 (a bad byte, or padding in the middle) are collected and
-    // checked once at the end, so the loop has no branch.
+    let groups = body / 4;
+    // One byte more than the groups need: each group is stored as four bytes, the fourth
+    // overwritten by the next group (or cut off below).
+    out.resize(start + groups * 3 + 1, 0);
+    // Bytes outside the alphabet (or padding in the middle) are collected and checked once
+    // at the end, so the loop has no branch.
     let mut bad = 0u32;
-    for (group, dst) in text[..body]
-        .chunks_exact(4)
-        .zip(out[start..].chunks_exact_mut(3))
-    {
-        let v = |i: usize| u32::from(B64_VALUE[usize::from(group[i])]);
-        let (a, b, c, d) = (v(0), v(1), v(2), v(3));
-        bad |= a | b | c | d;
-        let w = (a << 18) | (b << 12) | (c << 6) | d;
-        dst.copy_from_slice(&w.to_be_bytes()[1..]);
+    let dst = &mut out[start..];
+    for (i, group) in text[..body].chunks_exact(4).enumerate() {
+        let w = B64_PLACED[0][usize::from(group[0])]
+            | B64_PLACED[1][usize::from(group[1])]
+            | B64_PLACED[2][usize::from(group[2])]
+            | B64_PLACED[3][usize::from(group[3])];
+        bad |= w;
+        if let Some(d) = dst.get_mut(i * 3..i * 3 + 4) {
+            d.copy_from_slice(&w.to_le_bytes());
+        }
     }
-    if bad > 63 {
+    out.truncate(start + groups * 3);
+    if bad & BAD != 0 {
         // Not plain groups: the crate decides.
         out.truncate(start);
         return decode_rest(text, out);

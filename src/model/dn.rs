@@ -75,8 +75,9 @@ pub fn validate(dn: &[u8]) -> Result<(), DnError> {
     scan(dn, &mut Check)
 }
 
-/// Parents of DNs found to be in the simple form [`is_simple`] accepts, kept by
-/// [`validate_sibling`]: the last few met, each at most [`Parents::MAX_LEN`] bytes.
+/// Parents of DNs found to be in the simple form (printable ASCII, single-valued RDNs, nothing
+/// escaped, quoted or trimmed), kept by [`validate_sibling`]: the last eight met, each at most
+/// 256 bytes.
 #[derive(Default)]
 pub struct Parents {
     /// The parents, most recent first.
