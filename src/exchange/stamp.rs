@@ -979,17 +979,18 @@ impl Engine<'_> {
     /// addresses and its legacyExchangeDN slot ([`crate::exchange::uniqueness::legacy_slot`]).
     pub fn held_into(entry: &Entry, held: &mut crate::exchange::uniqueness::Held) {
         let proxies = entry.values(name!("proxyAddresses"));
-        let legacy = entry
-            .first(name!("legacyExchangeDN"))
-            .map_or(0, |l| l.len() + 5);
+        let legacy = entry.first_str(name!("legacyExchangeDN"));
+        let (count, bytes) = proxies
+            .clone()
+            .fold((0, 0), |(n, b), v| (n + 1, b + v.len()));
         held.reserve(
-            proxies.clone().count() + 1,
-            proxies.clone().map(<[u8]>::len).sum::<usize>() + legacy,
+            count + usize::from(legacy.is_some()),
+            bytes + legacy.map_or(0, |l| "x500:".len() + l.len()),
         );
         for v in proxies {
             held.push(&[&String::from_utf8_lossy(v)]);
         }
-        if let Some(l) = entry.first_str(name!("legacyExchangeDN")) {
+        if let Some(l) = legacy {
             held.push(&["x500:", l]);
         }
     }

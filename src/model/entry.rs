@@ -336,7 +336,7 @@ impl Entry {
         let mut buf = Vec::with_capacity(record.len() + extra.len());
         buf.extend_from_slice(record);
         buf.extend_from_slice(extra);
-        let mut slots = scan.slots.to_vec();
+        let mut slots = scan.slots.clone();
         for s in &slots {
             debug_assert!(s.name.start & EXTRA == 0 && s.name.end & EXTRA == 0);
             debug_assert_eq!(s.key, attr_key(&buf[s.name.range()]));
