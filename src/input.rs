@@ -408,8 +408,10 @@ pub fn read_batch(
         |parser, found| match found {
             Found::Entry(rec, entry) => {
                 // The fast path only reads entries whose DN is UTF-8.
-                let dn = String::from_utf8(entry.dn().to_vec())
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+                let dn = match crate::model::utf8(entry.dn()) {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(entry.dn()).into_owned(),
+                };
                 each(entry_item(&rec, Some(dn), entry));
             }
             Found::Raw(rec) => each(raw(parser, &rec)),

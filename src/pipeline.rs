@@ -293,9 +293,11 @@ where
                             Work::Raw(batch) => batch.data.len() / 1024 + 1,
                             Work::Parsed(items) => items.len(),
                         });
+                        // A new buffer starts at the batch's size rather than growing by doubling.
+                        let fresh = || Vec::with_capacity(opts.batch_bytes);
                         let mut bytes = match spare_out.lock() {
-                            Ok(mut spare) => spare.pop().unwrap_or_default(),
-                            Err(_) => Vec::new(),
+                            Ok(mut spare) => spare.pop().unwrap_or_else(fresh),
+                            Err(_) => fresh(),
                         };
                         let results = matches!(keep, Keep::Results { .. });
                         let mut finished = |item: Item| {

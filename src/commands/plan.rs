@@ -315,7 +315,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             let mut held = Held::default();
             Engine::held_into(e, &mut held);
             for v in e.values("msRTCSIP-PrimaryUserAddress") {
-                held.push(&["sipuri:", &String::from_utf8_lossy(v)]);
+                held.push(&["sipuri:", &crate::model::lossy(v)]);
             }
             Some((
                 held,

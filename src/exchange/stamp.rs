@@ -133,11 +133,7 @@ impl<'a> State<'a> {
             Some(v) => v.first().map(Vec::as_slice),
             None => self.entry.first(attr),
         }?;
-        // `from_utf8` checks plain ASCII much faster than the lossy conversion does.
-        Some(match std::str::from_utf8(v) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(v),
-        })
+        Some(crate::model::lossy(v))
     }
 
     /// Sets `attr` (canonical name) to `values`.
@@ -586,7 +582,7 @@ impl Engine<'_> {
             .unwrap_or("")
             .to_string();
         let cn = dn::first_value(entry.dn())
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .map(|v| crate::model::lossy(&v).into_owned())
             .unwrap_or_default();
         match fam {
             Family::User => {
@@ -988,7 +984,7 @@ impl Engine<'_> {
             bytes + legacy.map_or(0, |l| "x500:".len() + l.len()),
         );
         for v in proxies {
-            held.push(&[&String::from_utf8_lossy(v)]);
+            held.push(&[&crate::model::lossy(v)]);
         }
         if let Some(l) = legacy {
             held.push(&["x500:", l]);
@@ -1320,7 +1316,7 @@ fn linked_sid(rule: &crate::policy::MailboxRule, entry: &Entry) -> Option<Vec<u8
     let sam = entry
         .first_str(name!("sAMAccountName"))
         .map(str::to_lowercase);
-    let key = String::from_utf8_lossy(&dn::key_lossy(entry.dn())).into_owned();
+    let key = crate::model::lossy(&dn::key_lossy(entry.dn())).into_owned();
     sam.and_then(|s| rule.linked_sids.get(&s))
         .or_else(|| rule.linked_sids.get(&key))
         .cloned()

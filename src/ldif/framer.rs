@@ -156,6 +156,11 @@ impl<R: Read> Framer<R> {
     /// after the cut is copied into the next buffer.
     pub fn next_batch(&mut self, target: usize) -> io::Result<Option<Batch>> {
         let target = target.max(1);
+        if self.buf.capacity() < target {
+            // The first batch: reading into an empty buffer would grow it by doubling.
+            self.buf
+                .reserve((target + self.chunk).saturating_sub(self.buf.len()));
+        }
         while self.buf.len() < target && self.fill(target - self.buf.len())? {}
         if self.buf.is_empty() {
             return Ok(None);

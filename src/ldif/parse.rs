@@ -843,7 +843,7 @@ impl Parser {
         } else {
             text
         };
-        if std::str::from_utf8(dn_bytes).is_err()
+        if crate::model::utf8(dn_bytes).is_err()
             || crate::model::dn::validate_sibling(dn_bytes, dn_parents).is_err()
         {
             return None;

@@ -109,7 +109,7 @@ impl Entry {
 
     /// The DN as text; non-UTF-8 bytes are replaced.
     pub fn dn_lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(self.dn())
+        super::lossy(self.dn())
     }
 
     /// Attributes in first-appearance order.
@@ -144,7 +144,7 @@ impl Entry {
 
     /// The first value of `name` as UTF-8 text, if it is valid UTF-8.
     pub fn first_str(&self, name: impl Desc) -> Option<&str> {
-        self.first(name).and_then(|v| std::str::from_utf8(v).ok())
+        self.first(name).and_then(|v| super::utf8(v).ok())
     }
 
     /// Whether `name` is present.

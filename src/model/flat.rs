@@ -103,7 +103,7 @@ impl<'a> Take<'a> {
 
     /// Length-prefixed UTF-8 text.
     pub fn str(&mut self) -> Result<&'a str, Short> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| Short)
+        super::utf8(self.bytes()?).map_err(|_| Short)
     }
 
     /// What [`Put::opt_str`] wrote.
