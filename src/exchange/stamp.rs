@@ -120,10 +120,10 @@ impl<'a> State<'a> {
     }
 
     /// The values of `attr` in this state.
-    pub fn values(&self, attr: impl Desc) -> Vec<&[u8]> {
+    pub fn values(&self, attr: impl Desc) -> impl Iterator<Item = &[u8]> + Clone + '_ {
         match self.find(attr) {
-            Some(v) => v.iter().map(Vec::as_slice).collect(),
-            None => self.entry.values(attr).collect(),
+            Some(v) => Values::Planned(v.iter()),
+            None => Values::Exported(self.entry.values(attr)),
         }
     }
 
@@ -208,6 +208,25 @@ impl AttrSource for State<'_> {
 
     fn dn(&self) -> Option<&[u8]> {
         Some(self.entry.dn())
+    }
+}
+
+/// The values [`State::values`] yields: planned, or as exported.
+#[derive(Clone)]
+enum Values<'a, I> {
+    Planned(std::slice::Iter<'a, Vec<u8>>),
+    Exported(I),
+}
+
+impl<'a, I: Iterator<Item = &'a [u8]>> Iterator for Values<'a, I> {
+    type Item = &'a [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match self {
+            Values::Planned(v) => v.next().map(Vec::as_slice),
+            Values::Exported(e) => e.next(),
+        }
     }
 }
 
@@ -837,7 +856,6 @@ impl Engine<'_> {
         let excluded = p
             .state
             .values(name!("msExchPoliciesExcluded"))
-            .iter()
             .any(|v| case_ignore_eq(v, EAP_GUID.as_bytes()));
         if excluded {
             return;
@@ -858,7 +876,6 @@ impl Engine<'_> {
         let proxies: Vec<Vec<u8>> = p
             .state
             .values(name!("proxyAddresses"))
-            .iter()
             .map(|v| v.to_vec())
             .collect();
         let has_type = |t: &str| {
@@ -1029,7 +1046,7 @@ impl Engine<'_> {
             }
             if p.state
                 .values(name!("hideDLMembership"))
-                .first()
+                .next()
                 .is_some_and(|v| case_ignore_eq(v, TRUE))
             {
                 p.warnings.push("hideDLMembership is TRUE: the hidden-membership ACL needs a live Exchange 2003 RUS; no ACL is written".into());
@@ -1055,13 +1072,11 @@ impl Engine<'_> {
             let opted_out = p
                 .state
                 .values(name!("msExchPoliciesExcluded"))
-                .iter()
                 .any(|v| case_ignore_eq(v, EAP_GUID.as_bytes()));
             if opted_out && self.policy.org.target == Target::Exchange2007 {
                 let current: Vec<Vec<u8>> = p
                     .state
                     .values(name!("msExchPoliciesIncluded"))
-                    .iter()
                     .map(|v| v.to_vec())
                     .collect();
                 let keep: Vec<Vec<u8>> = current
@@ -1079,7 +1094,6 @@ impl Engine<'_> {
         let mut proxies: Vec<Vec<u8>> = p
             .state
             .values(name!("proxyAddresses"))
-            .iter()
             .map(|v| v.to_vec())
             .collect();
         let original = proxies.clone();
@@ -1137,7 +1151,7 @@ impl Engine<'_> {
                 continue;
             };
             let value = &primary[kind.len() + 1..];
-            if p.state.values(attr).first().is_none_or(|cur| *cur != value) {
+            if p.state.values(attr).next().is_none_or(|cur| cur != value) {
                 p.state.set(attr, vec![value.to_vec()]);
             }
         }
@@ -1146,7 +1160,6 @@ impl Engine<'_> {
             let current: Vec<Vec<u8>> = p
                 .state
                 .values(name!("msExchPoliciesIncluded"))
-                .iter()
                 .map(|v| v.to_vec())
                 .collect();
             let wanted: Vec<Vec<u8>> = match self.policy.org.target {
@@ -1202,7 +1215,7 @@ impl Engine<'_> {
         let self_sid = p
             .state
             .values(name!("msExchMasterAccountSid"))
-            .first()
+            .next()
             .is_some_and(|v| *v == binary::SID_SELF);
         let (rtd, rdt): (i64, i64) = match p.kind {
             Kind::Mailbox
@@ -1237,13 +1250,12 @@ impl Engine<'_> {
         let current: Vec<Vec<u8>> = p
             .state
             .values(name!("showInAddressBook"))
-            .iter()
             .map(|v| v.to_vec())
             .collect();
         let hidden = p
             .state
             .values(name!("msExchHideFromAddressLists"))
-            .first()
+            .next()
             .is_some_and(|v| case_ignore_eq(v, TRUE));
         let lists = &self.policy.address_lists;
         let mut next: Vec<Vec<u8>> = Vec::new();
@@ -1285,7 +1297,6 @@ impl Engine<'_> {
         let current: Vec<Vec<u8>> = p
             .state
             .values(name!("member"))
-            .iter()
             .map(|v| v.to_vec())
             .collect();
         let keys: Vec<Vec<u8>> = current.iter().map(|m| dn::key_lossy(m)).collect();

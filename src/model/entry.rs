@@ -132,8 +132,18 @@ impl Entry {
     }
 
     /// The values of `name`, empty when the attribute is absent.
-    pub fn values<'a>(&'a self, name: impl Desc) -> impl Iterator<Item = &'a [u8]> + Clone + 'a {
-        self.get(name).into_iter().flat_map(|a| a.values())
+    pub fn values<'a>(
+        &'a self,
+        name: impl Desc,
+    ) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
+        let spans = match self.get(name) {
+            Some(a) => {
+                let first = a.slot.first as usize;
+                &self.values[first..first + a.slot.count as usize]
+            }
+            None => &[],
+        };
+        spans.iter().map(move |s| &self.buf[s.range()])
     }
 
     /// The first value of `name`.
