@@ -68,6 +68,9 @@ pub struct InputOptions {
     pub csv_multi_valued: Vec<String>,
     /// Target batch size in bytes for the parallel pipeline.
     pub batch_bytes: usize,
+    /// Map the windows of a regular LDIF file that needs no decoding instead of reading them
+    /// ([`crate::ldif::mapped`]).
+    pub mmap: bool,
 }
 
 impl Default for InputOptions {
@@ -79,6 +82,7 @@ impl Default for InputOptions {
             parse: ParseOptions::default(),
             csv_multi_valued: Vec::new(),
             batch_bytes: 2 << 20,
+            mmap: true,
         }
     }
 }
@@ -164,9 +168,12 @@ impl Source {
         head.truncate(n);
         let bom = sniff_bom(&head);
         let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head.clone()).chain(raw));
+        // Decoders that pass the file's bytes through set where those bytes start.
+        let mut identity: Option<u64> = None;
         let (reader, encoding_name, fallback): (Box<dyn Read + Send>, &'static str, bool) =
             match (bom, opts.charset) {
                 (Some(Bom::Utf8), _) => {
+                    identity = Some(3);
                     (Box::new(SkipBytes::new(chained, 3)), "UTF-8 (BOM)", false)
                 }
                 (Some(Bom::Utf16Le), _) | (Some(Bom::Utf16Be), _) => {
@@ -178,6 +185,7 @@ impl Source {
                     (transcode(chained, enc), enc.name(), false)
                 }
                 (None, Charset::Forced(enc)) if enc == encoding_rs::UTF_8 => {
+                    identity = Some(0);
                     (chained, "UTF-8", false)
                 }
                 (None, Charset::Forced(enc)) => (transcode(chained, enc), enc.name(), false),
@@ -189,6 +197,7 @@ impl Source {
                             false,
                         )
                     } else {
+                        identity = Some(0);
                         (chained, "UTF-8", true)
                     }
                 }
@@ -215,7 +224,27 @@ impl Source {
             format,
             encoding: encoding_name,
             fallback_1252: fallback,
+            map_base: match self.path {
+                SourcePath::File(_) | SourcePath::Spooled(_) => identity,
+                SourcePath::Stdin => None,
+            },
         })
+    }
+
+    /// The source's file for [`crate::ldif::mapped::MappedFramer`], when it is a regular file
+    /// (not a pipe or a device given by path).
+    pub fn open_mapped(&self) -> Result<Option<File>> {
+        let path = match &self.path {
+            SourcePath::File(p) => p.as_path(),
+            SourcePath::Spooled(t) => t.path(),
+            SourcePath::Stdin => return Ok(None),
+        };
+        let f = File::open(path).map_err(|e| Error::io(self.name.to_string(), e))?;
+        let regular = f
+            .metadata()
+            .map_err(|e| Error::io(self.name.to_string(), e))?
+            .is_file();
+        Ok(regular.then_some(f))
     }
 }
 
@@ -231,6 +260,10 @@ pub struct Opened {
     pub encoding: &'static str,
     /// Whether records that are not UTF-8 are decoded as Windows-1252.
     pub fallback_1252: bool,
+    /// Where the decoded bytes start in the file when they are the file's own bytes (after a
+    /// UTF-8 byte-order mark, or from its start) and the source is a file: such a source can
+    /// be mapped instead of read ([`Source::open_mapped`]).
+    pub map_base: Option<u64>,
 }
 
 fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {

@@ -172,6 +172,10 @@ pub struct InputArgs {
     /// Treat this csvde column as a `;`-joined multi-valued attribute (repeatable).
     #[arg(long, value_name = "ATTR")]
     pub csv_multi_valued: Vec<String>,
+    /// Read input files with read(2) instead of mapping them into memory a window at a time
+    /// (a mapped file truncated by another process while it is read stops the run with SIGBUS).
+    #[arg(long)]
+    pub no_mmap: bool,
 }
 
 /// How output is written.
@@ -289,6 +293,7 @@ impl Common {
             allow_file_urls,
             allow_multiple_controls,
             csv_multi_valued,
+            no_mmap,
         } = input;
         let OutputArgs {
             output,
@@ -334,6 +339,7 @@ impl Common {
                     multiple_controls: *allow_multiple_controls,
                 },
                 csv_multi_valued: csv_multi_valued.clone(),
+                mmap: !*no_mmap,
                 ..InputOptions::default()
             },
             write: WriteOptions {

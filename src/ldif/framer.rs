@@ -57,11 +57,49 @@ impl RawRecord {
     }
 }
 
+/// The bytes of a [`Batch`]: read into a buffer, or a window of a memory-mapped file
+/// ([`crate::ldif::mapped`]).
+#[derive(Debug)]
+pub enum Bytes {
+    /// Read into a buffer that can be read into again ([`Framer::recycle`]).
+    Owned(Vec<u8>),
+    /// A window of a mapped file, unmapped when dropped.
+    Mapped(crate::ldif::mapped::Window),
+}
+
+impl Default for Bytes {
+    fn default() -> Self {
+        Bytes::Owned(Vec::new())
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped(w) => w,
+        }
+    }
+}
+
+impl Bytes {
+    /// The buffer the bytes were read into, to read into again; `None` for a mapped window.
+    pub fn into_buffer(self) -> Option<Vec<u8>> {
+        match self {
+            Bytes::Owned(v) => Some(v),
+            Bytes::Mapped(_) => None,
+        }
+    }
+}
+
 /// Consecutive whole records sharing one buffer, as read from the input.
 #[derive(Debug, Default)]
 pub struct Batch {
     /// The bytes: whole records and the empty lines around them.
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// Byte offset of `data[0]` in the input (after transcoding).
     pub offset: u64,
     /// Bytes of input the batch stands for (the next batch starts at `offset + span`).
@@ -115,7 +153,10 @@ impl<R: Read> Framer<R> {
 
     /// Gives back the buffer of a batch that is no longer needed, to read a later batch into:
     /// fresh memory costs a page fault per 4 KiB.
-    pub fn recycle(&mut self, mut data: Vec<u8>) {
+    pub fn recycle(&mut self, data: Bytes) {
+        let Some(mut data) = data.into_buffer() else {
+            return;
+        };
         data.clear();
         if self.spare.len() < 8 {
             self.spare.push(data);
@@ -242,7 +283,7 @@ impl<R: Read> Framer<R> {
         }
         let skipped_lines = newlines - count_newlines(&head);
         Ok(Batch {
-            data: head,
+            data: Bytes::Owned(head),
             offset,
             span,
             oversized: true,
@@ -267,7 +308,7 @@ impl<R: Read> Framer<R> {
         let offset = self.offset;
         self.offset += cut as u64;
         Batch {
-            data,
+            data: Bytes::Owned(data),
             offset,
             span: cut as u64,
             oversized: false,
@@ -288,7 +329,7 @@ fn is_blank(line: &[u8]) -> bool {
 }
 
 /// The end (just past its `\n`) of the last empty line in `window`, if any.
-fn last_boundary(window: &[u8]) -> Option<usize> {
+pub(crate) fn last_boundary(window: &[u8]) -> Option<usize> {
     let mut end = memchr::memrchr(b'\n', window)?;
     loop {
         let start = memchr::memrchr(b'\n', &window[..end]).map_or(0, |i| i + 1);
@@ -304,7 +345,7 @@ fn last_boundary(window: &[u8]) -> Option<usize> {
 
 /// The start and the end (just past its `\n`) of the first empty line starting at or after
 /// line start `from`, if one is complete in `buf`.
-fn first_boundary(buf: &[u8], from: usize) -> Option<(usize, usize)> {
+pub(crate) fn first_boundary(buf: &[u8], from: usize) -> Option<(usize, usize)> {
     let mut start = from;
     while let Some(i) = memchr::memchr(b'\n', &buf[start..]) {
         let end = start + i;

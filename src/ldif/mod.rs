@@ -5,6 +5,7 @@
 //! `ldifde -i` and `ldapmodify` accept.
 
 pub mod framer;
+pub mod mapped;
 pub mod parse;
 pub mod writer;
 

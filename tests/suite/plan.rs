@@ -131,6 +131,12 @@ fn plan_output_is_identical_for_any_thread_count_and_from_stdin() {
             "-j{j}"
         );
     }
+    // The file mapped (the default) or read.
+    assert_eq!(
+        plan("samples/corp.ldf", "samples/policy.toml", &["--no-mmap"]).0,
+        base,
+        "--no-mmap"
+    );
     let data = std::fs::read(root().join("samples/corp.ldf")).unwrap();
     let out = run(
         &[
