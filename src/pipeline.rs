@@ -218,13 +218,19 @@ where
         let mut input = match opened.format {
             Format::Ldif => match (opts.mmap, opened.map_base) {
                 (true, Some(base)) => match source.open_mapped()? {
-                    Some(file) => Input::Mapped(
+                    Some(file) => Input::Ldif(Batches::Mapped(
                         MappedFramer::new(file, base, opts.max_record_bytes)
                             .map_err(|e| Error::io(name.to_string(), e))?,
-                    ),
-                    None => Input::Ldif(Framer::new(opened.reader, opts.max_record_bytes)),
+                    )),
+                    None => Input::Ldif(Batches::Read(Framer::new(
+                        opened.reader,
+                        opts.max_record_bytes,
+                    ))),
                 },
-                _ => Input::Ldif(Framer::new(opened.reader, opts.max_record_bytes)),
+                _ => Input::Ldif(Batches::Read(Framer::new(
+                    opened.reader,
+                    opts.max_record_bytes,
+                ))),
             },
             Format::Csv => Input::Csv(
                 crate::tabular::CsvReader::new(
@@ -262,23 +268,9 @@ where
             let mut csv_bytes = 0u64;
             loop {
                 let work = match &mut input {
-                    Input::Ldif(framer) => {
-                        while let Ok(spare) = spare_rx.try_recv() {
-                            framer.recycle(Bytes::Owned(spare));
-                        }
-                        let batch = framer
-                            .next_batch(opts.batch_bytes)
-                            .map_err(|e| Error::io(name.to_string(), e))?;
-                        let Some(batch) = batch else { break };
-                        stats.bytes += batch.span;
-                        if let Some(b) = &bar {
-                            b.inc(batch.span);
-                        }
-                        Work::Raw(batch)
-                    }
-                    Input::Mapped(framer) => {
-                        let batch = framer
-                            .next_batch(opts.batch_bytes)
+                    Input::Ldif(batches) => {
+                        let batch = batches
+                            .next(opts.batch_bytes, &spare_rx)
                             .map_err(|e| Error::io(name.to_string(), e))?;
                         let Some(batch) = batch else { break };
                         stats.bytes += batch.span;
@@ -424,9 +416,34 @@ where
 }
 
 enum Input {
-    Ldif(Framer<Box<dyn std::io::Read + Send>>),
-    Mapped(MappedFramer),
+    Ldif(Batches),
     Csv(crate::tabular::CsvReader),
+}
+
+/// Where LDIF batches come from: read into buffers, or mapped windows of a file.
+enum Batches {
+    Read(Framer<Box<dyn std::io::Read + Send>>),
+    Mapped(MappedFramer),
+}
+
+impl Batches {
+    /// The next batch of about `target` bytes; buffers the workers gave back on `spare` are
+    /// read into again.
+    fn next(
+        &mut self,
+        target: usize,
+        spare: &mpsc::Receiver<Vec<u8>>,
+    ) -> std::io::Result<Option<Batch>> {
+        match self {
+            Batches::Read(framer) => {
+                while let Ok(buffer) = spare.try_recv() {
+                    framer.recycle(Bytes::Owned(buffer));
+                }
+                framer.next_batch(target)
+            }
+            Batches::Mapped(framer) => framer.next_batch(target),
+        }
+    }
 }
 
 /// What one task gets: raw LDIF records to parse, or CSV rows already read.
