@@ -76,7 +76,7 @@ impl MappedFramer {
         }
         let want = remaining.min(target as u64);
         let want = usize::try_from(want).map_err(io::Error::other)?;
-        // SAFETY: the mapping is read-only and private to this batch. The file is not
+        // SAFETY: the mapping is read-only and owned by this batch alone. The file is not
         // modified by this program while it is read; a file that another process truncates
         // meanwhile makes the kernel send SIGBUS (see the module's documentation).
         let map = unsafe {
