@@ -224,10 +224,7 @@ impl Source {
             format,
             encoding: encoding_name,
             fallback_1252: fallback,
-            map_base: match self.path {
-                SourcePath::File(_) | SourcePath::Spooled(_) => identity,
-                SourcePath::Stdin => None,
-            },
+            map_base: identity,
         })
     }
 
@@ -260,9 +257,9 @@ pub struct Opened {
     pub encoding: &'static str,
     /// Whether records that are not UTF-8 are decoded as Windows-1252.
     pub fallback_1252: bool,
-    /// Where the decoded bytes start in the file when they are the file's own bytes (after a
-    /// UTF-8 byte-order mark, or from its start) and the source is a file: such a source can
-    /// be mapped instead of read ([`Source::open_mapped`]).
+    /// Where the decoded bytes start in the source when they are its own bytes (after a UTF-8
+    /// byte-order mark, or from its start): a source that is a regular file can then be mapped
+    /// instead of read ([`Source::open_mapped`]).
     pub map_base: Option<u64>,
 }
 
@@ -441,10 +438,7 @@ pub fn read_batch(
         |parser, found| match found {
             Found::Entry(rec, entry) => {
                 // The fast path only reads entries whose DN is UTF-8.
-                let dn = match crate::model::utf8(entry.dn()) {
-                    Ok(text) => text.to_owned(),
-                    Err(_) => String::from_utf8_lossy(entry.dn()).into_owned(),
-                };
+                let dn = crate::model::lossy(entry.dn()).into_owned();
                 each(entry_item(&rec, Some(dn), entry));
             }
             Found::Raw(rec) => each(raw(parser, &rec)),

@@ -22,8 +22,7 @@ use std::sync::mpsc;
 
 use crate::error::{Error, Result};
 use crate::input::{self, Format, InputOptions, Item, Merger, Source};
-use crate::ldif::framer::Framer;
-use crate::ldif::framer::{Batch, Bytes};
+use crate::ldif::framer::{Batch, Bytes, Framer};
 use crate::ldif::mapped::MappedFramer;
 use crate::ldif::parse::{Parser, Skip};
 use crate::model::Record;
@@ -216,22 +215,19 @@ where
         let name = opened.name.clone();
         let fallback = opened.fallback_1252;
         let mut input = match opened.format {
-            Format::Ldif => match (opts.mmap, opened.map_base) {
-                (true, Some(base)) => match source.open_mapped()? {
-                    Some(file) => Input::Ldif(Batches::Mapped(
+            Format::Ldif => {
+                let mapped = match opened.map_base {
+                    Some(base) if opts.mmap => source.open_mapped()?.map(|file| (file, base)),
+                    _ => None,
+                };
+                Input::Ldif(match mapped {
+                    Some((file, base)) => Batches::Mapped(
                         MappedFramer::new(file, base, opts.max_record_bytes)
                             .map_err(|e| Error::io(name.to_string(), e))?,
-                    )),
-                    None => Input::Ldif(Batches::Read(Framer::new(
-                        opened.reader,
-                        opts.max_record_bytes,
-                    ))),
-                },
-                _ => Input::Ldif(Batches::Read(Framer::new(
-                    opened.reader,
-                    opts.max_record_bytes,
-                ))),
-            },
+                    ),
+                    None => Batches::Read(Framer::new(opened.reader, opts.max_record_bytes)),
+                })
+            }
             Format::Csv => Input::Csv(
                 crate::tabular::CsvReader::new(
                     name.clone(),

@@ -993,11 +993,9 @@ impl Engine<'_> {
     pub fn held_into(entry: &Entry, held: &mut crate::exchange::uniqueness::Held) {
         let proxies = entry.values(name!("proxyAddresses"));
         let legacy = entry.first_str(name!("legacyExchangeDN"));
-        let (count, bytes) = proxies
-            .clone()
-            .fold((0, 0), |(n, b), v| (n + 1, b + v.len()));
+        let bytes: usize = proxies.clone().map(<[u8]>::len).sum();
         held.reserve(
-            count + usize::from(legacy.is_some()),
+            proxies.len() + usize::from(legacy.is_some()),
             bytes + legacy.map_or(0, |l| "x500:".len() + l.len()),
         );
         for v in proxies {

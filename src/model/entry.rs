@@ -93,11 +93,13 @@ impl<'a> AttrRef<'a> {
     /// The values, in input order.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
         let entry = self.entry;
+        self.spans().iter().map(move |s| &entry.buf[s.range()])
+    }
+
+    /// Where the values are in the entry's buffer.
+    fn spans(&self) -> &'a [Span] {
         let first = self.slot.first as usize;
-        let count = self.slot.count as usize;
-        entry.values[first..first + count]
-            .iter()
-            .map(move |s| &entry.buf[s.range()])
+        &self.entry.values[first..first + self.slot.count as usize]
     }
 }
 
@@ -136,13 +138,7 @@ impl Entry {
         &'a self,
         name: impl Desc,
     ) -> impl ExactSizeIterator<Item = &'a [u8]> + Clone + 'a {
-        let spans = match self.get(name) {
-            Some(a) => {
-                let first = a.slot.first as usize;
-                &self.values[first..first + a.slot.count as usize]
-            }
-            None => &[],
-        };
+        let spans = self.get(name).map_or(&[][..], |a| a.spans());
         spans.iter().map(move |s| &self.buf[s.range()])
     }
 
