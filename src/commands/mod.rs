@@ -5,6 +5,7 @@ pub mod apply;
 pub mod check;
 pub mod convert;
 pub mod diff;
+pub mod places;
 pub mod plan;
 pub mod spool;
 

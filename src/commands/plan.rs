@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::cli::{Common, PlanArgs};
 use crate::commands::convert::sources_of;
+use crate::commands::places::Places;
 use crate::commands::spool::{self, Spool};
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
@@ -195,7 +196,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let file_of = |name: &str| files.iter().position(|f| **f == *name).unwrap_or(0) as u32;
     let mut places: Vec<(u32, u64, u64)> = Vec::new();
     // Objects pass 2 only counts, by place (the key pass 2 finds records by).
-    let mut settled: IntMap<(u32, u64), Settled> = IntMap::default();
+    let mut settled: Places<Settled> = Places::default();
     // What pass 1 prepared of the objects that claim values, for pass 2 to finish.
     let mut spool = Spool::new()?;
     let (spool_notes, spool_sink) = spool.parts();
@@ -271,7 +272,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 return Ok(false);
             };
             if let Some(s) = p.settled {
-                settled.insert((file, item.location.offset), s);
+                settled.push((file, item.location.offset), s);
                 let skip = Skip {
                     offset: item.location.offset,
                     ..Skip::default()
@@ -343,7 +344,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let indexed_values = index.len() as u64;
     // Claims by place (the key pass 2 finds records by), in claim order unless the files
     // came in an unusual order.
-    let mut claim_at: Vec<((u32, u64), u32)> = claim_places
+    let mut claim_order: Vec<((u32, u64), u32)> = claim_places
         .into_iter()
         .enumerate()
         .map(|(i, p)| (p, i as u32))
@@ -352,12 +353,19 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // allocation sorts the claims into serving order on the pool's threads.
     let decisions = pool.install(|| {
         let (_, decisions) = rayon::join(
-            || claim_at.sort_unstable(),
+            || claim_order.sort_unstable(),
             || uniqueness::decide(&mut index, &claims, &alloc_settings),
         );
         decisions
     });
     timings.allocated(claims.len());
+    // Looked up by place for every record of pass 2, as are the settled objects.
+    let mut claim_at: Places<u32> = Places::default();
+    for (place, i) in claim_order {
+        claim_at.push(place, i);
+    }
+    claim_at.share(pool.current_num_threads());
+    settled.share(pool.current_num_threads());
     // Freeing the claims (hundreds of thousands of small allocations) overlaps pass 2.
     let freeing = std::thread::spawn(move || drop(claims));
     index.release_values();
@@ -413,7 +421,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             return None;
         };
         let place = (file_of(&item.location.file), item.location.offset);
-        if let Some(s) = settled.get(&place) {
+        if let Some(s) = settled.get(place) {
             return Some(Stamped::counted(s.kind, s.in_scope));
         }
         // A claiming object was prepared by pass 1 and spooled.
@@ -424,9 +432,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             Err(err) => return Some(Stamped::failed(err)),
         };
         let alloc = claim_at
-            .binary_search_by(|(p, _)| p.cmp(&place))
-            .ok()
-            .and_then(|j| prepared.allocation(&decisions, claim_at[j].1 as usize, &alloc_settings));
+            .get(place)
+            .and_then(|i| prepared.allocation(&decisions, *i as usize, &alloc_settings));
         let mut finished = engine.finish(prepared, alloc.as_ref());
         let p = &mut finished.prepared;
         let before = bytes.len();

@@ -13,20 +13,11 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 
+use crate::commands::places::{Place, Places};
 use crate::error::{Error, Result};
 
 /// How errors name the spool file.
 const NAME: &str = "temporary spool file";
-
-/// Where one object's record is.
-#[derive(Clone, Copy)]
-struct Spot {
-    /// (file's position in the input list, record's byte offset): the key pass 2 finds
-    /// records by.
-    place: (u32, u64),
-    at: u64,
-    len: u32,
-}
 
 /// The spool file and the place of every record in it.
 pub struct Spool {
@@ -52,7 +43,9 @@ const CHUNK: usize = 256 << 10;
 #[derive(Default)]
 pub struct Notes {
     len: u64,
-    spots: Vec<Spot>,
+    /// Per object (by place, the key pass 2 finds records by): where its record starts in
+    /// the file, and its length.
+    spots: Places<(u64, u32)>,
 }
 
 /// Where the records are written (see [`Spool::parts`]).
@@ -61,13 +54,9 @@ pub struct Sink(File);
 impl Notes {
     /// Notes that the next `len` bytes written are the record of the object at `place`
     /// (places must come in increasing order).
-    pub fn note(&mut self, place: (u32, u64), len: usize) {
-        debug_assert!(self.spots.last().is_none_or(|s| s.place < place));
-        self.spots.push(Spot {
-            place,
-            at: self.len,
-            len: u32::try_from(len).unwrap_or(u32::MAX),
-        });
+    pub fn note(&mut self, place: Place, len: usize) {
+        self.spots
+            .push(place, (self.len, u32::try_from(len).unwrap_or(u32::MAX)));
         self.len += len as u64;
     }
 }
@@ -104,18 +93,17 @@ impl Spool {
     /// threads (and any other thread).
     pub fn finish(&mut self, threads: usize) -> Result<()> {
         self.chunks = (0..=threads).map(|_| Mutex::default()).collect();
+        self.notes.spots.share(threads);
         self.file.0.flush().map_err(|e| Error::io(NAME, e))
     }
 
     /// `f` of the record spooled for the object at `place`, if there is one. The record is
     /// lent where it was read (the reading thread's chunk), not copied out.
-    pub fn read<R>(&self, place: (u32, u64), f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
-        let spots = &self.notes.spots;
-        let Ok(i) = spots.binary_search_by(|s| s.place.cmp(&place)) else {
+    pub fn read<R>(&self, place: Place, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        let Some(&(at, len)) = self.notes.spots.get(place) else {
             return Ok(None);
         };
-        let s = spots[i];
-        let (at, len) = (s.at, s.len as usize);
+        let len = len as usize;
         let io = |e| Error::io(NAME, e);
         let last = self.chunks.len().saturating_sub(1);
         let t = rayon::current_thread_index().map_or(last, |t| t.min(last));
