@@ -236,7 +236,32 @@ pub struct Facts {
     has_category: bool,
     /// The category names to compare: one per `objectCategory` value, or the one derived from
     /// the classes when there is none.
-    categories: Vec<Rc<CategoryValue>>,
+    categories: Categories,
+}
+
+/// The categories an object has: almost always one, kept without a vector of its own.
+#[derive(Default)]
+struct Categories {
+    first: Option<Rc<CategoryValue>>,
+    more: Vec<Rc<CategoryValue>>,
+}
+
+impl Categories {
+    fn push(&mut self, c: Rc<CategoryValue>) {
+        if self.first.is_none() {
+            self.first = Some(c);
+        } else {
+            self.more.push(c);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &Rc<CategoryValue>> + '_ {
+        self.first.iter().chain(&self.more)
+    }
 }
 
 /// One category an object has.
@@ -335,7 +360,7 @@ impl Facts {
             other_text: Vec::new(),
             other_ends: Vec::new(),
             has_category: false,
-            categories: Vec::new(),
+            categories: Categories::default(),
         };
         s.any_value_named(&OBJECT_CATEGORY, &mut |v| {
             facts.categories.push(CategoryValue::of(v));
