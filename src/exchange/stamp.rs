@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::OnceCell;
+use std::ops::Range;
 
 use crate::exchange::alias;
 use crate::exchange::legacy_dn;
@@ -56,9 +57,19 @@ pub struct Engine<'a> {
 }
 
 /// An entry plus planned values (an override replaces all values; empty = absent).
+///
+/// The planned values lie one after another in one buffer, whatever the attribute: setting
+/// a value copies it there, and a state costs a few allocations however many values it plans
+/// (a vector per value cost one allocation and one free each, and a vector per attribute one
+/// more).
 pub struct State<'a> {
     entry: &'a Entry,
-    overrides: Vec<(Name, Vec<Vec<u8>>)>,
+    /// The overrides in the order they were first set: the name, and where its values are in
+    /// `spans`.
+    overrides: Vec<(Name, Range<usize>)>,
+    /// Where each planned value is in `text` (a replaced override's values stay, unused).
+    spans: Vec<Range<usize>>,
+    text: Vec<u8>,
     /// [`name_bit`] of every overridden name: a name whose bit is clear has no override.
     names: u64,
     /// What filters read of the object's classes and categories, which stamping never
@@ -71,11 +82,35 @@ fn name_bit(key: u64) -> u64 {
     1 << (key >> 58)
 }
 
+/// The values a [`State`] plans for one attribute, in the order they were set.
+#[derive(Clone)]
+pub struct Planned<'s> {
+    spans: std::slice::Iter<'s, Range<usize>>,
+    text: &'s [u8],
+}
+
+impl<'s> Iterator for Planned<'s> {
+    type Item = &'s [u8];
+
+    #[inline]
+    fn next(&mut self) -> Option<&'s [u8]> {
+        self.spans.next().and_then(|r| self.text.get(r.clone()))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Planned<'_> {}
+
 impl<'a> State<'a> {
     fn new(entry: &'a Entry) -> Self {
         State {
             entry,
             overrides: Vec::new(),
+            spans: Vec::new(),
+            text: Vec::new(),
             names: 0,
             facts: OnceCell::new(),
         }
@@ -105,10 +140,18 @@ impl<'a> State<'a> {
             .find(|(_, r)| filter(r).matches_in(&subject))
     }
 
+    /// The values planned at `spans`.
+    fn planned(&self, spans: &Range<usize>) -> Planned<'_> {
+        Planned {
+            spans: self.spans.get(spans.clone()).unwrap_or(&[]).iter(),
+            text: &self.text,
+        }
+    }
+
     /// The override of `attr`, if any. Names are compared by key first; the scan is skipped
     /// when no override can match.
     #[inline]
-    fn find(&self, attr: impl Desc) -> Option<&Vec<Vec<u8>>> {
+    fn find(&self, attr: impl Desc) -> Option<Planned<'_>> {
         let key = attr.key();
         if self.names & name_bit(key) == 0 {
             return None;
@@ -116,13 +159,13 @@ impl<'a> State<'a> {
         self.overrides
             .iter()
             .find(|(n, _)| n.key() == key && attr_eq(n.bytes(), attr.bytes()))
-            .map(|(_, v)| v)
+            .map(|(_, r)| self.planned(r))
     }
 
     /// The values of `attr` in this state.
     pub fn values(&self, attr: impl Desc) -> impl Iterator<Item = &[u8]> + Clone + '_ {
         match self.find(attr) {
-            Some(v) => Values::Planned(v.iter()),
+            Some(v) => Values::Planned(v),
             None => Values::Exported(self.entry.values(attr)),
         }
     }
@@ -130,14 +173,14 @@ impl<'a> State<'a> {
     /// The first value as text.
     pub fn text(&self, attr: impl Desc) -> Option<Cow<'_, str>> {
         let v = match self.find(attr) {
-            Some(v) => v.first().map(Vec::as_slice),
+            Some(mut v) => v.next(),
             None => self.entry.first(attr),
         }?;
         Some(crate::model::lossy(v))
     }
 
     /// Sets `attr` (canonical name) to `values`.
-    pub fn set(&mut self, attr: Name, values: Vec<Vec<u8>>) {
+    pub fn set<V: AsRef<[u8]>>(&mut self, attr: Name, values: impl IntoIterator<Item = V>) {
         debug_assert!(
             stamped_index(attr).is_some(),
             "`{}` must be listed in STAMPED to be spooled",
@@ -148,32 +191,49 @@ impl<'a> State<'a> {
                 && !attr.as_str().eq_ignore_ascii_case("objectCategory"),
             "the filter facts assume classes and categories are never stamped"
         );
+        let spans = self.append(values);
         if self.names & name_bit(attr.key()) != 0 {
             if let Some(slot) = self.overrides.iter_mut().find(|(n, _)| *n == attr) {
-                slot.1 = values;
+                slot.1 = spans;
                 return;
             }
         }
-        self.push_new(attr, values);
+        self.push_new(attr, spans);
     }
 
-    /// Adds an override for `attr`, which has none yet.
-    fn push_new(&mut self, attr: Name, values: Vec<Vec<u8>>) {
+    /// Copies `values` after the planned values; returns where they are in `spans`.
+    fn append<V: AsRef<[u8]>>(&mut self, values: impl IntoIterator<Item = V>) -> Range<usize> {
+        if self.text.capacity() == 0 {
+            // Room for what stamping an object usually plans: no regrowing as a state fills.
+            self.text.reserve(STATE_TEXT);
+            self.spans.reserve(STATE_VALUES);
+        }
+        let first = self.spans.len();
+        for v in values {
+            let at = self.text.len();
+            self.text.extend_from_slice(v.as_ref());
+            self.spans.push(at..self.text.len());
+        }
+        first..self.spans.len()
+    }
+
+    /// Adds an override for `attr`, which has none yet, of the values at `spans`.
+    fn push_new(&mut self, attr: Name, spans: Range<usize>) {
         if self.overrides.capacity() == 0 {
             // Room for every attribute the engine may set: no regrowing as a state fills.
             self.overrides.reserve_exact(STAMPED.len());
         }
         self.names |= name_bit(attr.key());
-        self.overrides.push((attr, values));
+        self.overrides.push((attr, spans));
     }
 
-    fn set_one(&mut self, attr: Name, value: impl Into<Vec<u8>>) {
-        self.set(attr, vec![value.into()]);
+    fn set_one(&mut self, attr: Name, value: impl AsRef<[u8]>) {
+        self.set(attr, [value]);
     }
 
-    /// The planned overrides, in the order they were set.
-    pub fn overrides(&self) -> &[(Name, Vec<Vec<u8>>)] {
-        &self.overrides
+    /// The planned overrides, in the order they were first set.
+    pub fn overrides(&self) -> impl ExactSizeIterator<Item = (&Name, Planned<'_>)> + Clone + '_ {
+        self.overrides.iter().map(|(n, r)| (n, self.planned(r)))
     }
 
     /// The entry underneath.
@@ -182,10 +242,16 @@ impl<'a> State<'a> {
     }
 }
 
+/// Bytes a state makes room for at its first value: an object's planned values (a stamped
+/// mailbox plans about 1.5 KB, DNs mostly).
+const STATE_TEXT: usize = 2048;
+/// Values a state makes room for at its first value.
+const STATE_VALUES: usize = 32;
+
 impl Has for State<'_> {
     fn has(&self, attr: impl Desc) -> bool {
         match self.find(attr) {
-            Some(v) => !v.is_empty(),
+            Some(v) => v.len() > 0,
             None => self.entry.has(attr),
         }
     }
@@ -194,14 +260,14 @@ impl Has for State<'_> {
 impl AttrSource for State<'_> {
     fn any_value(&self, attr: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         match self.find(attr) {
-            Some(v) => v.iter().any(|x| f(x)),
+            Some(mut v) => v.any(f),
             None => self.entry.any_value(attr, f),
         }
     }
 
     fn any_value_named(&self, attr: &AttrName, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
         match self.find(attr) {
-            Some(v) => v.iter().any(|x| f(x)),
+            Some(mut v) => v.any(f),
             None => self.entry.any_value_named(attr, f),
         }
     }
@@ -214,7 +280,7 @@ impl AttrSource for State<'_> {
 /// The values [`State::values`] yields: planned, or as exported.
 #[derive(Clone)]
 enum Values<'a, I> {
-    Planned(std::slice::Iter<'a, Vec<u8>>),
+    Planned(Planned<'a>),
     Exported(I),
 }
 
@@ -224,7 +290,7 @@ impl<'a, I: Iterator<Item = &'a [u8]>> Iterator for Values<'a, I> {
     #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
         match self {
-            Values::Planned(v) => v.next().map(Vec::as_slice),
+            Values::Planned(v) => v.next(),
             Values::Exported(e) => e.next(),
         }
     }
@@ -394,7 +460,7 @@ impl<'e> Prepared<'e> {
         p.opt_str(self.enabled_by.as_deref());
         p.u64(self.policy.map_or(u64::MAX, |i| i as u64));
         p.len(self.state.overrides.len());
-        for (name, values) in &self.state.overrides {
+        for (name, values) in self.state.overrides() {
             let Some(i) = stamped_index(*name) else {
                 out.truncate(start);
                 return false;
@@ -453,12 +519,17 @@ impl<'e> Prepared<'e> {
         for _ in 0..t.len()? {
             let name = *STAMPED.get(usize::from(t.u8()?)).ok_or(Short)?;
             let n = t.len()?;
-            let mut values = Vec::with_capacity(n.min(t.0.len() / 4));
-            for _ in 0..n {
-                values.push(t.bytes()?.to_vec());
-            }
+            let mut values = Ok(());
+            let spans = state.append((0..n).map_while(|_| match t.bytes() {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    values = Err(e);
+                    None
+                }
+            }));
+            values?;
             // Overrides are unique by name: no search for an earlier one.
-            state.push_new(name, values);
+            state.push_new(name, spans);
         }
         let n = t.len()?;
         let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
@@ -647,9 +718,9 @@ impl Engine<'_> {
                     };
                     let server = &policy.servers[rule.server];
                     p.state.set_one(name!("mailNickname"), alias);
-                    p.state.set_one(name!("homeMDB"), rule.store.clone());
+                    p.state.set_one(name!("homeMDB"), &rule.store);
                     p.state
-                        .set_one(name!("msExchHomeServerName"), server.legacy_dn.clone());
+                        .set_one(name!("msExchHomeServerName"), &server.legacy_dn);
                     p.state.set_one(name!("homeMTA"), server.mta_dn());
                     p.enabled_by = Some(format!("mailbox[{i}]"));
                     if let Some(sid) = linked_sid(rule, entry) {
@@ -785,7 +856,7 @@ impl Engine<'_> {
             .unwrap_or_default()
             .into_owned();
         if !p.state.has(name!("displayName")) {
-            p.state.set_one(name!("displayName"), alias.clone());
+            p.state.set_one(name!("displayName"), &alias);
         }
         if !p.state.has(name!("legacyExchangeDN")) && p.kind != Kind::PublicFolder {
             p.legacy = Some(legacy_dn::legacy_cn_from_alias(
@@ -829,11 +900,11 @@ impl Engine<'_> {
             Some(s) => {
                 if mdb.is_none() {
                     if let Some(store) = s.stores.first() {
-                        p.state.set_one(name!("homeMDB"), store.clone());
+                        p.state.set_one(name!("homeMDB"), store);
                     }
                 }
                 if hsn.is_none() {
-                    p.state.set_one(name!("msExchHomeServerName"), s.legacy_dn.clone());
+                    p.state.set_one(name!("msExchHomeServerName"), &s.legacy_dn);
                 } else if hsn.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(&s.legacy_dn)) {
                     p.warnings.push(format!(
                         "home attributes disagree: msExchHomeServerName `{}` is not the server of homeMDB (`{}`); left as is",
@@ -857,7 +928,7 @@ impl Engine<'_> {
             }
             p.state.set_one(
                 name!("msExchMailboxGuid"),
-                mailbox_guid(self.settings.guid_seed, g, entry.dn()).to_vec(),
+                mailbox_guid(self.settings.guid_seed, g, entry.dn()),
             );
         }
         let disabled = recipient::is_disabled(entry);
@@ -873,14 +944,14 @@ impl Engine<'_> {
         }
         if disabled && !p.state.has(name!("msExchMasterAccountSid")) {
             p.state
-                .set_one(name!("msExchMasterAccountSid"), binary::SID_SELF.to_vec());
+                .set_one(name!("msExchMasterAccountSid"), binary::SID_SELF);
         }
         if p.state.has(name!("targetAddress")) {
             p.warnings.push(
                 "a mailbox user had targetAddress (mail would leave the organisation); cleared"
                     .into(),
             );
-            p.state.set(name!("targetAddress"), Vec::new());
+            p.state.set::<&[u8]>(name!("targetAddress"), []);
         }
     }
 
@@ -1065,7 +1136,7 @@ impl Engine<'_> {
                 };
             }
             if let Some(l) = &a.legacy_dn {
-                p.state.set_one(name!("legacyExchangeDN"), l.clone());
+                p.state.set_one(name!("legacyExchangeDN"), l);
             }
         }
         self.merge_addresses(&mut p, alloc);
@@ -1167,7 +1238,7 @@ impl Engine<'_> {
             });
         }
         if proxies != original {
-            p.state.set(name!("proxyAddresses"), proxies.clone());
+            p.state.set(name!("proxyAddresses"), &proxies);
         }
         // mail and textEncodedORAddress follow the primaries.
         for (kind, attr) in [
@@ -1182,7 +1253,7 @@ impl Engine<'_> {
             };
             let value = &primary[kind.len() + 1..];
             if p.state.values(attr).next().is_none_or(|cur| cur != value) {
-                p.state.set(attr, vec![value.to_vec()]);
+                p.state.set_one(attr, value);
             }
         }
         // msExchPoliciesIncluded in the target's form; other policy types are kept.
@@ -1387,6 +1458,14 @@ impl<'s> FieldText<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A state's overrides, owned.
+    fn planned(state: &State<'_>) -> Vec<(Name, Vec<Vec<u8>>)> {
+        state
+            .overrides()
+            .map(|(n, v)| (*n, v.map(<[u8]>::to_vec).collect()))
+            .collect()
+    }
     use crate::ldif::framer::{Framer, DEFAULT_MAX_RECORD};
     use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
     use crate::model::Record;
@@ -1456,10 +1535,10 @@ mod tests {
                     (p.kind, p.in_scope, &p.enabled_by, p.policy)
                 );
                 assert_eq!((&back.warnings, &back.promoted), (&p.warnings, &p.promoted));
-                assert_eq!(back.state.overrides(), p.state.overrides());
+                assert_eq!(planned(&back.state), planned(&p.state));
                 let (a, b) = (engine.finish(p, None), engine.finish(back, None));
                 assert_eq!(a.stamped, b.stamped);
-                assert_eq!(a.prepared.state.overrides(), b.prepared.state.overrides());
+                assert_eq!(planned(&a.prepared.state), planned(&b.prepared.state));
                 assert_eq!(a.prepared.warnings, b.prepared.warnings);
                 // Every cut of the record is refused.
                 for cut in 1..rec.len() {

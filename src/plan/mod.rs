@@ -49,38 +49,54 @@ type Desired<N> = (N, Vec<Vec<u8>>);
 
 /// The mod-specs that give `entry` the `desired` values (attribute → all its values).
 pub fn modifications<N: Desc>(entry: &Entry, desired: &[Desired<N>]) -> Vec<Modification> {
-    mod_refs(entry, desired)
+    mod_refs(entry, desired_refs(desired))
         .iter()
         .map(|(m, _)| m.to_owned())
         .collect()
 }
 
+/// `desired` as [`mod_refs`] reads it: each name with an iterator over its values.
+fn desired_refs<N: Desc>(
+    desired: &[Desired<N>],
+) -> impl Iterator<Item = (&N, impl ExactSizeIterator<Item = &[u8]> + Clone)> {
+    desired
+        .iter()
+        .map(|(n, v)| (n, v.iter().map(Vec::as_slice)))
+}
+
 /// [`modifications`], borrowing the entry's and the desired values; each with the desired
-/// name it comes from.
-pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec<(ModRef<'a>, N)> {
+/// name it comes from. `desired` gives each attribute with all the values it should have.
+pub fn mod_refs<'a, N, W>(
+    entry: &'a Entry,
+    desired: impl IntoIterator<Item = (&'a N, W)>,
+) -> Vec<(ModRef<'a>, N)>
+where
+    N: Desc + 'a,
+    W: ExactSizeIterator<Item = &'a [u8]> + Clone,
+{
     // By position in ORDER, then by name case-insensitively (a stable sort). Each name's key
     // serves its place in ORDER (whose keys are computed at build time), the entry's lookup
     // and the schema's.
-    let mut ordered: Vec<(usize, u64, &'a Desired<N>)> = desired
-        .iter()
-        .map(|d| {
-            let key = d.0.key();
+    let mut ordered: Vec<(usize, u64, &'a N, W)> = desired
+        .into_iter()
+        .map(|(n, w)| {
+            let key = n.key();
             let at = ORDER
                 .iter()
-                .position(|o| o.key() == key && attr_eq(o.bytes(), d.0.bytes()))
+                .position(|o| o.key() == key && attr_eq(o.bytes(), n.bytes()))
                 .unwrap_or(ORDER.len());
-            (at, key, d)
+            (at, key, n, w)
         })
         .collect();
-    ordered.sort_by(|(a, _, x), (b, _, y)| {
+    ordered.sort_by(|(a, _, x, _), (b, _, y, _)| {
         a.cmp(b).then_with(|| {
             let lower = |s: &'a [u8]| s.iter().map(|c| c.to_ascii_lowercase());
-            lower(x.0.bytes()).cmp(lower(y.0.bytes()))
+            lower(x.bytes()).cmp(lower(y.bytes()))
         })
     });
     // At most two mod-specs per attribute (a by-value `delete:` and `add:`).
     let mut mods = Vec::with_capacity(ordered.len() + ordered.len() / 2);
-    for (at, key, (name, want)) in ordered {
+    for (at, key, name, want) in ordered {
         let attr = name.bytes();
         let found = entry.get_keyed(attr, key);
         // The entry's values, read where they are (collecting them cost an allocation per
@@ -90,11 +106,10 @@ pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec
         let binary = attr_info_keyed(attr, key).is_binary();
         if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
             let removed: Vec<&'a [u8]> = current()
-                .filter(|c| !want.iter().any(|w| w.as_slice() == *c))
+                .filter(|c| !want.clone().any(|w| w == *c))
                 .collect();
             let added: Vec<&'a [u8]> = want
-                .iter()
-                .map(Vec::as_slice)
+                .clone()
                 .filter(|w| !current().any(|c| c == *w))
                 .collect();
             let member = attr.eq_ignore_ascii_case(b"member");
@@ -123,15 +138,16 @@ pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec
             continue;
         }
         let count = found.map_or(0, |a| a.len());
-        let same = count == want.len()
-            && current().zip(want).all(|(c, w)| {
+        let wanted = want.len();
+        let same = count == wanted
+            && current().zip(want.clone()).all(|(c, w)| {
                 if binary {
-                    c == w.as_slice()
+                    c == w
                 } else {
                     values_equal(attr, c, w)
                 }
             });
-        if same || (want.is_empty() && count == 0) {
+        if same || (wanted == 0 && count == 0) {
             continue;
         }
         mods.push((
@@ -139,7 +155,7 @@ pub fn mod_refs<'a, N: Desc>(entry: &'a Entry, desired: &'a [Desired<N>]) -> Vec
                 op: ModOp::Replace,
                 attr: written,
                 binary,
-                values: want.iter().map(Vec::as_slice).collect(),
+                values: want.collect(),
             },
             *name,
         ));
@@ -260,7 +276,7 @@ mod tests {
             if let Some(rec) = record(&e, &want) {
                 Writer::new(opts.clone()).record(&mut owned, &rec);
             }
-            let refs: Vec<ModRef<'_>> = mod_refs(&e, &want).into_iter().map(|(m, _)| m).collect();
+            let refs: Vec<ModRef<'_>> = mod_refs(&e, desired_refs(&want)).into_iter().map(|(m, _)| m).collect();
             let mut borrowed = Vec::new();
             if !refs.is_empty() {
                 Writer::new(opts).modify(&mut borrowed, e.dn(), &refs);
