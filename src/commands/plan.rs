@@ -214,20 +214,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
         };
-        let mut prepared = engine1.prepare(e);
+        let prepared = engine1.prepare(e);
         let mut held = Held::default();
         Engine::held_into(e, &mut held);
         for p in prepared.promoted() {
             held.push(&[p]);
         }
-        // A claiming object's preparation goes to the spool, for pass 2 to finish it without
-        // preparing it again; then the claim takes what it needs of it.
-        let spooled = prepared.claims() && prepared.spool(bytes);
         // The claim's keys are hashed here, on the workers, not in the allocation.
-        let claim = prepared.take_claim(0).map(|mut c| {
+        let claim = prepared.claim(0).map(|mut c| {
             c.compute_keys(&alloc_settings);
             c
         });
+        // A claiming object's preparation goes to the spool, for pass 2 to finish it without
+        // preparing it again.
+        let spooled = claim.is_some() && prepared.spool(bytes);
         let settled = match claim {
             None => settle(&engine1, item, e, prepared),
             Some(_) => None,

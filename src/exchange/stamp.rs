@@ -328,39 +328,10 @@ impl Prepared<'_> {
     /// The claim this object makes in the allocation pass (`None` when it needs nothing).
     pub fn claim(&self, seq: u32) -> Option<Claim> {
         let (guid, dn) = self.claim_identity()?;
-        let wanted = self.wanted.iter().map(|(_, w)| w.clone()).collect();
-        let legacy = self.legacy.as_ref().map(|b| (b.clone(), dn.into_owned()));
-        Some(self.claim_of(seq, guid, wanted, legacy))
-    }
-
-    /// Whether the object makes a claim ([`Prepared::claim`] is `Some`).
-    pub fn claims(&self) -> bool {
-        !(self.wanted.is_empty() && self.legacy.is_none())
-    }
-
-    /// [`Prepared::claim`], moving the wanted addresses and the legacyExchangeDN base out of
-    /// this preparation instead of copying them: for an object whose preparation is not
-    /// finished afterwards (it was spooled, or is dropped).
-    pub fn take_claim(&mut self, seq: u32) -> Option<Claim> {
-        let (guid, dn) = self.claim_identity()?;
-        let dn = dn.into_owned();
-        let wanted = std::mem::take(&mut self.wanted)
-            .into_iter()
-            .map(|(_, w)| w)
-            .collect();
-        let legacy = self.legacy.take().map(|b| (b, dn));
-        Some(self.claim_of(seq, guid, wanted, legacy))
-    }
-
-    /// The claim of this object with its parts.
-    fn claim_of(
-        &self,
-        seq: u32,
-        guid: Option<[u8; 16]>,
-        wanted: Vec<Wanted>,
-        legacy: Option<(String, String)>,
-    ) -> Claim {
-        Claim {
+        // Copied, not moved out of the preparation: a copy has the capacity it needs, and
+        // claims live until the allocation (moving the strings cost 100 MB of peak RSS at
+        // 1M objects).
+        Some(Claim {
             seq,
             when_created: self
                 .state
@@ -368,10 +339,10 @@ impl Prepared<'_> {
                 .first(name!("whenCreated"))
                 .map(<[u8]>::to_vec),
             guid,
-            wanted,
-            legacy,
+            wanted: self.wanted.iter().map(|(_, w)| w.clone()).collect(),
+            legacy: self.legacy.as_ref().map(|b| (b.clone(), dn.into_owned())),
             keys: Vec::new(),
-        }
+        })
     }
 
     /// What `decisions` give this object as claim number `i`, as
@@ -1523,12 +1494,6 @@ mod tests {
                 assert!(p.spool(&mut rec), "{}", e.dn_lossy());
                 let back = Prepared::unspool(&e, &rec[1..]).unwrap();
                 assert_eq!(format!("{:?}", back.claim(3)), format!("{:?}", p.claim(3)));
-                let mut taken = Prepared::unspool(&e, &rec[1..]).unwrap();
-                assert_eq!(
-                    format!("{:?}", taken.take_claim(3)),
-                    format!("{:?}", p.claim(3))
-                );
-                assert!(!taken.claims());
                 claims += usize::from(p.claim(0).is_some());
                 assert_eq!(
                     (back.kind, back.in_scope, &back.enabled_by, back.policy),
