@@ -35,6 +35,22 @@ impl<V> Default for Places<V> {
     }
 }
 
+impl<V> FromIterator<(Place, V)> for Places<V> {
+    fn from_iter<I: IntoIterator<Item = (Place, V)>>(noted: I) -> Self {
+        Places {
+            noted: noted.into_iter().collect(),
+            hints: Vec::new(),
+        }
+    }
+}
+
+/// The per-thread slot of the calling thread among `slots` made for a rayon pool's threads
+/// and one more: its rayon index, the last slot for any other thread (or a higher index).
+pub fn thread_slot(slots: usize) -> usize {
+    let last = slots.saturating_sub(1);
+    rayon::current_thread_index().map_or(last, |t| t.min(last))
+}
+
 impl<V> Places<V> {
     /// Notes `value` at `place` (one value per place). Places noted in increasing order are
     /// ready to be looked up; others are put in order by [`Places::share`].
@@ -70,8 +86,7 @@ impl<V> Places<V> {
     /// The index of `place` in order of place, if it was noted.
     fn position(&self, place: Place) -> Option<usize> {
         let keys = &self.noted;
-        let last = self.hints.len().saturating_sub(1);
-        let hint = rayon::current_thread_index().map_or(last, |t| t.min(last));
+        let hint = thread_slot(self.hints.len());
         let start = self
             .hints
             .get(hint)

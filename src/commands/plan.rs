@@ -360,10 +360,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     });
     timings.allocated(claims.len());
     // Looked up by place for every record of pass 2, as are the settled objects.
-    let mut claim_at: Places<u32> = Places::default();
-    for (place, i) in claim_order {
-        claim_at.push(place, i);
-    }
+    let mut claim_at: Places<u32> = claim_order.into_iter().collect();
     claim_at.share(pool.current_num_threads());
     settled.share(pool.current_num_threads());
     // Freeing the claims (hundreds of thousands of small allocations) overlaps pass 2.

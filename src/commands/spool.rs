@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Mutex;
 
-use crate::commands::places::{Place, Places};
+use crate::commands::places::{thread_slot, Place, Places};
 use crate::error::{Error, Result};
 
 /// How errors name the spool file.
@@ -52,8 +52,8 @@ pub struct Notes {
 pub struct Sink(File);
 
 impl Notes {
-    /// Notes that the next `len` bytes written are the record of the object at `place`
-    /// (places must come in increasing order).
+    /// Notes that the next `len` bytes written are the record of the object at `place` (one
+    /// record per place).
     pub fn note(&mut self, place: Place, len: usize) {
         self.spots
             .push(place, (self.len, u32::try_from(len).unwrap_or(u32::MAX)));
@@ -105,9 +105,11 @@ impl Spool {
         };
         let len = len as usize;
         let io = |e| Error::io(NAME, e);
-        let last = self.chunks.len().saturating_sub(1);
-        let t = rayon::current_thread_index().map_or(last, |t| t.min(last));
-        let Some(Ok(mut chunk)) = self.chunks.get(t).map(Mutex::lock) else {
+        let Some(Ok(mut chunk)) = self
+            .chunks
+            .get(thread_slot(self.chunks.len()))
+            .map(Mutex::lock)
+        else {
             let mut rec = vec![0u8; len];
             read_at(&self.file.0, &mut rec, at).map_err(io)?;
             return Ok(Some(f(&rec)));

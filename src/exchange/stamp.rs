@@ -489,18 +489,12 @@ impl<'e> Prepared<'e> {
         let mut state = State::new(entry);
         for _ in 0..t.len()? {
             let name = *STAMPED.get(usize::from(t.u8()?)).ok_or(Short)?;
-            let n = t.len()?;
-            let mut values = Ok(());
-            let spans = state.append((0..n).map_while(|_| match t.bytes() {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    values = Err(e);
-                    None
-                }
-            }));
-            values?;
+            let first = state.spans.len();
+            for _ in 0..t.len()? {
+                state.append([t.bytes()?]);
+            }
             // Overrides are unique by name: no search for an earlier one.
-            state.push_new(name, spans);
+            state.push_new(name, first..state.spans.len());
         }
         let n = t.len()?;
         let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
@@ -1429,6 +1423,9 @@ impl<'s> FieldText<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ldif::framer::{Framer, DEFAULT_MAX_RECORD};
+    use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
+    use crate::model::Record;
 
     /// A state's overrides, owned.
     fn planned(state: &State<'_>) -> Vec<(Name, Vec<Vec<u8>>)> {
@@ -1437,9 +1434,6 @@ mod tests {
             .map(|(n, v)| (*n, v.map(<[u8]>::to_vec).collect()))
             .collect()
     }
-    use crate::ldif::framer::{Framer, DEFAULT_MAX_RECORD};
-    use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
-    use crate::model::Record;
 
     /// Every entry of a shipped export.
     fn sample_entries(name: &str) -> Vec<Entry> {
