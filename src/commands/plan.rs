@@ -83,6 +83,9 @@ struct Pass1 {
     settled: Option<Settled>,
     /// Whether the item's bytes are the object's spool record (see [`Spool`]).
     spooled: bool,
+    /// Whether the spool record holds what pass 2 reads of the object, so that pass 2 need
+    /// not read its record again (see [`Engine::finish_reads`]).
+    spooled_entry: bool,
 }
 
 /// An object pass 2 need not stamp again: it claims nothing, so the allocation cannot change
@@ -210,6 +213,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut unread_last: Option<(u32, u64, u64)> = None;
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
+    // What pass 2 reads of a claiming object; spooled with its preparation when the item
+    // brings no warnings (pass 2 reports those as it reads the record).
+    let finish_reads = engine1.finish_reads();
     let pass1 = |item: &Item, bytes: &mut Vec<u8>| -> Option<Pass1> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
@@ -227,7 +233,17 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         });
         // A claiming object's preparation goes to the spool, for pass 2 to finish it without
         // preparing it again.
-        let spooled = claim.is_some() && prepared.spool(bytes);
+        let with_entry = finish_reads.as_ref().filter(|_| item.warnings.is_empty());
+        let spooled = claim.is_some()
+            && spool::put_parts(
+                bytes,
+                |out| prepared.spool(out),
+                |out| {
+                    if let Some(keep) = with_entry {
+                        crate::model::flat::Put(out).entry(e, keep);
+                    }
+                },
+            );
         let settled = match claim {
             None => settle(&engine1, item, e, prepared),
             Some(_) => None,
@@ -238,6 +254,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             eds: recipient::well_known_group(e, "Exchange Domain Servers").map(|_| e.dn().to_vec()),
             settled,
             spooled,
+            spooled_entry: spooled && with_entry.is_some(),
         })
     };
     let mut seq: u32 = 0;
@@ -273,6 +290,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             };
             if let Some(s) = p.settled {
                 settled.push((file, item.location.offset), s);
+            }
+            if p.settled.is_some() || p.spooled_entry {
                 let skip = Skip {
                     offset: item.location.offset,
                     ..Skip::default()
@@ -421,10 +440,31 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         if let Some(s) = settled.get(place) {
             return Some(Stamped::counted(s.kind, s.in_scope));
         }
-        // A claiming object was prepared by pass 1 and spooled.
-        let prepared = match spool.read(place, |rec| Prepared::unspool(e, rec)) {
-            Ok(Some(Ok(p))) => p,
-            Ok(Some(Err(_))) => return Some(Stamped::failed(spool::damaged())),
+        // A claiming object was prepared by pass 1 and spooled, and what this pass reads of
+        // it too when its record was not read again.
+        let mut spooled_entry: Option<crate::model::Entry> = None;
+        let unread = item.is_unread();
+        let e = if unread {
+            let entry = spool.read(place, |rec| {
+                let (_, second) = spool::parts(rec)?;
+                let mut t = crate::model::flat::Take(second);
+                t.entry().ok().filter(|_| t.is_empty())
+            });
+            match entry {
+                Ok(Some(Some(entry))) => &*spooled_entry.insert(entry),
+                Ok(_) => return Some(Stamped::failed(spool::damaged())),
+                Err(err) => return Some(Stamped::failed(err)),
+            }
+        } else {
+            e
+        };
+        let prepared = spool.read(place, |rec| {
+            let (first, _) = spool::parts(rec)?;
+            Prepared::unspool(e, first).ok()
+        });
+        let prepared = match prepared {
+            Ok(Some(Some(p))) => p,
+            Ok(Some(None)) => return Some(Stamped::failed(spool::damaged())),
             Ok(None) => engine.prepare(e),
             Err(err) => return Some(Stamped::failed(err)),
         };
@@ -450,14 +490,17 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 Writer::new(wopts.clone()).modify(bytes, e.dn(), mods.iter().map(|(m, _)| m));
             }
         }
+        let warnings = std::mem::take(&mut p.warnings);
         Some(Stamped {
             changed: bytes.len() > before,
+            // The record was not read: the warnings name the object by the spooled DN.
+            dn: (unread && !warnings.is_empty()).then(|| e.dn_lossy().into()),
             attrs,
             kind: p.kind,
             in_scope: p.in_scope,
             enabled_by: p.enabled_by.take(),
             policy: p.policy,
-            warnings: std::mem::take(&mut p.warnings),
+            warnings,
             failed: None,
         })
     };
@@ -489,8 +532,14 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if dup_seqs.contains_key(&seq2) {
                 dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
             }
-            for w in &st.warnings {
-                diag.warning(&item.location, 0, w);
+            if !st.warnings.is_empty() {
+                let mut at = item.location.clone();
+                if at.dn.is_none() {
+                    at.dn = st.dn.take();
+                }
+                for w in &st.warnings {
+                    diag.warning(&at, 0, w);
+                }
             }
             if !st.in_scope {
                 summary.out_of_scope += 1;
@@ -640,6 +689,8 @@ impl Timings {
 struct Stamped {
     /// Whether a change record was written.
     changed: bool,
+    /// The object's DN, for its warnings, when its record was not read.
+    dn: Option<String>,
     /// The attributes its change record changes.
     attrs: Vec<&'static str>,
     kind: Kind,
@@ -657,6 +708,7 @@ impl Stamped {
     fn counted(kind: Kind, in_scope: bool) -> Stamped {
         Stamped {
             changed: false,
+            dn: None,
             attrs: Vec::new(),
             kind,
             in_scope,

@@ -2,7 +2,10 @@
 //! found of each object that claims a value, written to an unnamed temporary file so that
 //! pass 2 reads it back instead of preparing the object again.
 //!
-//! Each record is what [`Prepared::spool`](crate::exchange::stamp::Prepared::spool) wrote.
+//! Each record is what [`Prepared::spool`](crate::exchange::stamp::Prepared::spool) wrote,
+//! then, for an object pass 2 need not read again, the attributes of it that
+//! [`Engine::finish`](crate::exchange::stamp::Engine::finish) reads
+//! ([`Put::entry`](crate::model::flat::Put::entry)); [`put_parts`] joins the two.
 //! Pass 1's workers make the records; the calling thread writes them in input order, so the
 //! file is written sequentially and its offsets are known where the records are consumed.
 //! Pass 2's workers read records at those offsets (positioned reads of a chunk at a time, no
@@ -125,6 +128,33 @@ impl Spool {
     }
 }
 
+/// Appends a record of two parts for [`parts`] to split: what `first` appends, then what
+/// `second` appends. When `first` returns `false`, `out` is left as it was and so is the
+/// result.
+pub fn put_parts(
+    out: &mut Vec<u8>,
+    first: impl FnOnce(&mut Vec<u8>) -> bool,
+    second: impl FnOnce(&mut Vec<u8>),
+) -> bool {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    if !first(out) {
+        out.truncate(start);
+        return false;
+    }
+    let len = u32::try_from(out.len() - start - 4).unwrap_or(u32::MAX);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    second(out);
+    true
+}
+
+/// The two parts of a record [`put_parts`] made; `None` when it is too short for the first.
+pub fn parts(rec: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = rec.split_first_chunk::<4>()?;
+    let len = usize::try_from(u32::from_le_bytes(*len)).ok()?;
+    (len <= rest.len()).then(|| rest.split_at(len))
+}
+
 /// The error for a record that does not read back as it was written.
 pub fn damaged() -> Error {
     Error::Input(format!("{NAME}: a record does not read back as written"))
@@ -156,6 +186,32 @@ fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> std::io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_part_records_split_where_they_were_joined() {
+        let mut out = b"before".to_vec();
+        assert!(put_parts(
+            &mut out,
+            |o| {
+                o.extend_from_slice(b"first");
+                true
+            },
+            |o| o.extend_from_slice(b"second part"),
+        ));
+        assert_eq!(parts(&out[6..]), Some((&b"first"[..], &b"second part"[..])));
+        assert!(!put_parts(
+            &mut out,
+            |o| {
+                o.extend_from_slice(b"dropped");
+                false
+            },
+            |o| o.extend_from_slice(b"never"),
+        ));
+        assert_eq!(out.len(), 6 + 4 + 5 + 11);
+        // A record cut inside its first part is refused.
+        assert_eq!(parts(&out[6..6 + 4 + 3]), None);
+        assert_eq!(parts(&out[6..8]), None);
+    }
 
     #[test]
     fn records_are_read_back_by_place() {

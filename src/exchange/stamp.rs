@@ -412,6 +412,16 @@ const STAMPED: [Name; 25] = [
     name!("hideDLMembership"),
 ];
 
+/// What [`Engine::finish`] reads of an entry besides [`STAMPED`] and the address lists'
+/// filters (see [`Engine::finish_reads`]).
+const FINISH_READS: [Name; 5] = [
+    name!("objectClass"),
+    name!("objectCategory"),
+    name!("objectGUID"),
+    name!("groupType"),
+    name!("userAccountControl"),
+];
+
 fn stamped_index(attr: Name) -> Option<usize> {
     STAMPED.iter().position(|n| *n == attr)
 }
@@ -1074,6 +1084,29 @@ impl Engine<'_> {
         }
     }
 
+    /// The attribute types [`Engine::finish`] can read of an object prepared by
+    /// [`Prepared::unspool`], [`Prepared::allocation`] included: every attribute the engine
+    /// stamps, the classes, category, GUID, group type and account control it reads, and
+    /// every attribute an address list's filter names. An entry holding only these (and its
+    /// DN) finishes exactly as the whole entry does, so `plan` spools them for pass 2 instead
+    /// of reading the object again. `None` when a filter can match any attribute (an
+    /// extensible match without one), or names more types than a set holds.
+    pub fn finish_reads(&self) -> Option<crate::model::TypeSet> {
+        let mut set = crate::model::TypeSet::default();
+        let fixed = STAMPED.iter().chain(&FINISH_READS).map(|n| n.as_str());
+        let mut all = true;
+        for name in fixed {
+            all &= set.insert(name.as_bytes());
+        }
+        for l in &self.policy.address_lists {
+            all &= l.filter.filter().names_every_attribute();
+            for a in l.filter.filter().attributes() {
+                all &= set.insert(a.as_bytes());
+            }
+        }
+        all.then_some(set)
+    }
+
     /// The desired state after the allocation: every RUS-owned attribute the object should
     /// have, as overrides over the entry. `None` when the object is not stamped.
     pub fn finish<'e>(&self, mut p: Prepared<'e>, alloc: Option<&Allocation>) -> Finished<'e> {
@@ -1506,6 +1539,61 @@ mod tests {
             }
         }
         assert!(claims > 10, "the samples must exercise claims ({claims})");
+    }
+
+    #[test]
+    fn finishing_over_what_finish_reads_is_finishing_over_the_entry() {
+        use crate::model::flat::{Put, Take};
+        let (mut policy, settings) = sample_policy();
+        let eds = vec![b"CN=Exchange Domain Servers,CN=Users,DC=other,DC=example".to_vec()];
+        let mut compared = 0;
+        for target in [Target::Exchange2003, Target::Exchange2007] {
+            policy.org.target = target;
+            let engine = Engine {
+                policy: &policy,
+                settings: &settings,
+                eds_groups: &eds,
+            };
+            let keep = engine.finish_reads().unwrap();
+            for name in ["corp.ldf", "corp-large-group.ldf"] {
+                for e in sample_entries(name) {
+                    let mut rec = Vec::new();
+                    Put(&mut rec).entry(&e, &keep);
+                    let mut t = Take(&rec);
+                    let small = t.entry().unwrap();
+                    assert!(t.is_empty());
+                    assert!(small.attr_count() < e.attr_count() || e.attr_count() < 8);
+                    let p = engine.prepare(&e);
+                    let mut spooled = Vec::new();
+                    assert!(p.spool(&mut spooled));
+                    let back = Prepared::unspool(&small, &spooled).unwrap();
+                    // What the allocation reads (the claim itself is made in pass 1).
+                    assert_eq!(back.claim_identity(), p.claim_identity());
+                    let (a, b) = (engine.finish(p, None), engine.finish(back, None));
+                    assert_eq!(a.stamped, b.stamped, "{}", e.dn_lossy());
+                    assert_eq!(planned(&a.prepared.state), planned(&b.prepared.state));
+                    assert_eq!(a.prepared.warnings, b.prepared.warnings);
+                    // The modify records are the same: same DN, same changes of the values
+                    // the entry had, under the entry's own spelling of the names.
+                    let mods = |f: &Finished<'_>, entry: &Entry| {
+                        let m = crate::plan::mod_refs(entry, f.prepared.state.overrides());
+                        let mut out = Vec::new();
+                        crate::ldif::writer::Writer::new(Default::default()).modify(
+                            &mut out,
+                            entry.dn(),
+                            m.iter().map(|(m, _)| m),
+                        );
+                        out
+                    };
+                    assert_eq!(mods(&a, &e), mods(&b, &small), "{}", e.dn_lossy());
+                    compared += usize::from(a.stamped);
+                }
+            }
+        }
+        assert!(
+            compared > 20,
+            "the samples must exercise stamping ({compared})"
+        );
     }
 
     #[test]

@@ -166,6 +166,18 @@ impl Filter {
         out
     }
 
+    /// Whether every test of the filter names its attribute, so that [`Filter::attributes`]
+    /// lists everything it can read besides the DN: `false` when an extensible match has no
+    /// attribute (it matches a value of any attribute).
+    pub fn names_every_attribute(&self) -> bool {
+        match self {
+            Filter::And(list) | Filter::Or(list) => list.iter().all(Filter::names_every_attribute),
+            Filter::Not(f) => f.names_every_attribute(),
+            Filter::Extensible { attr: None, .. } => false,
+            _ => true,
+        }
+    }
+
     fn collect_attributes(&self, out: &mut Vec<String>) {
         match self {
             Filter::And(list) | Filter::Or(list) => {

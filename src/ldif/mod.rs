@@ -29,6 +29,13 @@ pub struct Item {
 }
 
 impl Item {
+    /// Whether this is an entry the reader was told to pass over
+    /// ([`Parser::read_batch_settled`](crate::ldif::parse::Parser::read_batch_settled)): its
+    /// record was framed but not read, so it holds an empty entry and no DN.
+    pub fn is_unread(&self) -> bool {
+        matches!(self.result, Ok(Record::Entry(_))) && self.location.dn.is_none()
+    }
+
     /// Turns line and record numbers counted from the start of the item's batch (the first
     /// line and record of a batch are 1) into numbers counted from the start of the input,
     /// when `lines` newlines and `records` records came before the batch.

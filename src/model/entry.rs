@@ -1005,6 +1005,89 @@ pub fn attr_type(desc: &[u8]) -> &[u8] {
     }
 }
 
+/// A set of attribute types (descriptions without their options), looked up by key: which
+/// attributes of an entry a reader keeps (see [`Put::entry`](super::flat::Put::entry)).
+#[derive(Clone, Debug)]
+pub struct TypeSet {
+    /// By the [`attr_key`] of the type, then the type as given.
+    types: Vec<(u64, Box<[u8]>)>,
+    /// Per top byte of a key: one more than the position in `types` of the first type whose
+    /// key has it, 0 when none has. Most descriptions outside the set stop at this table.
+    first: Box<[u8; 256]>,
+}
+
+impl Default for TypeSet {
+    fn default() -> Self {
+        TypeSet {
+            types: Vec::new(),
+            first: Box::new([0; 256]),
+        }
+    }
+}
+
+impl TypeSet {
+    /// The most types a set holds; further ones are ignored (the set is meant for the few
+    /// dozen attributes a reader needs).
+    pub const MAX: usize = 255;
+
+    /// Adds the type of `desc` (its options are dropped). Returns `false` when the set is
+    /// full and the type was not already in it.
+    pub fn insert(&mut self, desc: &[u8]) -> bool {
+        let ty = attr_type(desc);
+        let key = attr_key(ty);
+        if self.contains_keyed(ty, key) {
+            return true;
+        }
+        if self.types.len() == Self::MAX {
+            return false;
+        }
+        let at = self.types.partition_point(|(k, _)| *k < key);
+        self.types.insert(at, (key, ty.into()));
+        self.first.fill(0);
+        for (i, (k, _)) in self.types.iter().enumerate().rev() {
+            // `i` < MAX, so one more fits a byte.
+            self.first[Self::top(*k)] = (i + 1) as u8;
+        }
+        true
+    }
+
+    /// The top byte of a key (its low bit says whether the description has options).
+    #[inline]
+    fn top(key: u64) -> usize {
+        (key >> 56) as usize
+    }
+
+    /// Whether the type of the description `desc`, whose [`attr_key`] is `key`, is in the set
+    /// (`cn;lang-fr` is when `cn` is).
+    #[inline(always)]
+    pub fn contains_keyed(&self, desc: &[u8], key: u64) -> bool {
+        let from = usize::from(self.first[Self::top(key)]);
+        if from == 0 {
+            return false;
+        }
+        // A key with the options bit hashes the type alone (see [`attr_key`]).
+        let (key, ty) = if key & 1 == 0 {
+            (key, desc)
+        } else {
+            (key & !1, attr_type(desc))
+        };
+        self.types[from - 1..]
+            .iter()
+            .take_while(|(k, _)| Self::top(*k) == Self::top(key))
+            .any(|(k, t)| *k == key && t.eq_ignore_ascii_case(ty))
+    }
+
+    /// Number of types.
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty()
+    }
+}
+
 /// The options of a description, in order (`ou;lang-ja;phonetic` → `lang-ja`, `phonetic`).
 pub fn attr_options(desc: &[u8]) -> impl Iterator<Item = &[u8]> {
     desc.split(|&c| c == b';').skip(1)
@@ -1013,6 +1096,40 @@ pub fn attr_options(desc: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn type_sets_hold_types_whatever_the_options_and_case() {
+        let mut set = TypeSet::default();
+        assert!(!set.contains_keyed(b"cn", attr_key(b"cn")));
+        for t in ["cn", "proxyAddresses;binary", "MAIL", "cn"] {
+            assert!(set.insert(t.as_bytes()));
+        }
+        assert_eq!(set.len(), 3);
+        for d in ["cn", "CN;lang-fr", "proxyaddresses", "mail;x", "Mail"] {
+            assert!(
+                set.contains_keyed(d.as_bytes(), attr_key(d.as_bytes())),
+                "{d}"
+            );
+        }
+        for d in ["sn", "c", "cnn", "mailNickname", "proxy"] {
+            assert!(
+                !set.contains_keyed(d.as_bytes(), attr_key(d.as_bytes())),
+                "{d}"
+            );
+        }
+        // A full set refuses new types but still holds its own.
+        let mut full = TypeSet::default();
+        for i in 0..TypeSet::MAX {
+            assert!(full.insert(format!("a{i}").as_bytes()));
+        }
+        assert!(!full.insert(b"another"));
+        assert!(full.insert(b"a7"));
+        for i in 0..TypeSet::MAX {
+            let d = format!("A{i}");
+            assert!(full.contains_keyed(d.as_bytes(), attr_key(d.as_bytes())));
+        }
+        assert!(!full.contains_keyed(b"another", attr_key(b"another")));
+    }
 
     proptest::proptest! {
         #[test]

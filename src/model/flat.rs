@@ -1,7 +1,9 @@
 //! A minimal byte codec for values the program writes and reads back itself (`plan`'s spool
-//! of prepared objects): little-endian integers and length-prefixed bytes, no versioning, no
-//! self-description. Reading checks every length against the bytes left, so a damaged record
-//! gives [`Short`] instead of a panic.
+//! of prepared objects and of the attributes pass 2 reads of them): little-endian integers
+//! and length-prefixed bytes, no versioning, no self-description. Reading checks every length
+//! against the bytes left, so a damaged record gives [`Short`] instead of a panic.
+
+use super::{Entry, EntryBuilder, TypeSet};
 
 /// Appends fixed-size integers and length-prefixed bytes to a buffer.
 pub struct Put<'a>(pub &'a mut Vec<u8>);
@@ -51,6 +53,30 @@ impl Put<'_> {
         for s in v {
             self.bytes(s.as_ref().as_bytes());
         }
+    }
+}
+
+impl Put<'_> {
+    /// The DN of `entry` and those of its attributes whose type is in `keep` (each with its
+    /// description as written and its values), for [`Take::entry`] to build a smaller entry
+    /// that answers every lookup of a kept attribute as `entry` does.
+    pub fn entry(&mut self, entry: &Entry, keep: &TypeSet) {
+        self.bytes(entry.dn());
+        let count_at = self.0.len();
+        self.u32(0);
+        let mut count = 0u32;
+        for a in entry.attributes() {
+            if !keep.contains_keyed(a.name(), a.key()) {
+                continue;
+            }
+            count += 1;
+            self.bytes(a.name());
+            self.len(a.len());
+            for v in a.values() {
+                self.bytes(v);
+            }
+        }
+        self.0[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
     }
 }
 
@@ -125,6 +151,37 @@ impl<'a> Take<'a> {
         Ok(v)
     }
 
+    /// What [`Put::entry`] wrote, as the last thing in the bytes: the entry starts with a copy
+    /// of everything left, and its names and values are read where they are in that copy.
+    pub fn entry(&mut self) -> Result<Entry, Short> {
+        let record = self.0;
+        let at = |t: &Take<'_>, v: &[u8]| {
+            let end = record.len() - t.0.len();
+            end - v.len()..end
+        };
+        let dn = self.bytes()?;
+        let dn = at(self, dn);
+        let attributes = self.len()?;
+        // Each value takes at least 4 bytes: a damaged count reserves nothing.
+        let mut b = EntryBuilder::over_record(record, self.0.len() / 16);
+        b.set_dn_span(dn);
+        for _ in 0..attributes {
+            let name = self.bytes()?;
+            let key = super::attr_key(name);
+            let name = at(self, name);
+            let n = self.len()?;
+            if n == 0 {
+                return Err(Short);
+            }
+            let slot = b.new_attribute_span(name, key);
+            for _ in 0..n {
+                let v = self.bytes()?;
+                b.push_span_at(slot, at(self, v));
+            }
+        }
+        Ok(b.finish())
+    }
+
     /// Whether every byte was read.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -134,6 +191,68 @@ impl<'a> Take<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry_of(dn: &str, attrs: &[(String, Vec<Vec<u8>>)]) -> Entry {
+        let mut b = EntryBuilder::new(dn.as_bytes());
+        for (name, values) in attrs {
+            for v in values {
+                b.push(name.as_bytes(), v);
+            }
+        }
+        b.finish()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_entry_put_is_taken_back_with_the_kept_types_only(
+            dn in "[a-zA-Z=, ]{0,30}",
+            attrs in proptest::collection::vec(
+                (
+                    "(cn|sn|mail|objectClass|member|cn;lang-fr|MAIL|x-[a-z]{1,3})",
+                    proptest::collection::vec(
+                        proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
+                        1..4,
+                    ),
+                ),
+                0..8,
+            ),
+            kept in proptest::collection::vec("(cn|mail|member|x-a|objectclass)", 0..4),
+        ) {
+            let e = entry_of(&dn, &attrs);
+            let mut keep = TypeSet::default();
+            for k in &kept {
+                keep.insert(k.as_bytes());
+            }
+            let mut buf = vec![7u8];
+            Put(&mut buf).entry(&e, &keep);
+            let mut t = Take(&buf[1..]);
+            let back = t.entry().unwrap();
+            proptest::prop_assert!(t.is_empty());
+            proptest::prop_assert_eq!(back.dn(), e.dn());
+            let types = |en: &Entry| -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
+                en.attributes()
+                    .map(|a| (a.name().to_vec(), a.values().map(<[u8]>::to_vec).collect()))
+                    .collect()
+            };
+            let want: Vec<_> = types(&e)
+                .into_iter()
+                .filter(|(n, _)| {
+                    let ty = crate::model::attr_type(n);
+                    kept.iter().any(|k| k.as_bytes().eq_ignore_ascii_case(ty))
+                })
+                .collect();
+            proptest::prop_assert_eq!(types(&back), want);
+            // Lookups of a kept attribute answer as the whole entry's do.
+            for k in &kept {
+                let v = |en: &Entry| en.values(k.as_str()).map(<[u8]>::to_vec).collect::<Vec<_>>();
+                proptest::prop_assert_eq!(v(&back), v(&e));
+            }
+            // Every cut of the record is refused, never a panic.
+            for cut in 1..buf.len() {
+                proptest::prop_assert!(Take(&buf[1..cut]).entry().is_err());
+            }
+        }
+    }
 
     proptest::proptest! {
         #[test]
