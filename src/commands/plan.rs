@@ -237,7 +237,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let spooled = claim.is_some()
             && spool::put_parts(
                 bytes,
-                |out| prepared.spool(out),
+                |out| prepared.spool(&policy, out),
                 |out| {
                     if let Some(keep) = with_entry {
                         crate::model::flat::Put(out).entry(e, keep);
@@ -460,7 +460,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         };
         let prepared = spool.read(place, |rec| {
             let (first, _) = spool::parts(rec)?;
-            Prepared::unspool(e, first).ok()
+            Prepared::unspool(&policy, e, first).ok()
         });
         let prepared = match prepared {
             Ok(Some(Some(p))) => p,

@@ -422,6 +422,11 @@ const FINISH_READS: [Name; 5] = [
     name!("userAccountControl"),
 ];
 
+/// Template `ti` of recipient policy `pi` (what an address wanted at `(pi, ti)` comes from).
+fn template_at(policy: &Policy, (pi, ti): (usize, usize)) -> Option<&Template> {
+    policy.recipient_policies.get(pi)?.templates.get(ti)
+}
+
 fn stamped_index(attr: Name) -> Option<usize> {
     STAMPED.iter().position(|n| *n == attr)
 }
@@ -429,9 +434,11 @@ fn stamped_index(attr: Name) -> Option<usize> {
 impl<'e> Prepared<'e> {
     /// Appends what [`Prepared::unspool`] needs to make this again over the same entry:
     /// everything [`Engine::prepare`] found, so that `plan`'s second pass runs only
-    /// [`Engine::finish`]. `false` (and `out` as it was) when an override names an attribute
-    /// outside the engine's list, which the caller then reads and prepares again.
-    pub fn spool(&self, out: &mut Vec<u8>) -> bool {
+    /// [`Engine::finish`]. An address wanted is written without what `policy`'s template
+    /// gives it (its type and domain). `false` (and `out` as it was) when an override names
+    /// an attribute outside the engine's list, or an address wanted is not its template's,
+    /// which the caller then reads and prepares again.
+    pub fn spool(&self, policy: &Policy, out: &mut Vec<u8>) -> bool {
         use crate::model::flat::Put;
         let start = out.len();
         let mut p = Put(out);
@@ -454,36 +461,45 @@ impl<'e> Prepared<'e> {
         }
         p.len(self.wanted.len());
         for ((a, b), w) in &self.wanted {
-            p.u64(*a as u64);
-            p.u64(*b as u64);
+            let (a, b) = (*a, *b);
+            let Some(t) = template_at(policy, (a, b)) else {
+                out.truncate(start);
+                return false;
+            };
+            let mut p = Put(out);
+            p.u32(u32::try_from(a).unwrap_or(u32::MAX));
+            p.u32(u32::try_from(b).unwrap_or(u32::MAX));
             match w {
                 Wanted::Local {
                     kind,
                     template,
                     alias,
                     domain,
-                } => {
+                } if *kind == t.kind && **domain == *t.domain().unwrap_or("") => {
                     p.u8(0);
-                    p.bytes(kind.as_bytes());
                     p.bytes(template.as_bytes());
                     p.bytes(alias.as_bytes());
-                    p.bytes(domain.as_bytes());
                 }
-                Wanted::X400 { kind, address } => {
+                Wanted::X400 { kind, address } if *kind == t.kind => {
                     p.u8(1);
-                    p.bytes(kind.as_bytes());
                     p.bytes(address.as_bytes());
+                }
+                _ => {
+                    out.truncate(start);
+                    return false;
                 }
             }
         }
+        let mut p = Put(out);
         p.opt_str(self.legacy.as_deref());
         p.strs(&self.warnings);
         p.strs(&self.promoted);
         true
     }
 
-    /// Reads back what [`Prepared::spool`] wrote for `entry`.
+    /// Reads back what [`Prepared::spool`] wrote for `entry` with `policy`.
     pub fn unspool(
+        policy: &Policy,
         entry: &'e Entry,
         bytes: &[u8],
     ) -> Result<Prepared<'e>, crate::model::flat::Short> {
@@ -492,7 +508,7 @@ impl<'e> Prepared<'e> {
         let kind = *Kind::ALL.get(usize::from(t.u8()?)).ok_or(Short)?;
         let in_scope = t.u8()? != 0;
         let enabled_by = t.opt_str()?;
-        let policy = match t.u64()? {
+        let policy_index = match t.u64()? {
             u64::MAX => None,
             i => Some(usize::try_from(i).map_err(|_| Short)?),
         };
@@ -508,18 +524,23 @@ impl<'e> Prepared<'e> {
         }
         let n = t.len()?;
         let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
-        let index = |v: u64| usize::try_from(v).map_err(|_| Short);
+        let index = |v: u32| usize::try_from(v).map_err(|_| Short);
         for _ in 0..n {
-            let at = (index(t.u64()?)?, index(t.u64()?)?);
+            let at = (index(t.u32()?)?, index(t.u32()?)?);
+            let template = template_at(policy, at).ok_or(Short)?;
+            let kind = template.kind.clone();
             let w = match t.u8()? {
                 0 => Wanted::Local {
-                    kind: t.str()?.into(),
+                    kind,
                     template: t.str()?.to_string(),
                     alias: t.str()?.to_string(),
-                    domain: t.str()?.into(),
+                    domain: template
+                        .domain_shared()
+                        .cloned()
+                        .unwrap_or_else(|| std::sync::Arc::from("")),
                 },
                 1 => Wanted::X400 {
-                    kind: t.str()?.into(),
+                    kind,
                     address: t.str()?.to_string(),
                 },
                 _ => return Err(Short),
@@ -537,7 +558,7 @@ impl<'e> Prepared<'e> {
             kind,
             in_scope,
             enabled_by,
-            policy,
+            policy: policy_index,
             wanted,
             legacy,
             warnings,
@@ -1518,8 +1539,8 @@ mod tests {
             for e in sample_entries(name) {
                 let p = engine.prepare(&e);
                 let mut rec = vec![0xAA];
-                assert!(p.spool(&mut rec), "{}", e.dn_lossy());
-                let back = Prepared::unspool(&e, &rec[1..]).unwrap();
+                assert!(p.spool(&policy, &mut rec), "{}", e.dn_lossy());
+                let back = Prepared::unspool(&policy, &e, &rec[1..]).unwrap();
                 assert_eq!(format!("{:?}", back.claim(3)), format!("{:?}", p.claim(3)));
                 claims += usize::from(p.claim(0).is_some());
                 assert_eq!(
@@ -1534,7 +1555,7 @@ mod tests {
                 assert_eq!(a.prepared.warnings, b.prepared.warnings);
                 // Every cut of the record is refused.
                 for cut in 1..rec.len() {
-                    assert!(Prepared::unspool(&e, &rec[1..cut]).is_err());
+                    assert!(Prepared::unspool(&policy, &e, &rec[1..cut]).is_err());
                 }
             }
         }
@@ -1565,8 +1586,8 @@ mod tests {
                     assert!(small.attr_count() < e.attr_count() || e.attr_count() < 8);
                     let p = engine.prepare(&e);
                     let mut spooled = Vec::new();
-                    assert!(p.spool(&mut spooled));
-                    let back = Prepared::unspool(&small, &spooled).unwrap();
+                    assert!(p.spool(&policy, &mut spooled));
+                    let back = Prepared::unspool(&policy, &small, &spooled).unwrap();
                     // What the allocation reads (the claim itself is made in pass 1).
                     assert_eq!(back.claim_identity(), p.claim_identity());
                     let (a, b) = (engine.finish(p, None), engine.finish(back, None));
