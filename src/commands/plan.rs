@@ -19,7 +19,7 @@ use crate::commands::spool::{self, Spool};
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
-use crate::exchange::stamp::{Engine, EngineSettings, Mode, Prepared};
+use crate::exchange::stamp::{Engine, EngineSettings, Mode, Prepared, SpoolCodec};
 use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
 use crate::ldif::parse::Skip;
@@ -216,6 +216,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // What pass 2 reads of a claiming object; spooled with its preparation when the item
     // brings no warnings (pass 2 reports those as it reads the record).
     let finish_reads = engine1.finish_reads();
+    let codec = SpoolCodec::new(&policy);
     let pass1 = |item: &Item, bytes: &mut Vec<u8>| -> Option<Pass1> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
@@ -237,7 +238,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let spooled = claim.is_some()
             && spool::put_parts(
                 bytes,
-                |out| prepared.spool(&policy, out),
+                |out| prepared.spool(&codec, out),
                 |out| {
                     if let Some(keep) = with_entry {
                         crate::model::flat::Put(out).entry(e, keep);
@@ -460,7 +461,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         };
         let prepared = spool.read(place, |rec| {
             let (first, _) = spool::parts(rec)?;
-            Prepared::unspool(&policy, e, first).ok()
+            Prepared::unspool(&codec, e, first).ok()
         });
         let prepared = match prepared {
             Ok(Some(Some(p))) => p,

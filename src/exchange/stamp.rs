@@ -427,6 +427,64 @@ fn template_at(policy: &Policy, (pi, ti): (usize, usize)) -> Option<&Template> {
     policy.recipient_policies.get(pi)?.templates.get(ti)
 }
 
+/// What [`Prepared::spool`] and [`Prepared::unspool`] share besides the bytes: the policy, and
+/// the values of it that mail-enabling sets on every mailbox (store, MTA and server DNs,
+/// hundreds of bytes an object), which the spool names by number instead of copying.
+pub struct SpoolCodec<'p> {
+    policy: &'p Policy,
+    values: Vec<Box<[u8]>>,
+}
+
+/// A planned value written as [`NAMED`] plus its number among [`SpoolCodec`]'s values, in
+/// place of a length (a spool record is far shorter than this).
+const NAMED: u32 = 0xFF00_0000;
+
+impl<'p> SpoolCodec<'p> {
+    /// The codec for `policy`.
+    pub fn new(policy: &'p Policy) -> Self {
+        let mut values: Vec<Box<[u8]>> = Vec::new();
+        let mut add = |v: &[u8]| {
+            if values.len() < (u32::MAX - NAMED) as usize && !values.iter().any(|x| **x == *v) {
+                values.push(v.into());
+            }
+        };
+        for s in &policy.servers {
+            add(s.legacy_dn.as_bytes());
+            add(s.mta_dn().as_bytes());
+            for store in &s.stores {
+                add(store.as_bytes());
+            }
+        }
+        for r in &policy.mailbox {
+            add(r.store.as_bytes());
+        }
+        SpoolCodec { policy, values }
+    }
+
+    /// Writes a planned value: by number when it is one of the policy's.
+    fn put_value(&self, p: &mut crate::model::flat::Put<'_>, v: &[u8]) {
+        match self.values.iter().position(|x| **x == *v) {
+            Some(i) => p.u32(NAMED + i as u32),
+            None => p.bytes(v),
+        }
+    }
+
+    /// Reads what [`SpoolCodec::put_value`] wrote.
+    fn take_value<'a>(
+        &'a self,
+        t: &mut crate::model::flat::Take<'a>,
+    ) -> Result<&'a [u8], crate::model::flat::Short> {
+        match t.u32()? {
+            n if n >= NAMED => self
+                .values
+                .get((n - NAMED) as usize)
+                .map(|v| &**v)
+                .ok_or(crate::model::flat::Short),
+            n => t.bytes_of(n as usize),
+        }
+    }
+}
+
 fn stamped_index(attr: Name) -> Option<usize> {
     STAMPED.iter().position(|n| *n == attr)
 }
@@ -434,11 +492,13 @@ fn stamped_index(attr: Name) -> Option<usize> {
 impl<'e> Prepared<'e> {
     /// Appends what [`Prepared::unspool`] needs to make this again over the same entry:
     /// everything [`Engine::prepare`] found, so that `plan`'s second pass runs only
-    /// [`Engine::finish`]. An address wanted is written without what `policy`'s template
-    /// gives it (its type and domain). `false` (and `out` as it was) when an override names
+    /// [`Engine::finish`]. An address wanted is written without what its template in the
+    /// policy gives it (its type and domain), and values the policy holds by number
+    /// ([`SpoolCodec`]). `false` (and `out` as it was) when an override names
     /// an attribute outside the engine's list, or an address wanted is not its template's,
     /// which the caller then reads and prepares again.
-    pub fn spool(&self, policy: &Policy, out: &mut Vec<u8>) -> bool {
+    pub fn spool(&self, codec: &SpoolCodec<'_>, out: &mut Vec<u8>) -> bool {
+        let policy = codec.policy;
         use crate::model::flat::Put;
         let start = out.len();
         let mut p = Put(out);
@@ -456,7 +516,7 @@ impl<'e> Prepared<'e> {
             p.u8(i as u8);
             p.len(values.len());
             for v in values {
-                p.bytes(v);
+                codec.put_value(&mut p, v);
             }
         }
         p.len(self.wanted.len());
@@ -497,12 +557,13 @@ impl<'e> Prepared<'e> {
         true
     }
 
-    /// Reads back what [`Prepared::spool`] wrote for `entry` with `policy`.
+    /// Reads back what [`Prepared::spool`] wrote for `entry` with `codec`.
     pub fn unspool(
-        policy: &Policy,
+        codec: &SpoolCodec<'_>,
         entry: &'e Entry,
         bytes: &[u8],
     ) -> Result<Prepared<'e>, crate::model::flat::Short> {
+        let policy = codec.policy;
         use crate::model::flat::{Short, Take};
         let mut t = Take(bytes);
         let kind = *Kind::ALL.get(usize::from(t.u8()?)).ok_or(Short)?;
@@ -517,7 +578,7 @@ impl<'e> Prepared<'e> {
             let name = *STAMPED.get(usize::from(t.u8()?)).ok_or(Short)?;
             let first = state.spans.len();
             for _ in 0..t.len()? {
-                state.append([t.bytes()?]);
+                state.append([codec.take_value(&mut t)?]);
             }
             // Overrides are unique by name: no search for an earlier one.
             state.push_new(name, first..state.spans.len());
@@ -1534,13 +1595,19 @@ mod tests {
             settings: &settings,
             eds_groups: &[],
         };
-        let mut claims = 0;
+        let codec = SpoolCodec::new(&policy);
+        let (mut claims, mut named) = (0, 0);
         for name in ["corp.ldf", "corp-large-group.ldf"] {
             for e in sample_entries(name) {
                 let p = engine.prepare(&e);
                 let mut rec = vec![0xAA];
-                assert!(p.spool(&policy, &mut rec), "{}", e.dn_lossy());
-                let back = Prepared::unspool(&policy, &e, &rec[1..]).unwrap();
+                assert!(p.spool(&codec, &mut rec), "{}", e.dn_lossy());
+                // The store a mailbox gets is named by number, not copied.
+                if let Some(store) = p.state.values(name!("homeMDB")).next() {
+                    assert!(!rec.windows(store.len()).any(|w| w == store));
+                    named += 1;
+                }
+                let back = Prepared::unspool(&codec, &e, &rec[1..]).unwrap();
                 assert_eq!(format!("{:?}", back.claim(3)), format!("{:?}", p.claim(3)));
                 claims += usize::from(p.claim(0).is_some());
                 assert_eq!(
@@ -1555,11 +1622,15 @@ mod tests {
                 assert_eq!(a.prepared.warnings, b.prepared.warnings);
                 // Every cut of the record is refused.
                 for cut in 1..rec.len() {
-                    assert!(Prepared::unspool(&policy, &e, &rec[1..cut]).is_err());
+                    assert!(Prepared::unspool(&codec, &e, &rec[1..cut]).is_err());
                 }
             }
         }
         assert!(claims > 10, "the samples must exercise claims ({claims})");
+        assert!(
+            named > 3,
+            "the samples must exercise named values ({named})"
+        );
     }
 
     #[test]
@@ -1586,8 +1657,9 @@ mod tests {
                     assert!(small.attr_count() < e.attr_count() || e.attr_count() < 8);
                     let p = engine.prepare(&e);
                     let mut spooled = Vec::new();
-                    assert!(p.spool(&policy, &mut spooled));
-                    let back = Prepared::unspool(&policy, &small, &spooled).unwrap();
+                    let codec = SpoolCodec::new(&policy);
+                    assert!(p.spool(&codec, &mut spooled));
+                    let back = Prepared::unspool(&codec, &small, &spooled).unwrap();
                     // What the allocation reads (the claim itself is made in pass 1).
                     assert_eq!(back.claim_identity(), p.claim_identity());
                     let (a, b) = (engine.finish(p, None), engine.finish(back, None));

@@ -121,6 +121,11 @@ impl<'a> Take<'a> {
         Ok(self.u32()? as usize)
     }
 
+    /// The next `n` bytes (whose length the caller read itself).
+    pub fn bytes_of(&mut self, n: usize) -> Result<&'a [u8], Short> {
+        self.split(n)
+    }
+
     /// Length-prefixed bytes.
     pub fn bytes(&mut self) -> Result<&'a [u8], Short> {
         let n = self.len()?;
