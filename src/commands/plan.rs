@@ -115,7 +115,9 @@ fn settle(
     let (kind, in_scope) = (prepared.kind, prepared.in_scope);
     let finished = engine.finish(prepared, None);
     let p = &finished.prepared;
-    let unchanged = !finished.stamped || crate::plan::mod_refs(e, p.state.overrides()).is_empty();
+    let mut values = Vec::new();
+    let unchanged =
+        !finished.stamped || crate::plan::mod_refs(e, p.state.overrides(), &mut values).is_empty();
     (unchanged && p.warnings.is_empty()).then_some(Settled { kind, in_scope })
 }
 
@@ -478,7 +480,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let mut attrs: Vec<&'static str> = Vec::new();
         if finished.stamped {
             let desired = p.state.overrides();
-            let mods = crate::plan::mod_refs(e, desired);
+            let mut mod_values = Vec::new();
+            let mods = crate::plan::mod_refs(e, desired, &mut mod_values);
             if !mods.is_empty() {
                 attrs.reserve_exact(mods.len());
                 // Counted under the name the engine stamps (a modification is written with

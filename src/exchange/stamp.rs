@@ -1669,7 +1669,9 @@ mod tests {
                     // The modify records are the same: same DN, same changes of the values
                     // the entry had, under the entry's own spelling of the names.
                     let mods = |f: &Finished<'_>, entry: &Entry| {
-                        let m = crate::plan::mod_refs(entry, f.prepared.state.overrides());
+                        let mut values = Vec::new();
+                        let m =
+                            crate::plan::mod_refs(entry, f.prepared.state.overrides(), &mut values);
                         let mut out = Vec::new();
                         crate::ldif::writer::Writer::new(Default::default()).modify(
                             &mut out,

@@ -39,7 +39,7 @@ pub struct ModRef<'a> {
     /// then always written in base64.
     pub binary: bool,
     /// The values (may be empty).
-    pub values: Vec<&'a [u8]>,
+    pub values: &'a [&'a [u8]],
 }
 
 impl ModRef<'_> {

@@ -6,6 +6,8 @@
 //! record — never a `replace:` of the whole set, so values added to the directory after the
 //! export survive the import. `member` is only ever added to.
 
+use std::ops::Range;
+
 use crate::model::schema::{attr_info_keyed, values_equal};
 use crate::model::{attr_eq, ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
 use crate::name;
@@ -44,12 +46,16 @@ const BY_VALUE: &[Name] = &[
     name!("member"),
 ];
 
+/// A mod-spec being made: its values are a range of the values gathered so far.
+type Spec<'a, N> = (ModOp, &'a [u8], bool, Range<usize>, N);
+
 /// One attribute and all the values it should have.
 type Desired<N> = (N, Vec<Vec<u8>>);
 
 /// The mod-specs that give `entry` the `desired` values (attribute → all its values).
 pub fn modifications<N: Desc>(entry: &Entry, desired: &[Desired<N>]) -> Vec<Modification> {
-    mod_refs(entry, desired_refs(desired))
+    let mut values = Vec::new();
+    mod_refs(entry, desired_refs(desired), &mut values)
         .iter()
         .map(|(m, _)| m.to_owned())
         .collect()
@@ -66,9 +72,12 @@ fn desired_refs<N: Desc>(
 
 /// [`modifications`], borrowing the entry's and the desired values; each with the desired
 /// name it comes from. `desired` gives each attribute with all the values it should have.
+/// The mod-specs' values are gathered in `values` (cleared first), so that a record costs
+/// no allocation per mod-spec.
 pub fn mod_refs<'a, N, W>(
     entry: &'a Entry,
     desired: impl IntoIterator<Item = (&'a N, W)>,
+    values: &'a mut Vec<&'a [u8]>,
 ) -> Vec<(ModRef<'a>, N)>
 where
     N: Desc + 'a,
@@ -94,8 +103,19 @@ where
             lower(x.bytes()).cmp(lower(y.bytes()))
         })
     });
-    // At most two mod-specs per attribute (a by-value `delete:` and `add:`).
-    let mut mods = Vec::with_capacity(ordered.len() + ordered.len() / 2);
+    // At most two mod-specs per attribute (a by-value `delete:` and `add:`). Their values go
+    // one after another into `values`; each spec keeps its range there until all are known.
+    let mut specs: Vec<Spec<'a, N>> = Vec::with_capacity(ordered.len() + ordered.len() / 2);
+    values.clear();
+    // Room for every desired value and a few removed ones: no regrowing as the specs fill.
+    values.reserve(ordered.iter().map(|(_, _, _, w)| w.len()).sum::<usize>() + 8);
+    // A delete or add of the values from `from` on, if there are any.
+    let by_value = |specs: &mut Vec<Spec<'a, N>>, values: &[&'a [u8]], from: usize, spec| {
+        let (op, attr, binary, name) = spec;
+        if values.len() > from {
+            specs.push((op, attr, binary, from..values.len(), name));
+        }
+    };
     for (at, key, name, want) in ordered {
         let attr = name.bytes();
         let found = entry.get_keyed(attr, key);
@@ -105,36 +125,25 @@ where
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
         let binary = attr_info_keyed(attr, key).is_binary();
         if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
-            let removed: Vec<&'a [u8]> = current()
-                .filter(|c| !want.clone().any(|w| w == *c))
-                .collect();
-            let added: Vec<&'a [u8]> = want
-                .clone()
-                .filter(|w| !current().any(|c| c == *w))
-                .collect();
             let member = attr.eq_ignore_ascii_case(b"member");
-            if !removed.is_empty() && !member {
-                mods.push((
-                    ModRef {
-                        op: ModOp::Delete,
-                        attr: written,
-                        binary,
-                        values: removed,
-                    },
-                    *name,
-                ));
+            if !member {
+                let from = values.len();
+                values.extend(current().filter(|c| !want.clone().any(|w| w == *c)));
+                by_value(
+                    &mut specs,
+                    values,
+                    from,
+                    (ModOp::Delete, written, binary, *name),
+                );
             }
-            if !added.is_empty() {
-                mods.push((
-                    ModRef {
-                        op: ModOp::Add,
-                        attr: written,
-                        binary,
-                        values: added,
-                    },
-                    *name,
-                ));
-            }
+            let from = values.len();
+            values.extend(want.clone().filter(|w| !current().any(|c| c == *w)));
+            by_value(
+                &mut specs,
+                values,
+                from,
+                (ModOp::Add, written, binary, *name),
+            );
             continue;
         }
         let count = found.map_or(0, |a| a.len());
@@ -150,17 +159,26 @@ where
         if same || (wanted == 0 && count == 0) {
             continue;
         }
-        mods.push((
-            ModRef {
-                op: ModOp::Replace,
-                attr: written,
-                binary,
-                values: want.collect(),
-            },
-            *name,
-        ));
+        // A replace with no values clears the attribute: its spec is pushed even when empty.
+        let from = values.len();
+        values.extend(want);
+        specs.push((ModOp::Replace, written, binary, from..values.len(), *name));
     }
-    mods
+    let values: &'a [&'a [u8]] = values;
+    specs
+        .into_iter()
+        .map(|(op, attr, binary, r, name)| {
+            (
+                ModRef {
+                    op,
+                    attr,
+                    binary,
+                    values: &values[r],
+                },
+                name,
+            )
+        })
+        .collect()
 }
 
 /// A modify record for `entry`, or `None` when nothing changes.
@@ -276,7 +294,8 @@ mod tests {
             if let Some(rec) = record(&e, &want) {
                 Writer::new(opts.clone()).record(&mut owned, &rec);
             }
-            let refs: Vec<ModRef<'_>> = mod_refs(&e, desired_refs(&want)).into_iter().map(|(m, _)| m).collect();
+            let mut values = Vec::new();
+            let refs: Vec<ModRef<'_>> = mod_refs(&e, desired_refs(&want), &mut values).into_iter().map(|(m, _)| m).collect();
             let mut borrowed = Vec::new();
             if !refs.is_empty() {
                 Writer::new(opts).modify(&mut borrowed, e.dn(), &refs);
