@@ -444,33 +444,28 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             return Some(Stamped::counted(s.kind, s.in_scope));
         }
         // A claiming object was prepared by pass 1 and spooled, and what this pass reads of
-        // it too when its record was not read again.
+        // it too when its record was not read again: one read of the spool serves both.
         let mut spooled_entry: Option<crate::model::Entry> = None;
         let unread = item.is_unread();
-        let e = if unread {
-            let entry = spool.read(place, |rec| {
-                let (_, second) = spool::parts(rec)?;
+        let (slot, codec) = (&mut spooled_entry, &codec);
+        let prepared = spool.read(place, move |rec| {
+            let (first, second) = spool::parts(rec)?;
+            let e = if unread {
                 let mut t = crate::model::flat::Take(second);
-                t.entry().ok().filter(|_| t.is_empty())
-            });
-            match entry {
-                Ok(Some(Some(entry))) => &*spooled_entry.insert(entry),
-                Ok(_) => return Some(Stamped::failed(spool::damaged())),
-                Err(err) => return Some(Stamped::failed(err)),
-            }
-        } else {
-            e
-        };
-        let prepared = spool.read(place, |rec| {
-            let (first, _) = spool::parts(rec)?;
-            Prepared::unspool(&codec, e, first).ok()
+                &*slot.insert(t.entry().ok().filter(|_| t.is_empty())?)
+            } else {
+                e
+            };
+            Prepared::unspool(codec, e, first).ok()
         });
         let prepared = match prepared {
             Ok(Some(Some(p))) => p,
-            Ok(Some(None)) => return Some(Stamped::failed(spool::damaged())),
-            Ok(None) => engine.prepare(e),
+            Ok(None) if !unread => engine.prepare(e),
+            Ok(_) => return Some(Stamped::failed(spool::damaged())),
             Err(err) => return Some(Stamped::failed(err)),
         };
+        // The entry stamped: the spooled one when the record was not read.
+        let e = prepared.state.entry();
         let alloc = claim_at
             .get(place)
             .and_then(|i| prepared.allocation(&decisions, *i as usize, &alloc_settings));

@@ -1647,6 +1647,7 @@ mod tests {
                 eds_groups: &eds,
             };
             let keep = engine.finish_reads().unwrap();
+            let codec = SpoolCodec::new(&policy);
             for name in ["corp.ldf", "corp-large-group.ldf"] {
                 for e in sample_entries(name) {
                     let mut rec = Vec::new();
@@ -1657,7 +1658,6 @@ mod tests {
                     assert!(small.attr_count() < e.attr_count() || e.attr_count() < 8);
                     let p = engine.prepare(&e);
                     let mut spooled = Vec::new();
-                    let codec = SpoolCodec::new(&policy);
                     assert!(p.spool(&codec, &mut spooled));
                     let back = Prepared::unspool(&codec, &small, &spooled).unwrap();
                     // What the allocation reads (the claim itself is made in pass 1).

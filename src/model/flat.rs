@@ -54,9 +54,7 @@ impl Put<'_> {
             self.bytes(s.as_ref().as_bytes());
         }
     }
-}
 
-impl Put<'_> {
     /// The DN of `entry` and those of its attributes whose type is in `keep` (each with its
     /// description as written and its values), for [`Take::entry`] to build a smaller entry
     /// that answers every lookup of a kept attribute as `entry` does.
