@@ -221,10 +221,17 @@ where
                     _ => None,
                 };
                 Input::Ldif(match mapped {
-                    Some((file, base)) => Batches::Mapped(
-                        MappedFramer::new(file, base, opts.max_record_bytes)
-                            .map_err(|e| Error::io(name.to_string(), e))?,
-                    ),
+                    Some((file, base)) => {
+                        let framer = MappedFramer::new(file, base, opts.max_record_bytes)
+                            .map_err(|e| Error::io(name.to_string(), e))?;
+                        // A pass that skips records reads few of the pages: fault those in
+                        // instead of setting up the whole window's.
+                        Batches::Mapped(if settled.is_empty() {
+                            framer
+                        } else {
+                            framer.sparse()
+                        })
+                    }
                     None => Batches::Read(Framer::new(opened.reader, opts.max_record_bytes)),
                 })
             }

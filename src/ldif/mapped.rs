@@ -5,9 +5,11 @@
 //! maps each batch's window of the file instead, so the parser reads the page cache itself;
 //! the window is unmapped when the batch is dropped. Only the windows of the batches in flight
 //! are mapped at a time, never the whole file, so the resident set does not grow with the
-//! input. Batches are cut exactly where [`framer::Framer`] cuts them; a record longer than
-//! the batch size (no record boundary in a whole window) is read by a [`framer::Framer`],
-//! which knows the size cap.
+//! input. A window is populated when mapped (its page tables set up in one call), except for
+//! a reader that skips most records ([`MappedFramer::sparse`]: `plan`'s second pass), which
+//! faults in only the pages it reads. Batches are cut exactly where [`framer::Framer`] cuts
+//! them; a record longer than the batch size (no record boundary in a whole window) is read by
+//! a [`framer::Framer`], which knows the size cap.
 //!
 //! A mapped file that another process truncates while it is read makes the kernel stop this
 //! process (`SIGBUS`) rather than return an error: `--no-mmap` reads with `read(2)` instead.
@@ -49,6 +51,8 @@ pub struct MappedFramer {
     /// Input offset of the next batch.
     pos: u64,
     max_record: usize,
+    /// Whether windows are populated when mapped (see [`MappedFramer::sparse`]).
+    populate: bool,
 }
 
 impl MappedFramer {
@@ -62,7 +66,15 @@ impl MappedFramer {
             len,
             pos: 0,
             max_record: max_record.max(1),
+            populate: true,
         })
+    }
+
+    /// Maps windows without populating them: for a reader that skips most records
+    /// (`plan`'s second pass), whose pages are then faulted in only where it reads.
+    pub fn sparse(mut self) -> Self {
+        self.populate = false;
+        self
     }
 
     /// The next batch: about `target` bytes of whole records (more when one record is
@@ -80,11 +92,12 @@ impl MappedFramer {
         // modified by this program while it is read; a file that another process truncates
         // meanwhile makes the kernel send SIGBUS (see the module's documentation).
         let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(start)
-                .len(want)
-                .populate()
-                .map(&self.file)?
+            let mut options = memmap2::MmapOptions::new();
+            options.offset(start).len(want);
+            if self.populate {
+                options.populate();
+            }
+            options.map(&self.file)?
         };
         // As the reading framer: the rest of the input when it is shorter than a batch.
         let cut = if remaining < target as u64 {
@@ -135,13 +148,18 @@ mod tests {
     type Seen = (u64, Vec<u8>, bool);
 
     /// The records of both framers over `text` (mapped, then read), and the input lines each
-    /// accounted for.
+    /// accounted for; the mapped framer's are the same whether its windows are populated or
+    /// not (checked here).
     fn both(text: &[u8], base: usize, target: usize, max: usize) -> [(Vec<Seen>, u64); 2] {
         let mut f = tempfile::tempfile().expect("temp file");
         f.write_all(text).expect("write");
+        let mut sparse = MappedFramer::new(f.try_clone().expect("clone"), base as u64, max)
+            .expect("map")
+            .sparse();
         let mut mapped = MappedFramer::new(f, base as u64, max).expect("map");
         let mut read = framer::Framer::new(&text[base..], max);
         let mut out = [(Vec::new(), 0), (Vec::new(), 0)];
+        let mut sparse_out = (Vec::new(), 0);
         let seen = |b: Batch, (records, lines): &mut (Vec<Seen>, u64)| {
             *lines += framer::count_newlines(&b.data) + b.skipped_lines;
             if b.oversized {
@@ -159,6 +177,10 @@ mod tests {
         while let Some(b) = read.next_batch(target).expect("read batch") {
             seen(b, &mut out[1]);
         }
+        while let Some(b) = sparse.next_batch(target).expect("sparse batch") {
+            seen(b, &mut sparse_out);
+        }
+        assert_eq!(sparse_out, out[0], "populated or not, the same batches");
         out
     }
 
