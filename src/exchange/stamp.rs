@@ -535,7 +535,7 @@ impl<'e> Prepared<'e> {
                     template,
                     alias,
                     domain,
-                } if *kind == t.kind && **domain == *t.domain().unwrap_or("") => {
+                } if *kind == t.kind && *domain == t.domain().unwrap_or("") => {
                     p.u8(0);
                     p.bytes(template.as_bytes());
                     p.bytes(alias.as_bytes());
@@ -589,16 +589,13 @@ impl<'e> Prepared<'e> {
         for _ in 0..n {
             let at = (index(t.u32()?)?, index(t.u32()?)?);
             let template = template_at(policy, at).ok_or(Short)?;
-            let kind = template.kind.clone();
+            let kind = template.kind;
             let w = match t.u8()? {
                 0 => Wanted::Local {
                     kind,
                     template: t.str()?.to_string(),
                     alias: t.str()?.to_string(),
-                    domain: template
-                        .domain_shared()
-                        .cloned()
-                        .unwrap_or_else(|| std::sync::Arc::from("")),
+                    domain: template.domain().unwrap_or(""),
                 },
                 1 => Wanted::X400 {
                     kind,
@@ -1104,7 +1101,7 @@ impl Engine<'_> {
                     p.wanted.push((
                         (pi, ti),
                         Wanted::X400 {
-                            kind: t.kind.clone(),
+                            kind: t.kind,
                             address,
                         },
                     ));
@@ -1136,13 +1133,10 @@ impl Engine<'_> {
             p.wanted.push((
                 (pi, ti),
                 Wanted::Local {
-                    kind: t.kind.clone(),
+                    kind: t.kind,
                     template: x.local,
                     alias: alias_local,
-                    domain: t
-                        .domain_shared()
-                        .cloned()
-                        .unwrap_or_else(|| std::sync::Arc::from("")),
+                    domain: t.domain().unwrap_or(""),
                 },
             ));
         }

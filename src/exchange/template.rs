@@ -27,7 +27,6 @@
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use super::translit::{self, is_local_char, Profile};
 use super::x400::{self, X400Fields, X400Settings, X400Site};
@@ -63,7 +62,7 @@ enum Body {
     Local {
         format: String,
         parts: Vec<Part>,
-        domain: Option<Arc<str>>,
+        domain: Option<&'static str>,
     },
     X400 {
         raw: String,
@@ -74,9 +73,9 @@ enum Body {
 /// A parsed address template, e.g. `SMTP:%g.%s@contoso.com` or `X400:c=US;a= ;p=Contoso;o=Exchange;`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Template {
-    /// The address type as written (`SMTP`, `smtp`, `X400`, `EDK`, …); shared with the
-    /// claims made from the template.
-    pub kind: Arc<str>,
+    /// The address type as written (`SMTP`, `smtp`, `X400`, `EDK`, …); interned, and copied
+    /// into the claims made from the template.
+    pub kind: &'static str,
     /// True when the type is written in upper case: the template gives the primary address of
     /// its type.
     pub primary: bool,
@@ -483,7 +482,7 @@ impl Template {
                 .map_err(|(i, k)| err(i, k))?
         };
         Ok(Template {
-            kind: kind.into(),
+            kind: crate::model::intern(&kind),
             primary,
             notes,
             text: trimmed.to_string(),
@@ -588,7 +587,9 @@ impl Template {
                 if let Some(k) = (a + 1..n).find(|&k| chars[k] == '@' || chars[k].is_whitespace()) {
                     return Err((k, TemplateErrorKind::BadDomainChar(chars[k])));
                 }
-                Some(Arc::from(chars[a + 1..].iter().collect::<String>()))
+                Some(crate::model::intern(
+                    &chars[a + 1..].iter().collect::<String>(),
+                ))
             }
         };
         Ok(Body::Local {
@@ -614,14 +615,9 @@ impl Template {
     }
 
     /// The domain after `@`, if any (never for `X400`).
-    pub fn domain(&self) -> Option<&str> {
-        self.domain_shared().map(|d| &**d)
-    }
-
-    /// [`Template::domain`] as the shared string the template holds.
-    pub fn domain_shared(&self) -> Option<&Arc<str>> {
+    pub fn domain(&self) -> Option<&'static str> {
         match &self.body {
-            Body::Local { domain, .. } => domain.as_ref(),
+            Body::Local { domain, .. } => *domain,
             Body::X400 { .. } => None,
         }
     }
@@ -730,7 +726,7 @@ impl Template {
         let site = self.x400_site()?;
         let body = x400::generate(site, fields, settings);
         let mut out = String::with_capacity(self.kind.len() + 1 + body.len());
-        out.push_str(&self.kind);
+        out.push_str(self.kind);
         out.push(':');
         out.push_str(&body);
         Some(out)
@@ -1106,7 +1102,7 @@ mod tests {
     #[test]
     fn blanks_around_template_are_trimmed_and_case_kept() {
         let tp = t("  Smtp:%m@Contoso.COM \t");
-        assert_eq!(&*tp.kind, "Smtp");
+        assert_eq!(tp.kind, "Smtp");
         assert!(!tp.primary);
         assert_eq!(tp.domain(), Some("Contoso.COM"));
         assert_eq!(tp.as_str(), "Smtp:%m@Contoso.COM");

@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::hash::Hasher;
 
 use rayon::slice::ParallelSliceMut;
-use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_128;
 
 use crate::exchange::legacy_dn;
@@ -303,19 +302,20 @@ impl Index {
 pub enum Wanted {
     /// A `user@domain` address: template output, alias, and domain.
     Local {
-        /// The address type as the template writes it (`SMTP`, `smtp`).
-        kind: Arc<str>,
+        /// The address type as the template writes it (`SMTP`, `smtp`; interned, see
+        /// [`crate::model::intern`]).
+        kind: &'static str,
         /// Local part from the template (retry 0).
         template: String,
         /// The alias local part (retry 1 and the base of later ones).
         alias: String,
-        /// Domain.
-        domain: Arc<str>,
+        /// Domain (interned).
+        domain: &'static str,
     },
     /// An X.400 address (`c=...;s=...;` without the type) and its type as written.
     X400 {
-        /// `X400` / `x400`.
-        kind: Arc<str>,
+        /// `X400` / `x400` (interned).
+        kind: &'static str,
         /// The generated address.
         address: String,
     },
@@ -1184,14 +1184,14 @@ mod tests {
             .map(|(i, &(t, a, d, w, flags))| {
                 let seq = i as u32 + 1;
                 let mut wanted = vec![Wanted::Local {
-                    kind: if flags & 1 == 0 { "SMTP" } else { "smtp" }.into(),
+                    kind: if flags & 1 == 0 { "SMTP" } else { "smtp" },
                     template: name(t).into(),
                     alias: name(a).into(),
-                    domain: DOMAINS[d as usize % DOMAINS.len()].into(),
+                    domain: DOMAINS[d as usize % DOMAINS.len()],
                 }];
                 if flags & 2 != 0 {
                     wanted.push(Wanted::X400 {
-                        kind: "X400".into(),
+                        kind: "X400",
                         address: format!("c=US;a= ;p=Corp;o=Exchange;s={};", name(a)),
                     });
                 }
@@ -1284,10 +1284,10 @@ mod tests {
             when_created: Some(when.as_bytes().to_vec()),
             guid: None,
             wanted: vec![Wanted::Local {
-                kind: "smtp".into(),
+                kind: "smtp",
                 template: template.into(),
                 alias: alias.into(),
-                domain: domain.into(),
+                domain: crate::model::intern(domain),
             }],
             legacy: None,
             keys: Vec::new(),
@@ -1412,7 +1412,7 @@ mod tests {
             when_created: None,
             guid: None,
             wanted: vec![Wanted::X400 {
-                kind: "X400".into(),
+                kind: "X400",
                 address: "c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;".into(),
             }],
             legacy: None,

@@ -7,10 +7,12 @@ pub mod change;
 pub mod dn;
 pub mod entry;
 pub mod flat;
+pub mod intern;
 pub mod schema;
 
 pub use change::{Change, ChangeRecord, Control, ModOp, ModRef, Modification, Record};
 pub use entry::{attr_eq, attr_key, attr_type, AttrRef, Desc, Entry, EntryBuilder, Name, TypeSet};
+pub use intern::intern;
 
 /// `bytes` as text when they are valid UTF-8, as [`std::str::from_utf8`] decides.
 ///
