@@ -29,7 +29,6 @@
 mod generator;
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 /// The allocator the `ldifstamp` binary uses (src/main.rs), so the stages are measured as
 /// they run there.
@@ -273,14 +272,14 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
     });
     g.bench_function("parse_items", |b| {
         let mut parser = Parser::new(ParseOptions::default());
-        let name: Arc<str> = Arc::from("bench.ldf");
+        let name: &'static str = ldifstamp::model::intern("bench.ldf");
         b.iter(|| {
             let mut framer = Framer::new(black_box(&fx.data[..]), DEFAULT_MAX_RECORD);
             let mut n = 0u64;
             while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
                 read_batch(
                     &mut parser,
-                    &name,
+                    name,
                     &batch,
                     &[],
                     true,

@@ -1,13 +1,12 @@
 //! Errors with their place: file, line, record number and DN.
 
 use std::fmt;
-use std::sync::Arc;
 
 /// Where a record came from.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Location {
     /// The input's name as given on the command line (`-` is shown as `<stdin>`).
-    pub file: Arc<str>,
+    pub file: &'static str,
     /// 1-based line of the record's first line (0 when unknown).
     pub line: u64,
     /// 1-based record number within the file (0 when unknown).

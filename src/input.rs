@@ -9,7 +9,6 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use encoding_rs::Encoding;
 
@@ -91,7 +90,7 @@ impl Default for InputOptions {
 #[derive(Debug)]
 pub struct Source {
     /// The name used in messages (`<stdin>` for `-`).
-    pub name: Arc<str>,
+    pub name: &'static str,
     path: SourcePath,
 }
 
@@ -107,12 +106,12 @@ impl Source {
     pub fn new(arg: &str) -> Source {
         if arg == "-" {
             Source {
-                name: Arc::from("<stdin>"),
+                name: "<stdin>",
                 path: SourcePath::Stdin,
             }
         } else {
             Source {
-                name: Arc::from(arg),
+                name: crate::model::intern(arg),
                 path: SourcePath::File(PathBuf::from(arg)),
             }
         }
@@ -219,7 +218,7 @@ impl Source {
         };
         let reader = BufReader::with_capacity(1 << 16, io::Cursor::new(peek).chain(reader));
         Ok(Opened {
-            name: self.name.clone(),
+            name: self.name,
             reader: Box::new(reader),
             format,
             encoding: encoding_name,
@@ -248,7 +247,7 @@ impl Source {
 /// An open input.
 pub struct Opened {
     /// Its name.
-    pub name: Arc<str>,
+    pub name: &'static str,
     /// Its bytes, decoded to UTF-8 unless `fallback_1252`.
     pub reader: Box<dyn Read + Send>,
     /// The detected or forced format.
@@ -384,7 +383,7 @@ pub use crate::ldif::Item;
 /// the pipeline adds the counts of the batches before it ([`Item::rebase`]).
 pub fn read_batch(
     parser: &mut Parser,
-    name: &Arc<str>,
+    name: &'static str,
     batch: &Batch,
     settled: &[crate::ldif::parse::Skip],
     fallback_1252: bool,
@@ -418,7 +417,7 @@ pub fn read_batch(
     // An item for an entry read in place (or not read at all: an empty entry, no DN).
     let entry_item = |rec: &RawRecord, dn: Option<String>, entry| Item {
         location: Location {
-            file: name.clone(),
+            file: name,
             line: rec.line,
             record: rec.number,
             dn,
@@ -451,7 +450,7 @@ pub fn read_batch(
 /// [`Item`].
 pub fn parse_raw(
     parser: &mut Parser,
-    name: &Arc<str>,
+    name: &'static str,
     data: &[u8],
     offset: u64,
     rec: &RawRecord,
@@ -461,7 +460,7 @@ pub fn parse_raw(
     let bytes = &data[rec.start..rec.end];
     let mut warnings = Vec::new();
     let mut location = Location {
-        file: name.clone(),
+        file: name,
         line: rec.line,
         record: rec.number,
         dn: None,

@@ -212,7 +212,7 @@ where
         };
         let opened = source.open(opts)?;
         let bar = progress_bar(progress, source);
-        let name = opened.name.clone();
+        let name = opened.name;
         let fallback = opened.fallback_1252;
         let mut input = match opened.format {
             Format::Ldif => {
@@ -237,7 +237,7 @@ where
             }
             Format::Csv => Input::Csv(
                 crate::tabular::CsvReader::new(
-                    name.clone(),
+                    name,
                     opened.reader,
                     &opts.csv_multi_valued,
                     fallback,
@@ -299,7 +299,6 @@ where
                 };
                 let tx = tx.clone();
                 let spare_tx = spare_tx.clone();
-                let name = name.clone();
                 let seq = sent;
                 scope.spawn(move |_| {
                     // A panic is handed to the calling thread, which would otherwise wait for
@@ -347,7 +346,7 @@ where
                                 let to = settled.partition_point(|s| s.offset < end);
                                 let counts = input::read_batch(
                                     &mut parser,
-                                    &name,
+                                    name,
                                     &batch,
                                     &settled[from..to],
                                     fallback,
@@ -632,9 +631,7 @@ fn progress_bar(progress: Progress, source: &Source) -> Option<indicatif::Progre
     if progress == Progress::Off || !std::io::stderr().is_terminal() {
         return None;
     }
-    let len = std::fs::metadata(source.name.as_ref())
-        .map(|m| m.len())
-        .ok();
+    let len = std::fs::metadata(source.name).map(|m| m.len()).ok();
     let bar = match len {
         Some(n) => indicatif::ProgressBar::new(n),
         None => indicatif::ProgressBar::no_length(),

@@ -85,7 +85,7 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
             for a in &ambiguous {
                 diag.warning(
                     &crate::error::Location {
-                        file: sources[0].name.clone(),
+                        file: sources[0].name,
                         ..Default::default()
                     },
                     0,

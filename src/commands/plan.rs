@@ -8,7 +8,6 @@
 //! there is one, writing minimal modify records in input order.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -197,7 +196,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut claim_places: Vec<(u32, u64)> = Vec::new();
     // Per pass-1 number: (file, offset, record number) of the record, the file as its
     // position in `files`.
-    let files: Vec<Arc<str>> = sources.iter().map(|s| s.name.clone()).collect();
+    let files: Vec<&'static str> = sources.iter().map(|s| s.name).collect();
     let file_of = |name: &str| files.iter().position(|f| **f == *name).unwrap_or(0) as u32;
     let mut places: Vec<(u32, u64, u64)> = Vec::new();
     // Objects pass 2 only counts, by place (the key pass 2 finds records by).
@@ -277,7 +276,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         pass1,
         |item, out, bytes| {
             seq += 1;
-            let file = file_of(&item.location.file);
+            let file = file_of(item.location.file);
             places.push((file, item.location.offset, item.location.record));
             let is_entry = matches!(item.result, Ok(Record::Entry(_)));
             if let Some((f, r, line)) = unread_last.take() {
@@ -439,7 +438,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
         };
-        let place = (file_of(&item.location.file), item.location.offset);
+        let place = (file_of(item.location.file), item.location.offset);
         if let Some(s) = settled.get(place) {
             return Some(Stamped::counted(s.kind, s.in_scope));
         }
@@ -598,7 +597,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         };
         diag.warning(
             &crate::error::Location {
-                file: Arc::from("uniqueness"),
+                file: "uniqueness",
                 ..Default::default()
             },
             0,

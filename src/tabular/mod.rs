@@ -8,7 +8,6 @@
 //! non-ASCII strings as hex of their UTF-8 bytes; both become the bytes they encode.
 
 use std::io::{Read, Write};
-use std::sync::Arc;
 
 use crate::error::Location;
 use crate::ldif::Item;
@@ -47,7 +46,7 @@ pub const MULTI_VALUED: &[&str] = &[
 
 /// Reads csvde rows as [`Item`]s.
 pub struct CsvReader {
-    name: Arc<str>,
+    name: &'static str,
     reader: csv::Reader<Box<dyn Read + Send>>,
     header: Vec<Vec<u8>>,
     split: Vec<bool>,
@@ -62,7 +61,7 @@ pub struct CsvReader {
 impl CsvReader {
     /// Opens a CSV stream whose first row is the header.
     pub fn new(
-        name: Arc<str>,
+        name: &'static str,
         input: Box<dyn Read + Send>,
         extra_multi: &[String],
         fallback_1252: bool,
@@ -142,7 +141,7 @@ impl CsvReader {
                     let line = e.position().map_or(0, |p| p.line());
                     out.push(Item {
                         location: Location {
-                            file: self.name.clone(),
+                            file: self.name,
                             line,
                             record: self.row,
                             dn: None,
@@ -164,7 +163,7 @@ impl CsvReader {
 
     fn item(&self, line: u64) -> Item {
         let mut location = Location {
-            file: self.name.clone(),
+            file: self.name,
             line,
             record: self.row,
             dn: None,
@@ -415,7 +414,7 @@ mod tests {
 
     fn read(text: &str) -> Vec<Item> {
         let mut r = CsvReader::new(
-            Arc::from("t.csv"),
+            "t.csv",
             Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
             &[],
             true,
@@ -477,7 +476,7 @@ mod tests {
         };
         assert!(!e.has("cn"));
         assert!(CsvReader::new(
-            Arc::from("t"),
+            "t",
             Box::new(std::io::Cursor::new(b"cn,DN\n".to_vec())),
             &[],
             true
@@ -489,7 +488,7 @@ mod tests {
     fn a_second_dn_column_is_refused() {
         for header in [&b"DN,cn,dn\n"[..], b"DN,Dn;x,cn\n"] {
             let err = CsvReader::new(
-                Arc::from("t.csv"),
+                "t.csv",
                 Box::new(std::io::Cursor::new(header.to_vec())),
                 &[],
                 true,
