@@ -537,6 +537,7 @@ impl<T> Reorder<T> {
             // Bytes of this batch consumed and to be written, not written yet.
             let mut run = Run::default();
             let mut from = 0;
+            let last = items.len().saturating_sub(1);
             for (i, (mut item, t, end)) in items.into_iter().enumerate() {
                 let own = from..end;
                 from = end;
@@ -571,7 +572,10 @@ impl<T> Reorder<T> {
                         }
                     }
                 }
-                if matches!(item.result, Ok(Record::Entry(_))) {
+                // Only the batch's last entry waits for the next batch; one with an item
+                // after it in the batch is complete, and is consumed without being moved
+                // into `held` and out again.
+                if i == last && matches!(item.result, Ok(Record::Entry(_))) {
                     self.held = Some((item, t, Held::InBatch(own)));
                 } else {
                     stats.records += 1;

@@ -46,7 +46,7 @@ pub fn run(args: &ApplyArgs) -> Result<Outcome> {
             }
             let rec = match &item.result {
                 Ok(Record::Entry(e)) => ChangeRecord::add(e.clone()),
-                Ok(Record::Change(c)) => c.clone(),
+                Ok(Record::Change(c)) => (**c).clone(),
                 Err(_) => return Ok(()),
             };
             match dir.apply(&rec) {

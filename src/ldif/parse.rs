@@ -1116,11 +1116,11 @@ impl Parser {
                 ));
             }
         };
-        Ok(Parsed::Record(Record::Change(ChangeRecord {
+        Ok(Parsed::Record(Record::Change(Box::new(ChangeRecord {
             dn: dn.to_vec(),
             controls: parsed_controls,
             change,
-        })))
+        }))))
     }
 
     /// Decodes a value of `kind` whose text after the separator is `rest`.
@@ -1823,7 +1823,7 @@ mod tests {
 
     fn change(text: &[u8]) -> ChangeRecord {
         match parse(text).unwrap() {
-            Parsed::Record(Record::Change(c)) => c,
+            Parsed::Record(Record::Change(c)) => *c,
             other => panic!("not a change: {other:?}"),
         }
     }

@@ -161,6 +161,7 @@ impl ChangeRecord {
 pub enum Record {
     /// An entry (a content record, or an ldifde `changetype: add` export record).
     Entry(Entry),
-    /// Any other change record.
-    Change(ChangeRecord),
+    /// Any other change record (boxed: exports hold few, and every item moved between the
+    /// pipeline's threads is as large as its largest kind of record).
+    Change(Box<ChangeRecord>),
 }

@@ -29,7 +29,7 @@ fn changes_of(bytes: &[u8]) -> Vec<ChangeRecord> {
     read_items(&f, &InputOptions::default())
         .into_iter()
         .map(|i| match i.result {
-            Ok(Record::Change(c)) => c,
+            Ok(Record::Change(c)) => *c,
             Ok(Record::Entry(e)) => ChangeRecord::add(e),
             Err(e) => panic!("{}: {e}", i.location),
         })

@@ -156,7 +156,7 @@ fn writer_options() -> impl Strategy<Value = WriteOptions> {
 fn normalise(r: ChangeRecord) -> Record {
     match r.change {
         Change::Add(e) if r.controls.is_empty() => Record::Entry(e),
-        _ => Record::Change(r),
+        _ => Record::Change(Box::new(r)),
     }
 }
 
@@ -276,7 +276,7 @@ proptest! {
             .into_iter()
             .map(|r| match r {
                 Record::Entry(e) => ChangeRecord::add(e),
-                Record::Change(c) => c,
+                Record::Change(c) => *c,
             })
             .collect();
         let got = apply(old, &parsed).unwrap();
