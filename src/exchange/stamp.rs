@@ -82,6 +82,29 @@ fn name_bit(key: u64) -> u64 {
     1 << (key >> 58)
 }
 
+impl Drop for State<'_> {
+    fn drop(&mut self) {
+        if self.text.capacity() > SPARE_TEXT_MAX {
+            return;
+        }
+        let mut buffers = (
+            std::mem::take(&mut self.overrides),
+            std::mem::take(&mut self.spans),
+            std::mem::take(&mut self.text),
+        );
+        buffers.0.clear();
+        buffers.1.clear();
+        buffers.2.clear();
+        // A thread being torn down has no spare list any more: the buffers are freed.
+        let _ = SPARE_BUFFERS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_STATES {
+                spare.push(buffers);
+            }
+        });
+    }
+}
+
 /// The values a [`State`] plans for one attribute, in the order they were set.
 #[derive(Clone)]
 pub struct Planned<'s> {
@@ -104,13 +127,33 @@ impl<'s> Iterator for Planned<'s> {
 
 impl ExactSizeIterator for Planned<'_> {}
 
+/// The buffers of a dropped [`State`], kept for the next one made on the same thread: a
+/// state lives for one object, and its three vectors would otherwise be allocated (and grown
+/// a few times) again for every object, twice per claiming object.
+type Buffers = (Vec<(Name, Range<usize>)>, Vec<Range<usize>>, Vec<u8>);
+
+thread_local! {
+    static SPARE_BUFFERS: std::cell::RefCell<Vec<Buffers>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare buffers kept per thread (states nest a few deep at most).
+const SPARE_STATES: usize = 8;
+/// Text capacity above which a state's buffer is freed rather than kept.
+const SPARE_TEXT_MAX: usize = 1 << 16;
+
 impl<'a> State<'a> {
     fn new(entry: &'a Entry) -> Self {
+        let (overrides, spans, text) = SPARE_BUFFERS
+            .try_with(|spare| spare.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         State {
             entry,
-            overrides: Vec::new(),
-            spans: Vec::new(),
-            text: Vec::new(),
+            overrides,
+            spans,
+            text,
             names: 0,
             facts: OnceCell::new(),
         }
@@ -1030,11 +1073,7 @@ impl Engine<'_> {
         };
         p.policy = Some(idx);
         let rp = &self.policy.recipient_policies[idx];
-        let proxies: Vec<Vec<u8>> = p
-            .state
-            .values(name!("proxyAddresses"))
-            .map(|v| v.to_vec())
-            .collect();
+        let proxies: Vec<&[u8]> = p.state.values(name!("proxyAddresses")).collect();
         let has_type = |t: &str| {
             proxies
                 .iter()
@@ -1068,20 +1107,22 @@ impl Engine<'_> {
         }
         for (pi, ti) in templates {
             let t = &self.policy.recipient_policies[pi].templates[ti];
-            let tkind = t.kind.to_ascii_uppercase();
-            if mode == Mode::NewOnly && has_type(&tkind) {
+            if mode == Mode::NewOnly && has_type(t.kind) {
                 continue;
             }
             if mode == Mode::NewOnly && t.primary {
                 // A pre-set mail / textEncodedORAddress becomes the primary (KB 275636).
-                let preset = match tkind.as_str() {
-                    "SMTP" if !target_primary => {
-                        p.state.text(name!("mail")).filter(|m| m.contains('@'))
-                    }
-                    "X400" => p.state.text(name!("textEncodedORAddress")),
-                    _ => None,
+                let preset = if t.kind.eq_ignore_ascii_case("SMTP") {
+                    (!target_primary)
+                        .then(|| p.state.text(name!("mail")).filter(|m| m.contains('@')))
+                        .flatten()
+                } else if t.kind.eq_ignore_ascii_case("X400") {
+                    p.state.text(name!("textEncodedORAddress"))
+                } else {
+                    None
                 };
                 if let Some(v) = preset {
+                    let tkind = t.kind.to_ascii_uppercase();
                     p.promoted.push(format!("{tkind}:{v}"));
                     continue;
                 }
@@ -1094,10 +1135,11 @@ impl Engine<'_> {
                     display: &ft.display,
                     alias: &ft.alias,
                 };
-                if let Some(full) = t.expand_x400(&fields, &self.policy.addresses.x400) {
-                    let address = full
-                        .split_once(':')
-                        .map_or(full.clone(), |(_, a)| a.to_string());
+                if let Some(mut address) = t.expand_x400(&fields, &self.policy.addresses.x400) {
+                    // Without its type.
+                    if let Some(colon) = address.find(':') {
+                        address.drain(..=colon);
+                    }
                     p.wanted.push((
                         (pi, ti),
                         Wanted::X400 {
