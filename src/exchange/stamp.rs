@@ -1464,48 +1464,44 @@ impl Engine<'_> {
     }
 
     fn address_lists(&self, p: &mut Prepared<'_>) {
-        let current: Vec<Vec<u8>> = p
-            .state
-            .values(name!("showInAddressBook"))
-            .map(|v| v.to_vec())
-            .collect();
+        // Borrowed: only a change is copied out (most objects keep their lists).
+        let current: Vec<&[u8]> = p.state.values(name!("showInAddressBook")).collect();
         let hidden = p
             .state
             .values(name!("msExchHideFromAddressLists"))
             .next()
             .is_some_and(|v| case_ignore_eq(v, TRUE));
         let lists = &self.policy.address_lists;
-        let mut next: Vec<Vec<u8>> = Vec::new();
+        let mut next: Vec<&[u8]> = Vec::new();
         if !hidden {
             let subject = p.state.subject();
             // A value written as a list's DN is written has that list's key: only other
             // spellings are normalised.
             let keys: Vec<Cow<'_, [u8]>> = current
                 .iter()
-                .map(
-                    |v| match lists.iter().find(|l| l.dn.as_bytes() == v.as_slice()) {
-                        Some(l) => Cow::Borrowed(l.dn_key.as_slice()),
-                        None => Cow::Owned(dn::key_lossy(v)),
-                    },
-                )
+                .map(|v| match lists.iter().find(|l| l.dn.as_bytes() == *v) {
+                    Some(l) => Cow::Borrowed(l.dn_key.as_slice()),
+                    None => Cow::Owned(dn::key_lossy(v)),
+                })
                 .collect();
             // Values for lists the policy does not describe are kept (they cannot be evaluated).
             for (v, k) in current.iter().zip(&keys) {
                 if !lists.iter().any(|l| l.dn_key == **k) {
-                    next.push(v.clone());
+                    next.push(v);
                 }
             }
             for l in lists {
                 if l.filter.matches_in(&subject) {
                     match keys.iter().position(|k| **k == *l.dn_key) {
-                        Some(i) => next.push(current[i].clone()),
-                        None => next.push(l.dn.as_bytes().to_vec()),
+                        Some(i) => next.push(current[i]),
+                        None => next.push(l.dn.as_bytes()),
                     }
                 }
             }
         }
         let same = next.len() == current.len() && next.iter().all(|n| current.contains(n));
         if !same {
+            let next: Vec<Vec<u8>> = next.iter().map(|v| v.to_vec()).collect();
             p.state.set(name!("showInAddressBook"), next);
         }
     }
