@@ -1313,10 +1313,9 @@ impl Engine<'_> {
             .values(name!("proxyAddresses"))
             .map(|v| v.to_vec())
             .collect();
-        let original = proxies.clone();
         // targetAddress is the primary SMTP of mail users and contacts.
         let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
-        let has_smtp = original
+        let has_smtp = proxies
             .iter()
             .any(|x| proxy_type(x).eq_ignore_ascii_case(b"SMTP"));
         if target_primary && (self.settings.mode == Mode::ApplyPolicy || !has_smtp) {
@@ -1353,7 +1352,12 @@ impl Engine<'_> {
                     .any(|d| proxy_type(x).eq_ignore_ascii_case(d.as_bytes()))
             });
         }
-        if proxies != original {
+        // Compared with the state's values, which nothing above changed (no copy kept).
+        let unchanged = proxies
+            .iter()
+            .map(Vec::as_slice)
+            .eq(p.state.values(name!("proxyAddresses")));
+        if !unchanged {
             p.state.set(name!("proxyAddresses"), &proxies);
         }
         // mail and textEncodedORAddress follow the primaries.
