@@ -303,7 +303,7 @@ pub enum Wanted {
     /// A `user@domain` address: template output, alias, and domain.
     Local {
         /// The address type as the template writes it (`SMTP`, `smtp`; interned, see
-        /// [`crate::model::intern`]).
+        /// [`crate::model::intern()`]).
         kind: &'static str,
         /// Local part from the template (retry 0).
         template: String,
