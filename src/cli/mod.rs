@@ -337,6 +337,7 @@ impl Common {
                 parse: ParseOptions {
                     allow_file_urls: *allow_file_urls,
                     multiple_controls: *allow_multiple_controls,
+                    keep: None,
                 },
                 csv_multi_valued: csv_multi_valued.clone(),
                 mmap: !*no_mmap,

@@ -267,9 +267,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
         }
     };
+    // Pass 1 parses only what it reads of each entry.
+    let mut input1 = common.input.clone();
+    input1.parse.keep = engine1.pass1_reads().map(std::sync::Arc::new);
     let read1 = pipeline::run_results_writing(
         &sources,
-        &common.input,
+        &input1,
         &pool,
         common.progress,
         &[],

@@ -465,6 +465,18 @@ const FINISH_READS: [Name; 5] = [
     name!("userAccountControl"),
 ];
 
+/// What [`Engine::prepare`], [`Engine::held_into`] and the classification read of an entry
+/// besides [`STAMPED`], [`FINISH_READS`] and the policy's filters (see
+/// [`Engine::pass1_reads`]): the name parts templates expand, the account name aliases
+/// and linked SIDs come from, and the creation time claims are served in.
+const PREPARE_READS: [Name; 5] = [
+    name!("givenName"),
+    name!("sn"),
+    name!("initials"),
+    name!("sAMAccountName"),
+    name!("whenCreated"),
+];
+
 /// Template `ti` of recipient policy `pi` (what an address wanted at `(pi, ti)` comes from).
 fn template_at(policy: &Policy, (pi, ti): (usize, usize)) -> Option<&Template> {
     policy.recipient_policies.get(pi)?.templates.get(ti)
@@ -1225,6 +1237,36 @@ impl Engine<'_> {
         all.then_some(set)
     }
 
+    /// The attribute types `plan`'s first pass reads of an entry: [`Engine::finish_reads`],
+    /// the name parts, account name and creation time preparing reads, and every attribute a mail-enabling rule's or recipient policy's
+    /// filter names. An entry holding only these (and its DN) prepares, holds, claims and
+    /// settles exactly as the whole entry does, so pass 1 parses only them
+    /// ([`ParseOptions::keep`](crate::ldif::parse::ParseOptions::keep)). `None` when a
+    /// filter can match any attribute, or the types do not fit a set.
+    pub fn pass1_reads(&self) -> Option<crate::model::TypeSet> {
+        let mut set = self.finish_reads()?;
+        let mut all = true;
+        for name in &PREPARE_READS {
+            all &= set.insert(name.as_str().as_bytes());
+        }
+        let p = self.policy;
+        let filters = p
+            .mailbox
+            .iter()
+            .map(|r| &r.filter)
+            .chain(p.mail_user.iter().map(|r| &r.filter))
+            .chain(p.contact.iter().map(|r| &r.filter))
+            .chain(p.group.iter().map(|r| &r.filter))
+            .chain(p.recipient_policies.iter().map(|r| &r.filter));
+        for f in filters {
+            all &= f.filter().names_every_attribute();
+            for a in f.filter().attributes() {
+                all &= set.insert(a.as_bytes());
+            }
+        }
+        all.then_some(set)
+    }
+
     /// The desired state after the allocation: every RUS-owned attribute the object should
     /// have, as overrides over the entry. `None` when the object is not stamped.
     pub fn finish<'e>(&self, mut p: Prepared<'e>, alloc: Option<&Allocation>) -> Finished<'e> {
@@ -1588,12 +1630,17 @@ mod tests {
 
     /// Every entry of a shipped export.
     fn sample_entries(name: &str) -> Vec<Entry> {
+        sample_entries_with(name, ParseOptions::default())
+    }
+
+    /// Every entry of a shipped export, read with `opts`.
+    fn sample_entries_with(name: &str, opts: ParseOptions) -> Vec<Entry> {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("samples")
             .join(name);
         let data = std::fs::read(path).unwrap();
         let mut framer = Framer::new(&data[..], DEFAULT_MAX_RECORD);
-        let mut parser = Parser::new(ParseOptions::default());
+        let mut parser = Parser::new(opts);
         let mut entries = Vec::new();
         while let Some(b) = framer.next_batch(1 << 16).unwrap() {
             parser.read_batch(&b.data, DEFAULT_MAX_RECORD, false, |p, found| match found {
@@ -1721,6 +1768,94 @@ mod tests {
                 }
             }
         }
+        assert!(
+            compared > 20,
+            "the samples must exercise stamping ({compared})"
+        );
+    }
+
+    #[test]
+    fn pass_one_over_what_it_reads_is_pass_one_over_the_entry() {
+        use crate::exchange::uniqueness::Held;
+        let (mut policy, mut settings) = sample_policy();
+        let eds = vec![b"CN=Exchange Domain Servers,CN=Users,DC=other,DC=example".to_vec()];
+        let (mut smaller, mut compared, mut wanted) = (0, 0, 0);
+        for (target, mode) in [
+            (Target::Exchange2003, Mode::NewOnly),
+            (Target::Exchange2007, Mode::NewOnly),
+            (Target::Exchange2003, Mode::ApplyPolicy),
+        ] {
+            policy.org.target = target;
+            settings.mode = mode;
+            let engine = Engine {
+                policy: &policy,
+                settings: &settings,
+                eds_groups: &eds,
+            };
+            let keep = std::sync::Arc::new(engine.pass1_reads().unwrap());
+            let codec = SpoolCodec::new(&policy);
+            for name in ["corp.ldf", "corp-large-group.ldf"] {
+                let whole = sample_entries(name);
+                let opts = ParseOptions {
+                    keep: Some(keep.clone()),
+                    ..ParseOptions::default()
+                };
+                let read = sample_entries_with(name, opts);
+                assert_eq!(whole.len(), read.len());
+                for (e, small) in whole.iter().zip(&read) {
+                    let dn = e.dn_lossy();
+                    assert_eq!(e.dn(), small.dn());
+                    smaller += usize::from(small.attr_count() < e.attr_count());
+                    assert_eq!(family(e), family(small), "{dn}");
+                    for group in ["Exchange Domain Servers", "Exchange Enterprise Servers"] {
+                        assert_eq!(
+                            recipient::well_known_group(e, group),
+                            recipient::well_known_group(small, group)
+                        );
+                    }
+                    let (mut ha, mut hb) = (Held::default(), Held::default());
+                    Engine::held_into(e, &mut ha);
+                    Engine::held_into(small, &mut hb);
+                    assert_eq!(format!("{ha:?}"), format!("{hb:?}"), "{dn}");
+                    let (a, b) = (engine.prepare(e), engine.prepare(small));
+                    assert_eq!(
+                        (a.kind, a.in_scope, &a.enabled_by, a.policy),
+                        (b.kind, b.in_scope, &b.enabled_by, b.policy),
+                        "{dn}"
+                    );
+                    assert_eq!((&a.warnings, &a.promoted), (&b.warnings, &b.promoted));
+                    assert_eq!(planned(&a.state), planned(&b.state), "{dn}");
+                    assert_eq!(format!("{:?}", a.claim(1)), format!("{:?}", b.claim(1)));
+                    wanted += a.claim(1).map_or(0, |c| c.wanted.len());
+                    let (mut sa, mut sb) = (Vec::new(), Vec::new());
+                    assert_eq!(a.spool(&codec, &mut sa), b.spool(&codec, &mut sb));
+                    assert_eq!(sa, sb, "{dn}");
+                    // What settling an object that claims nothing reads: stamping it without
+                    // an allocation, and the changes that makes.
+                    let (a, b) = (engine.finish(a, None), engine.finish(b, None));
+                    assert_eq!(a.stamped, b.stamped, "{dn}");
+                    assert_eq!(planned(&a.prepared.state), planned(&b.prepared.state));
+                    assert_eq!(a.prepared.warnings, b.prepared.warnings);
+                    let mods = |f: &Finished<'_>, entry: &Entry| {
+                        let mut values = Vec::new();
+                        crate::plan::mod_refs(entry, f.prepared.state.overrides(), &mut values)
+                            .iter()
+                            .map(|(m, _)| format!("{m:?}"))
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(mods(&a, e), mods(&b, small), "{dn}");
+                    compared += usize::from(a.stamped);
+                }
+            }
+        }
+        assert!(
+            smaller > 100,
+            "pass 1 must leave attributes out ({smaller})"
+        );
+        assert!(
+            wanted > 100,
+            "the samples must exercise templates ({wanted})"
+        );
         assert!(
             compared > 20,
             "the samples must exercise stamping ({compared})"

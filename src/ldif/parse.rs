@@ -34,6 +34,13 @@ pub struct ParseOptions {
     pub allow_file_urls: bool,
     /// Accept several `control:` lines in one record (`ldapmodify` accepts one).
     pub multiple_controls: bool,
+    /// When set, entries may leave out attributes whose type is not in the set: a reader
+    /// that needs only these (`plan`'s first pass) is spared storing the rest. Every line is
+    /// still read and checked as without it (base64 values are decoded and dropped), so a
+    /// record is accepted, refused or warned about exactly as it would be otherwise. An
+    /// entry holds every value of the set's types; it may hold other attributes too (records
+    /// the fast path leaves to the full parser keep all of theirs).
+    pub keep: Option<std::sync::Arc<crate::model::TypeSet>>,
 }
 
 /// What parsing one raw record gave.
@@ -249,6 +256,8 @@ enum NameRole {
     Control,
     /// An attribute whose values `ldbsearch` may print as a text GUID or SID.
     BinaryText,
+    /// An attribute outside [`ParseOptions::keep`]: read and checked, not stored.
+    Skip,
 }
 
 /// One attribute name the fast path has met, as written.
@@ -319,6 +328,8 @@ struct Names {
     next2: Vec<u32>,
     /// Stamp of the entry being read; a `slots` entry with another stamp is stale.
     stamp: u32,
+    /// [`ParseOptions::keep`]: names of other types get [`NameRole::Skip`].
+    keep: Option<std::sync::Arc<crate::model::TypeSet>>,
 }
 
 impl Names {
@@ -445,12 +456,19 @@ impl Names {
             self.slots.resize(id as usize + 1, (0, 0));
         }
         let info = attr_info(name);
+        let key = crate::model::attr_key(name);
         let role = if name.eq_ignore_ascii_case(b"dn") {
             NameRole::Dn
         } else if name.eq_ignore_ascii_case(b"changetype") {
             NameRole::Changetype
         } else if name.eq_ignore_ascii_case(b"control") {
             NameRole::Control
+        } else if self
+            .keep
+            .as_ref()
+            .is_some_and(|k| !k.contains_keyed(name, key))
+        {
+            NameRole::Skip
         } else if matches!(info.binary, BinaryText::Guid | BinaryText::Sid) {
             NameRole::BinaryText
         } else {
@@ -461,7 +479,7 @@ impl Names {
             mask,
             len: len as u32,
             id,
-            key: crate::model::attr_key(name),
+            key,
             role,
             binary: info.is_binary(),
         });
@@ -589,6 +607,10 @@ impl Parser {
     /// A parser with `opts`.
     pub fn new(opts: ParseOptions) -> Self {
         Parser {
+            names: Names {
+                keep: opts.keep.clone(),
+                ..Names::default()
+            },
             opts,
             ..Parser::default()
         }
@@ -873,10 +895,14 @@ impl Parser {
             let i = pos + len + 1;
             // The usual line: `name: value` (or `name:value`, or `name:`), not folded, of an
             // attribute with nothing else to it.
-            let plain = role == NameRole::Plain
+            let plain = matches!(role, NameRole::Plain | NameRole::Skip)
                 && bytes.get(next) != Some(&b' ')
                 && !matches!(bytes.get(i), Some(b':' | b'<') if i < end);
             if plain {
+                if role == NameRole::Skip {
+                    pos = next;
+                    continue;
+                }
                 let mut v = i;
                 while v < end && bytes[v] == b' ' {
                     v += 1;
@@ -904,6 +930,17 @@ impl Parser {
             };
             match role {
                 NameRole::Dn | NameRole::Control => return None,
+                NameRole::Skip => {
+                    // Checked as a kept value would be, then dropped.
+                    if base64 {
+                        let from = extra.len();
+                        let ok = decode_base64(trim_end_spaces(text), extra).is_ok();
+                        extra.truncate(from);
+                        if !ok {
+                            return None;
+                        }
+                    }
+                }
                 NameRole::Changetype => {
                     // Only `changetype: add` right after the DN makes an entry.
                     if logical != 2 || base64 || !text.eq_ignore_ascii_case(b"add") {
@@ -1748,6 +1785,58 @@ mod tests {
                     };
                     proptest::prop_assert_eq!(format!("{fast:?}"), format!("{full:?}"));
                     proptest::prop_assert_eq!(fast, full);
+                }
+            }
+        }
+    }
+
+    /// The attributes of `e` whose type is in `keep`, as (name, values), in entry order.
+    fn kept_of(e: &Entry, keep: &crate::model::TypeSet) -> Vec<(String, Vec<Vec<u8>>)> {
+        e.attributes()
+            .filter(|a| keep.contains_keyed(a.name(), a.key()))
+            .map(|a| {
+                (
+                    a.name_str().to_string(),
+                    a.values().map(<[u8]>::to_vec).collect(),
+                )
+            })
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// A parser that keeps some types accepts, refuses and warns about every record as
+        /// one that keeps all do, and its entries hold the same values of the kept types.
+        #[test]
+        fn keeping_some_types_reads_the_same_records(
+            texts in proptest::collection::vec(record_text(), 1..4)
+        ) {
+            let mut keep = crate::model::TypeSet::default();
+            for t in ["cn", "objectGUID", "member", "proxyAddresses", "x-y.z_1"] {
+                keep.insert(t.as_bytes());
+            }
+            let keep = std::sync::Arc::new(keep);
+            let mut all = Parser::new(ParseOptions::default());
+            let mut some = Parser::new(ParseOptions { keep: Some(keep.clone()), ..ParseOptions::default() });
+            for text in &texts {
+                let (a, b) = (all.fast_entry(text), some.fast_entry(text));
+                proptest::prop_assert_eq!(a.is_some(), b.is_some(), "{:?}", String::from_utf8_lossy(text));
+                if let (Some(a), Some(b)) = (&a, &b) {
+                    proptest::prop_assert_eq!(a.dn(), b.dn());
+                    proptest::prop_assert_eq!(kept_of(a, &keep), kept_of(b, &keep));
+                    // The fast path stores nothing else.
+                    proptest::prop_assert!(b.attributes().all(|x| keep.contains_keyed(x.name(), x.key())));
+                }
+                let (mut wa, mut wb) = (Vec::new(), Vec::new());
+                let (a, b) = (all.parse(text, 1, &mut wa), some.parse(text, 1, &mut wb));
+                proptest::prop_assert_eq!(format!("{wa:?}"), format!("{wb:?}"));
+                match (a, b) {
+                    (Ok(Parsed::Record(Record::Entry(a))), Ok(Parsed::Record(Record::Entry(b)))) => {
+                        proptest::prop_assert_eq!(a.dn(), b.dn());
+                        proptest::prop_assert_eq!(kept_of(&a, &keep), kept_of(&b, &keep));
+                    }
+                    (a, b) => proptest::prop_assert_eq!(format!("{a:?}"), format!("{b:?}")),
                 }
             }
         }
