@@ -18,7 +18,7 @@ use crate::commands::spool::{self, Spool};
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
-use crate::exchange::stamp::{Engine, EngineSettings, Mode, Prepared, SpoolCodec};
+use crate::exchange::stamp::{EnabledBy, Engine, EngineSettings, Mode, Prepared, SpoolCodec};
 use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
 use crate::ldif::parse::Skip;
@@ -436,6 +436,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut by_attribute: Vec<(&'static str, u64)> = Vec::new();
     let mut seq2: u32 = 0;
     let mut kinds = [0u64; Kind::ALL.len()];
+    // Objects mail-enabled, by rule (named in the summary once pass 2 is over).
+    let mut enabled: BTreeMap<EnabledBy, u64> = BTreeMap::new();
     let wopts = common.write.clone();
     let stamp = |item: &Item, bytes: &mut Vec<u8>| -> Option<Stamped> {
         let Ok(Record::Entry(e)) = &item.result else {
@@ -548,8 +550,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if let Some(i) = Kind::ALL.iter().position(|k| *k == st.kind) {
                 kinds[i] += 1;
             }
-            if let Some(r) = &st.enabled_by {
-                bump(&mut summary.enabled_by_rule, r);
+            if let Some(r) = st.enabled_by {
+                *enabled.entry(r).or_default() += 1;
             }
             if !st.changed {
                 summary.unchanged += 1;
@@ -569,6 +571,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     )?;
     for (k, n) in Kind::ALL.iter().zip(kinds) {
         summary.kinds.insert(k.label().to_string(), n);
+    }
+    for (r, n) in enabled {
+        *summary.enabled_by_rule.entry(r.to_string()).or_default() += n;
     }
     summary.changes_by_attribute = by_attribute
         .into_iter()
@@ -696,7 +701,7 @@ struct Stamped {
     attrs: Vec<&'static str>,
     kind: Kind,
     in_scope: bool,
-    enabled_by: Option<String>,
+    enabled_by: Option<EnabledBy>,
     /// Index of the recipient policy that applies.
     policy: Option<usize>,
     warnings: Vec<String>,

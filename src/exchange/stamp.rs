@@ -339,6 +339,27 @@ impl<'a, I: Iterator<Item = &'a [u8]>> Iterator for Values<'a, I> {
     }
 }
 
+/// The mail-enabling rule that applied to an object: its section of the policy and its place
+/// there (shown as `mailbox[0]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EnabledBy {
+    /// One of [`EnabledBy::SECTIONS`].
+    pub section: &'static str,
+    /// The rule's place in its section, from 0.
+    pub index: usize,
+}
+
+impl EnabledBy {
+    /// The sections of the policy whose rules mail-enable objects.
+    pub const SECTIONS: [&'static str; 4] = ["mailbox", "mail_user", "contact", "group"];
+}
+
+impl std::fmt::Display for EnabledBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.section, self.index)
+    }
+}
+
 /// What [`Engine::prepare`] found.
 pub struct Prepared<'a> {
     /// The working state.
@@ -348,7 +369,7 @@ pub struct Prepared<'a> {
     /// Whether the object is inside `--scope-base`.
     pub in_scope: bool,
     /// The mail-enabling rule that applied (`mailbox[0]` ...).
-    pub enabled_by: Option<String>,
+    pub enabled_by: Option<EnabledBy>,
     /// Index of the recipient policy that applies.
     pub policy: Option<usize>,
     /// Addresses to allocate, with the (policy, template) each comes from.
@@ -560,7 +581,18 @@ impl<'e> Prepared<'e> {
         let kind = Kind::ALL.iter().position(|k| *k == self.kind).unwrap_or(0);
         p.u8(kind as u8);
         p.u8(u8::from(self.in_scope));
-        p.opt_str(self.enabled_by.as_deref());
+        // 0 for none, else the section's place in `EnabledBy::SECTIONS` + 1, then the index.
+        match self.enabled_by {
+            None => p.u8(0),
+            Some(by) => {
+                let section = EnabledBy::SECTIONS
+                    .iter()
+                    .position(|s| *s == by.section)
+                    .unwrap_or(0);
+                p.u8(section as u8 + 1);
+                p.u64(by.index as u64);
+            }
+        }
         p.u64(self.policy.map_or(u64::MAX, |i| i as u64));
         p.len(self.state.overrides.len());
         for (name, values) in self.state.overrides() {
@@ -623,7 +655,16 @@ impl<'e> Prepared<'e> {
         let mut t = Take(bytes);
         let kind = *Kind::ALL.get(usize::from(t.u8()?)).ok_or(Short)?;
         let in_scope = t.u8()? != 0;
-        let enabled_by = t.opt_str()?;
+        let enabled_by = match t.u8()? {
+            0 => None,
+            n => Some(EnabledBy {
+                section: EnabledBy::SECTIONS
+                    .get(usize::from(n) - 1)
+                    .copied()
+                    .ok_or(Short)?,
+                index: usize::try_from(t.u64()?).map_err(|_| Short)?,
+            }),
+        };
         let policy_index = match t.u64()? {
             u64::MAX => None,
             i => Some(usize::try_from(i).map_err(|_| Short)?),
@@ -831,7 +872,10 @@ impl Engine<'_> {
                     p.state
                         .set_one(name!("msExchHomeServerName"), &server.legacy_dn);
                     p.state.set_one(name!("homeMTA"), server.mta_dn());
-                    p.enabled_by = Some(format!("mailbox[{i}]"));
+                    p.enabled_by = Some(EnabledBy {
+                        section: "mailbox",
+                        index: i,
+                    });
                     if let Some(sid) = linked_sid(rule, entry) {
                         p.state.set_one(name!("msExchMasterAccountSid"), sid);
                     }
@@ -857,7 +901,10 @@ impl Engine<'_> {
                     };
                     if let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source) {
                         p.state.set_one(name!("mailNickname"), alias);
-                        p.enabled_by = Some(format!("group[{i}]"));
+                        p.enabled_by = Some(EnabledBy {
+                            section: "group",
+                            index: i,
+                        });
                     } else {
                         p.warnings.push(format!(
                             "group[{i}] matches but no valid alias can be made from `{source}`"
@@ -897,7 +944,7 @@ impl Engine<'_> {
         &self,
         p: &mut Prepared<'_>,
         rules: &[crate::policy::TargetRule],
-        section: &str,
+        section: &'static str,
         source: &str,
     ) {
         let Some((i, rule)) = p.state.first_match(rules, |r| &r.filter) else {
@@ -913,7 +960,7 @@ impl Engine<'_> {
             p,
             rule.target_address.as_ref(),
             alias,
-            &format!("{section}[{i}]"),
+            EnabledBy { section, index: i },
         );
     }
 
@@ -922,7 +969,7 @@ impl Engine<'_> {
         p: &mut Prepared<'_>,
         template: Option<&Template>,
         alias: String,
-        rule: &str,
+        rule: EnabledBy,
     ) {
         let target = match template {
             Some(t) => {
@@ -954,7 +1001,7 @@ impl Engine<'_> {
         p.state.set_one(name!("mailNickname"), alias);
         p.state.set_one(name!("targetAddress"), target);
         p.state.set_one(name!("mAPIRecipient"), FALSE);
-        p.enabled_by = Some(rule.to_string());
+        p.enabled_by = Some(rule);
     }
 
     fn system_policy(&self, p: &mut Prepared<'_>) {
