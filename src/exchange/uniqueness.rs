@@ -321,20 +321,98 @@ pub enum Wanted {
     },
 }
 
-/// What one object needs allocated.
+impl Wanted {
+    /// The address borrowed.
+    pub fn as_ref(&self) -> WantedRef<'_> {
+        match self {
+            Wanted::Local {
+                kind,
+                template,
+                alias,
+                domain,
+            } => WantedRef::Local {
+                kind,
+                template,
+                alias,
+                domain,
+            },
+            Wanted::X400 { kind, address } => WantedRef::X400 { kind, address },
+        }
+    }
+}
+
+/// A [`Wanted`] address borrowed (from a preparation, or from a [`Claim`]'s text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WantedRef<'a> {
+    /// See [`Wanted::Local`].
+    Local {
+        /// Address type (interned).
+        kind: &'static str,
+        /// Local part from the template (retry 0).
+        template: &'a str,
+        /// The alias local part (retry 1 and the base of later ones).
+        alias: &'a str,
+        /// Domain (interned).
+        domain: &'static str,
+    },
+    /// See [`Wanted::X400`].
+    X400 {
+        /// Address type (interned).
+        kind: &'static str,
+        /// The generated address.
+        address: &'a str,
+    },
+}
+
+/// A range of a [`Claim`]'s text.
+type At = (u32, u32);
+
+/// A wanted address as a [`Claim`] holds it: its strings are ranges of the claim's text.
+#[derive(Clone, Copy, Debug)]
+enum Want {
+    Local {
+        kind: &'static str,
+        template: At,
+        alias: At,
+        domain: &'static str,
+    },
+    X400 {
+        kind: &'static str,
+        address: At,
+    },
+}
+
+/// A claim's `whenCreated`.
+#[derive(Clone, Debug, Default)]
+enum WhenCreated {
+    #[default]
+    None,
+    /// Text at the start of the claim's text, up to here.
+    InText(u32),
+    /// Bytes that are not UTF-8 (never seen in an export, kept as read).
+    Bytes(Box<[u8]>),
+}
+
+/// What one object needs allocated. Claims are held from pass 1 to the allocation, one per
+/// claiming object, so their strings share one buffer (`text`) rather than one allocation
+/// each.
 #[derive(Clone, Debug, Default)]
 pub struct Claim {
     /// Input sequence number of the object.
     pub seq: u32,
-    /// `whenCreated` as read (GeneralizedTime sorts as text).
-    pub when_created: Option<Vec<u8>>,
     /// `objectGUID` bytes.
     pub guid: Option<[u8; 16]>,
+    /// `whenCreated` (when it is text), then the wanted addresses' strings, then the
+    /// legacyExchangeDN base and DN.
+    text: String,
+    when_created: WhenCreated,
+    /// The first 16 bytes of `whenCreated` as it sorts (see [`when_head`]), kept here so that
+    /// sorting the claims reads none of their text unless two heads are equal.
+    when_head: u128,
     /// Addresses, in template order.
-    pub wanted: Vec<Wanted>,
-    /// `(base CN, DN)` when the object needs a legacyExchangeDN; the DN is empty when
-    /// [`Claim::guid`] is set (collision suffixes then derive from the GUID).
-    pub legacy: Option<(String, String)>,
+    wanted: Box<[Want]>,
+    /// `(base CN, DN)` when the object needs a legacyExchangeDN.
+    legacy: Option<(At, At)>,
     /// Keys of the first candidates ([`Claim::compute_keys`]); empty until computed.
     pub keys: Vec<Option<(u64, u64)>>,
 }
@@ -353,9 +431,28 @@ pub struct Allocation {
     pub failed: Option<String>,
 }
 
+/// The `whenCreated` of a claim's text.
+fn when_created_bytes<'a>(text: &'a str, when: &'a WhenCreated) -> Option<&'a [u8]> {
+    match when {
+        WhenCreated::None => None,
+        WhenCreated::InText(end) => text.as_bytes().get(..*end as usize),
+        WhenCreated::Bytes(b) => Some(b),
+    }
+}
+
+/// The first 16 bytes of a `whenCreated` as it sorts (none sorts last), zero-padded: they
+/// order as the text does unless they are equal.
+fn when_head(when_created: Option<&[u8]>) -> u128 {
+    let w = when_created.unwrap_or(b"\xff");
+    let mut head = [0u8; 16];
+    let n = w.len().min(16);
+    head[..n].copy_from_slice(&w[..n]);
+    u128::from_be_bytes(head)
+}
+
 /// A claim's `whenCreated` as it sorts (none sorts last).
 fn when(c: &Claim) -> &[u8] {
-    c.when_created.as_deref().unwrap_or(b"\xff")
+    c.when_created().unwrap_or(b"\xff")
 }
 
 /// Allocation settings.
@@ -475,6 +572,111 @@ fn alias_is_tried(template: &str, alias: &str) -> bool {
 }
 
 impl Claim {
+    /// The claim of object `seq`: its `whenCreated` as read (GeneralizedTime sorts as text),
+    /// `objectGUID`, wanted addresses in template order, and `(base CN, DN)` when it needs a
+    /// legacyExchangeDN (the DN empty when `guid` is set: collision suffixes then derive from
+    /// the GUID).
+    pub fn new<'a>(
+        seq: u32,
+        when_created: Option<&[u8]>,
+        guid: Option<[u8; 16]>,
+        wanted: impl ExactSizeIterator<Item = WantedRef<'a>> + Clone,
+        legacy: Option<(&str, &str)>,
+    ) -> Claim {
+        let when_text = when_created.map(std::str::from_utf8);
+        let mut size = match when_text {
+            Some(Ok(t)) => t.len(),
+            _ => 0,
+        };
+        for w in wanted.clone() {
+            size += match w {
+                WantedRef::Local {
+                    template, alias, ..
+                } => template.len() + alias.len(),
+                WantedRef::X400 { address, .. } => address.len(),
+            };
+        }
+        if let Some((base, dn)) = legacy {
+            size += base.len() + dn.len();
+        }
+        let mut text = String::with_capacity(size);
+        let mut put = |s: &str| {
+            let start = text.len() as u32;
+            text.push_str(s);
+            (start, text.len() as u32)
+        };
+        let when_created = match (when_text, when_created) {
+            (Some(Ok(t)), _) => WhenCreated::InText(put(t).1),
+            (Some(Err(_)), Some(b)) => WhenCreated::Bytes(b.into()),
+            _ => WhenCreated::None,
+        };
+        let wanted = wanted
+            .map(|w| match w {
+                WantedRef::Local {
+                    kind,
+                    template,
+                    alias,
+                    domain,
+                } => Want::Local {
+                    kind,
+                    template: put(template),
+                    alias: put(alias),
+                    domain,
+                },
+                WantedRef::X400 { kind, address } => Want::X400 {
+                    kind,
+                    address: put(address),
+                },
+            })
+            .collect();
+        let legacy = legacy.map(|(base, dn)| (put(base), put(dn)));
+        Claim {
+            seq,
+            guid,
+            when_head: when_head(when_created_bytes(&text, &when_created)),
+            text,
+            when_created,
+            wanted,
+            legacy,
+            keys: Vec::new(),
+        }
+    }
+
+    fn at(&self, (start, end): At) -> &str {
+        self.text.get(start as usize..end as usize).unwrap_or("")
+    }
+
+    /// `whenCreated` as read.
+    pub fn when_created(&self) -> Option<&[u8]> {
+        when_created_bytes(&self.text, &self.when_created)
+    }
+
+    /// The wanted addresses, in template order.
+    pub fn wanted(&self) -> impl ExactSizeIterator<Item = WantedRef<'_>> + Clone + '_ {
+        self.wanted.iter().map(|w| match *w {
+            Want::Local {
+                kind,
+                template,
+                alias,
+                domain,
+            } => WantedRef::Local {
+                kind,
+                template: self.at(template),
+                alias: self.at(alias),
+                domain,
+            },
+            Want::X400 { kind, address } => WantedRef::X400 {
+                kind,
+                address: self.at(address),
+            },
+        })
+    }
+
+    /// `(base CN, DN)` when the object needs a legacyExchangeDN.
+    pub fn legacy(&self) -> Option<(&str, &str)> {
+        self.legacy.map(|(b, d)| (self.at(b), self.at(d)))
+    }
+
     /// Computes [`Claim::keys`]: the keys of the candidates nearly every claim tries (its
     /// template and alias addresses, its X.400 address, its first legacyExchangeDN), so that
     /// the one-threaded allocation only looks them up. Call it where the claim is made (the
@@ -486,9 +688,9 @@ impl Claim {
     /// What [`Claim::compute_keys`] stores.
     fn candidate_keys(&self, settings: &AllocSettings) -> Vec<Option<(u64, u64)>> {
         let mut keys = Vec::with_capacity(2 * self.wanted.len() + 1);
-        for w in &self.wanted {
+        for w in self.wanted() {
             match w {
-                Wanted::Local {
+                WantedRef::Local {
                     kind,
                     template,
                     alias,
@@ -499,12 +701,12 @@ impl Claim {
                         alias_is_tried(template, alias).then(|| local_key(kind, alias, domain)),
                     );
                 }
-                Wanted::X400 { kind, address } => {
+                WantedRef::X400 { kind, address } => {
                     keys.push(Some(x400_key(kind, address)));
                 }
             }
         }
-        if let Some((base, dn)) = &self.legacy {
+        if let Some((base, dn)) = self.legacy() {
             let first = legacy_candidate(settings, base, self.guid.as_ref(), dn, 0);
             keys.push(Some(key(&legacy_slot(&first))));
         }
@@ -538,11 +740,10 @@ impl Decisions {
     /// The allocation of claim `i` (its position in the claims given to [`decide`]); `claim`
     /// must be that claim, made again from the same entry (its `seq` and keys are not read).
     pub fn allocation(&self, i: usize, claim: &Claim, settings: &AllocSettings) -> Allocation {
-        let legacy = claim.legacy.as_ref().map(|(b, d)| (b.as_str(), d.as_str()));
         self.allocation_of(
             i,
-            claim.wanted.iter(),
-            legacy,
+            claim.wanted(),
+            claim.legacy(),
             claim.guid.as_ref(),
             settings,
         )
@@ -553,7 +754,7 @@ impl Decisions {
     pub fn allocation_of<'w>(
         &self,
         i: usize,
-        wanted: impl ExactSizeIterator<Item = &'w Wanted>,
+        wanted: impl ExactSizeIterator<Item = WantedRef<'w>>,
         legacy: Option<(&str, &str)>,
         guid: Option<&[u8; 16]>,
         settings: &AllocSettings,
@@ -570,7 +771,7 @@ impl Decisions {
         let mut alloc = Allocation::default();
         for (j, w) in wanted.enumerate() {
             let got = match w {
-                Wanted::Local {
+                WantedRef::Local {
                     kind,
                     template,
                     alias,
@@ -605,14 +806,14 @@ impl Decisions {
                             "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
                             settings.max_retries
                         );
-                        if &**kind == "SMTP" {
+                        if kind == "SMTP" {
                             alloc.failed = Some(msg.clone());
                         }
                         alloc.warnings.push(msg);
                         None
                     }
                 },
-                Wanted::X400 { kind, address } => match choice(j) {
+                WantedRef::X400 { kind, address } => match choice(j) {
                     Some(n) => Some(x400_candidate(kind, address, n)),
                     None => {
                         let first = x400_candidate(kind, address, 0);
@@ -677,13 +878,7 @@ fn serving_order(claims: &[Claim]) -> Vec<u32> {
     let mut order: Vec<(u128, u32, u32)> = claims
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let w = when(c);
-            let mut head = [0u8; 16];
-            let n = w.len().min(16);
-            head[..n].copy_from_slice(&w[..n]);
-            (u128::from_be_bytes(head), c.seq, i as u32)
-        })
+        .map(|(i, c)| (c.when_head, c.seq, i as u32))
         .collect();
     // The order is total (the claim's position breaks every tie), so sorting in parallel on
     // the current rayon pool gives the same order as sorting on one thread.
@@ -728,14 +923,17 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
         } else {
             claim.keys.iter().copied()
         };
-        for w in &claim.wanted {
-            let got = match w {
-                Wanted::Local {
+        // The claim's strings are read only for the candidates the keys do not cover: most
+        // claims never touch their text here.
+        for w in claim.wanted.iter() {
+            let got = match *w {
+                Want::Local {
                     kind,
                     template,
                     alias,
                     domain,
                 } => {
+                    let (template, alias) = (|| claim.at(template), || claim.at(alias));
                     let (kt, ka) = (keys.next().flatten(), keys.next().flatten());
                     let mut got = None;
                     for (n, k) in [(0, kt), (1, ka)] {
@@ -746,11 +944,12 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
                     }
                     if got.is_none() && settings.max_retries >= 2 {
                         let mut tried: Vec<String> = Vec::new();
+                        let (template, alias) = (template(), alias());
                         if kt.is_some() {
-                            tried.push(template.clone());
+                            tried.push(template.to_string());
                         }
                         if ka.is_some() {
-                            tried.push(alias.clone());
+                            tried.push(alias.to_string());
                         }
                         got = numbered_retry(
                             index,
@@ -763,7 +962,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
                     }
                     got
                 }
-                Wanted::X400 { kind, address } => {
+                Want::X400 { kind, address } => {
                     let first = keys.next().flatten();
                     if first.is_some_and(|k| index.take_key(k, seq)) {
                         Some(0)
@@ -771,6 +970,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
                         match settings.x400_duplicates {
                             X400Duplicates::Skip => None,
                             X400Duplicates::Suffix => (2..settings.max_retries.max(3)).find(|n| {
+                                let address = claim.at(address);
                                 index.take_key(key(&x400_candidate(kind, address, *n)), seq)
                             }),
                         }
@@ -782,11 +982,12 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
             }
             out += 1;
         }
-        if let Some((base, dn_text)) = &claim.legacy {
+        if let Some((base, dn_text)) = claim.legacy {
             let first = keys.next().flatten();
             let got = if first.is_some_and(|k| index.take_key(k, seq)) {
                 Some(0)
             } else {
+                let (base, dn_text) = (claim.at(base), claim.at(dn_text));
                 (1..1000u32).find(|attempt| {
                     let value =
                         legacy_candidate(settings, base, claim.guid.as_ref(), dn_text, *attempt);
@@ -872,26 +1073,26 @@ mod tests {
     fn reference_smtp(index: &mut Index, claims: &[Claim], retries: u32) -> Vec<Option<String>> {
         let mut sorted: Vec<&Claim> = claims.iter().collect();
         sorted.sort_by(|a, b| {
-            let wa = a.when_created.as_deref().unwrap_or(b"\xff");
-            let wb = b.when_created.as_deref().unwrap_or(b"\xff");
+            let wa = a.when_created().unwrap_or(b"\xff");
+            let wb = b.when_created().unwrap_or(b"\xff");
             wa.cmp(wb).then(a.seq.cmp(&b.seq))
         });
         let mut got = vec![None; claims.len() + 1];
         for c in sorted {
-            let Wanted::Local {
+            let Some(WantedRef::Local {
                 kind,
                 template,
                 alias,
                 domain,
-            } = &c.wanted[0]
+            }) = c.wanted().next()
             else {
                 unreachable!()
             };
             let mut found = None;
             for n in 0..=retries {
                 let local = match n {
-                    0 => template.clone(),
-                    1 => alias.clone(),
+                    0 => template.to_string(),
+                    1 => alias.to_string(),
                     _ => numbered(alias, n),
                 };
                 let addr = format!("{kind}:{local}@{domain}");
@@ -921,10 +1122,7 @@ mod tests {
         ];
         let claims: Vec<Claim> = order
             .iter()
-            .map(|(seq, when)| Claim {
-                when_created: when.map(|w| w.as_bytes().to_vec()),
-                ..smtp(*seq, "", "x", "x", "corp.example.com")
-            })
+            .map(|(seq, when)| smtp_when(*seq, *when, "x", "x", "corp.example.com"))
             .collect();
         let s = AllocSettings {
             max_retries: 10,
@@ -1008,9 +1206,9 @@ mod tests {
             // Taken out, so that its memory goes as soon as it is served.
             let claim = std::mem::take(&mut claims[i as usize]);
             let mut alloc = Allocation::default();
-            for w in &claim.wanted {
+            for w in claim.wanted() {
                 let got = match w {
-                    Wanted::Local {
+                    WantedRef::Local {
                         kind,
                         template,
                         alias,
@@ -1045,8 +1243,8 @@ mod tests {
                             let this = n;
                             n += 1;
                             let local = match this {
-                                0 => template.clone(),
-                                1 => alias.clone(),
+                                0 => template.to_string(),
+                                1 => alias.to_string(),
                                 _ => numbered(base, this),
                             };
                             if local.is_empty() || tried.contains(&local) {
@@ -1084,14 +1282,14 @@ mod tests {
                                 "no free `{kind}` address at `{domain}` after {} tries (template `{template}`, alias `{alias}`)",
                                 settings.max_retries
                             );
-                            if &**kind == "SMTP" {
+                            if kind == "SMTP" {
                                 alloc.failed = Some(msg.clone());
                             }
                             alloc.warnings.push(msg);
                         }
                         found
                     }
-                    Wanted::X400 { kind, address } => {
+                    WantedRef::X400 { kind, address } => {
                         let first = [kind, ":", address].concat();
                         if index.free_for(&first, claim.seq) {
                             Some(first)
@@ -1128,22 +1326,18 @@ mod tests {
                 }
                 alloc.addresses.push(got);
             }
-            if let Some((base, dn_text)) = &claim.legacy {
+            if let Some((base, dn_text)) = claim.legacy() {
                 let ag = &settings.admin_group_legacy_dn;
                 let mut chosen = None;
                 for attempt in 0..1000u32 {
                     let cn = if attempt == 0 && !base.is_empty() {
-                        base.clone()
+                        base.to_string()
                     } else if settings.legacy_collision == crate::policy::LegacyCollision::Number
                         && !base.is_empty()
                     {
                         numbered(base, attempt + 1)
                     } else {
-                        let b = if base.is_empty() {
-                            "recipient"
-                        } else {
-                            base.as_str()
-                        };
+                        let b = if base.is_empty() { "recipient" } else { base };
                         legacy_dn::collision_candidate(b, claim.guid.as_ref(), dn_text, attempt)
                     };
                     let value = legacy_dn::recipient_legacy_dn(ag, &cn);
@@ -1196,21 +1390,22 @@ mod tests {
                     });
                 }
                 let guid = (flags & 4 != 0).then_some([t; 16]);
-                Claim {
+                let when = [b'0' + w % 3];
+                let legacy = (flags & 8 != 0).then(|| {
+                    let dn = if guid.is_none() {
+                        format!("cn={seq}")
+                    } else {
+                        String::new()
+                    };
+                    (name(a).to_string(), dn)
+                });
+                Claim::new(
                     seq,
-                    when_created: (w % 4 != 0).then(|| vec![b'0' + w % 3]),
+                    (w % 4 != 0).then_some(&when[..]),
                     guid,
-                    wanted,
-                    legacy: (flags & 8 != 0).then(|| {
-                        let dn = if guid.is_none() {
-                            format!("cn={seq}")
-                        } else {
-                            String::new()
-                        };
-                        (name(a).to_string(), dn)
-                    }),
-                    keys: Vec::new(),
-                }
+                    wanted.iter().map(Wanted::as_ref),
+                    legacy.as_ref().map(|(b, d)| (b.as_str(), d.as_str())),
+                )
             })
             .collect();
         let held = held
@@ -1279,19 +1474,17 @@ mod tests {
     }
 
     fn smtp(seq: u32, when: &str, template: &str, alias: &str, domain: &str) -> Claim {
-        Claim {
-            seq,
-            when_created: Some(when.as_bytes().to_vec()),
-            guid: None,
-            wanted: vec![Wanted::Local {
-                kind: "smtp",
-                template: template.into(),
-                alias: alias.into(),
-                domain: crate::model::intern(domain),
-            }],
-            legacy: None,
-            keys: Vec::new(),
-        }
+        smtp_when(seq, Some(when), template, alias, domain)
+    }
+
+    fn smtp_when(seq: u32, when: Option<&str>, template: &str, alias: &str, domain: &str) -> Claim {
+        let wanted = [WantedRef::Local {
+            kind: "smtp",
+            template,
+            alias,
+            domain: crate::model::intern(domain),
+        }];
+        Claim::new(seq, when.map(str::as_bytes), None, wanted.into_iter(), None)
     }
 
     proptest::proptest! {
@@ -1380,14 +1573,13 @@ mod tests {
     fn legacy_dns_collide_with_x500_proxies_and_get_a_stable_suffix() {
         let mut idx = Index::default();
         idx.hold("X500:/o=Corp/ou=AG/cn=Recipients/cn=jsmith", 1);
-        let claim = Claim {
-            seq: 2,
-            when_created: None,
-            guid: Some([7; 16]),
-            wanted: vec![],
-            legacy: Some(("jsmith".into(), "cn=J,dc=x".into())),
-            keys: Vec::new(),
-        };
+        let claim = Claim::new(
+            2,
+            None,
+            Some([7; 16]),
+            std::iter::empty(),
+            Some(("jsmith", "cn=J,dc=x")),
+        );
         let a = allocate(&mut idx, vec![claim.clone()], &settings());
         let v = a[&2].legacy_dn.clone().unwrap();
         assert!(v.starts_with("/o=Corp/ou=AG/cn=Recipients/cn=jsmith"));
@@ -1404,20 +1596,60 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_gives_back_what_it_was_made_of() {
+        let wanted = [
+            Wanted::Local {
+                kind: "SMTP",
+                template: "John.Smith".into(),
+                alias: "jsmith".into(),
+                domain: "corp.example.com",
+            },
+            Wanted::Local {
+                kind: "smtp",
+                template: String::new(),
+                alias: "jsmith".into(),
+                domain: "corp.example.net",
+            },
+            Wanted::X400 {
+                kind: "X400",
+                address: "c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;".into(),
+            },
+        ];
+        for when in [
+            None,
+            Some(&b"20050307012756.0Z"[..]),
+            Some(&b"2005\xff"[..]),
+        ] {
+            for legacy in [None, Some(("jsmith", "")), Some(("jsmith", "CN=J,DC=x"))] {
+                let c = Claim::new(
+                    7,
+                    when,
+                    Some([1; 16]),
+                    wanted.iter().map(Wanted::as_ref),
+                    legacy,
+                );
+                assert_eq!(c.seq, 7);
+                assert_eq!(c.when_created(), when);
+                assert_eq!(c.guid, Some([1; 16]));
+                assert!(c.wanted().eq(wanted.iter().map(Wanted::as_ref)));
+                assert_eq!(c.wanted().len(), 3);
+                assert_eq!(c.legacy(), legacy);
+                assert_eq!(c.decisions(), 3 + usize::from(legacy.is_some()));
+                // One buffer, allocated once at its final size.
+                assert_eq!(c.text.len(), c.text.capacity());
+            }
+        }
+    }
+
+    #[test]
     fn x400_conflicts_are_skipped_by_default() {
         let mut idx = Index::default();
         idx.hold("X400:c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;", 1);
-        let claim = Claim {
-            seq: 2,
-            when_created: None,
-            guid: None,
-            wanted: vec![Wanted::X400 {
-                kind: "X400",
-                address: "c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;".into(),
-            }],
-            legacy: None,
-            keys: Vec::new(),
-        };
+        let wanted = [WantedRef::X400 {
+            kind: "X400",
+            address: "c=US;a= ;p=Corp;o=Exchange;s=Smith;g=John;",
+        }];
+        let claim = Claim::new(2, None, None, wanted.into_iter(), None);
         let a = allocate(&mut idx, vec![claim], &settings());
         assert_eq!(a[&2].addresses[0], None);
         assert_eq!(a[&2].warnings.len(), 1);
