@@ -843,19 +843,27 @@ impl Engine<'_> {
     fn mail_enable(&self, fam: Family, p: &mut Prepared<'_>) {
         let policy = self.policy;
         let entry = p.state.entry();
-        let sam = entry
-            .first_str(name!("sAMAccountName"))
-            .unwrap_or("")
-            .to_string();
-        let cn = dn::first_value(entry.dn())
-            .map(|v| crate::model::lossy(&v).into_owned())
-            .unwrap_or_default();
+        let sam = entry.first_str(name!("sAMAccountName")).unwrap_or("");
+        // The first RDN's value, read only when an alias needs it.
+        let cn = || {
+            dn::first_value(entry.dn())
+                .map(|v| crate::model::lossy(&v).into_owned())
+                .unwrap_or_default()
+        };
+        // What an alias is made from: the sAMAccountName, or the CN without one.
+        let sam_or_cn = || {
+            if sam.is_empty() {
+                cn()
+            } else {
+                sam.to_string()
+            }
+        };
         match fam {
             Family::User => {
                 if let Some((i, rule)) = p.state.first_match(&policy.mailbox, |r| &r.filter) {
                     let alias = self
-                        .make_alias(rule.alias.as_ref(), &p.state, &sam)
-                        .or_else(|| alias::alias_from(&cn));
+                        .make_alias(rule.alias.as_ref(), &p.state, sam)
+                        .or_else(|| alias::alias_from(&cn()));
                     let Some(alias) = alias else {
                         p.warnings.push(format!("mailbox[{i}] matches but no valid alias can be made from sAMAccountName `{sam}`"));
                         return;
@@ -875,24 +883,15 @@ impl Engine<'_> {
                     }
                     return;
                 }
-                let source = if sam.is_empty() {
-                    cn.clone()
-                } else {
-                    sam.clone()
-                };
-                self.target_rules(p, &policy.mail_user, "mail_user", &source);
+                self.target_rules(p, &policy.mail_user, "mail_user", sam_or_cn);
             }
             Family::Contact => {
-                let source: String = cn.chars().filter(|c| *c != ' ').collect();
-                self.target_rules(p, &policy.contact, "contact", &source);
+                let source = || cn().chars().filter(|c| *c != ' ').collect();
+                self.target_rules(p, &policy.contact, "contact", source);
             }
             Family::Group => {
                 if let Some((i, rule)) = p.state.first_match(&policy.group, |g| &g.filter) {
-                    let source = if sam.is_empty() {
-                        cn.clone()
-                    } else {
-                        sam.clone()
-                    };
+                    let source = sam_or_cn();
                     if let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, &source) {
                         p.state.set_one(name!("mailNickname"), alias);
                         p.enabled_by = Some(EnabledBy {
@@ -939,11 +938,12 @@ impl Engine<'_> {
         p: &mut Prepared<'_>,
         rules: &[crate::policy::TargetRule],
         section: &'static str,
-        source: &str,
+        source: impl FnOnce() -> String,
     ) {
         let Some((i, rule)) = p.state.first_match(rules, |r| &r.filter) else {
             return;
         };
+        let source = &source();
         let Some(alias) = self.make_alias(rule.alias.as_ref(), &p.state, source) else {
             p.warnings.push(format!(
                 "{section}[{i}] matches but no valid alias can be made from `{source}`"
