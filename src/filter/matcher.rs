@@ -31,6 +31,8 @@ pub struct AttrName {
     /// The bit of [`Subject`]'s presence answers for this description (the same for every
     /// description equal to it but for ASCII case); 0 when it has none.
     bit: u64,
+    /// Its place + 1 in [`WELL_KNOWN`](crate::model::entry::WELL_KNOWN), 0 for none.
+    known: u8,
 }
 
 impl crate::model::Desc for &AttrName {
@@ -42,6 +44,10 @@ impl crate::model::Desc for &AttrName {
     fn key(&self) -> u64 {
         self.key
     }
+    #[inline]
+    fn well_known(&self) -> u8 {
+        self.known
+    }
 }
 
 impl AttrName {
@@ -50,6 +56,7 @@ impl AttrName {
         let number = name_number(text);
         AttrName {
             key: attr_key(text.as_bytes()),
+            known: crate::model::entry::well_known(text.as_bytes()),
             text: text.into(),
             bit: if number < 64 { 1 << number } else { 0 },
         }

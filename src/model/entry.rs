@@ -49,6 +49,9 @@ pub struct Entry {
     /// for free. Later slots are found by a scan. Made by the first lookup by name, so an
     /// entry that is only read through and written (`convert`) never pays for it.
     table: std::sync::OnceLock<Table>,
+    /// The slot of each [`WELL_KNOWN`] type the entry has (slot number + 1, 0 when absent):
+    /// made by the first lookup of one of them, which then costs no hashing or comparison.
+    known: std::sync::OnceLock<Known>,
 }
 
 /// One attribute of an [`Entry`]: its description as written and its values.
@@ -130,6 +133,17 @@ impl Entry {
     /// set).
     #[inline]
     pub fn get(&self, name: impl Desc) -> Option<AttrRef<'_>> {
+        let w = name.well_known();
+        if w != 0 && self.slots.len() < usize::from(u8::MAX) {
+            let known = self.known.get_or_init(|| Known::of(self));
+            return match known.0[usize::from(w) - 1] {
+                0 => None,
+                i => Some(AttrRef {
+                    entry: self,
+                    slot: &self.slots[usize::from(i) - 1],
+                }),
+            };
+        }
         self.get_keyed(name.bytes(), name.key())
     }
 
@@ -386,6 +400,7 @@ impl Entry {
             slots,
             values,
             table: std::sync::OnceLock::new(),
+            known: std::sync::OnceLock::new(),
         }
     }
 }
@@ -446,6 +461,7 @@ impl Entry {
     fn reindex(&mut self) {
         // Made again by the next lookup.
         self.table = std::sync::OnceLock::new();
+        self.known = std::sync::OnceLock::new();
     }
 }
 
@@ -514,6 +530,7 @@ impl EntryBuilder {
                 slots: Vec::with_capacity(values.min(64)),
                 values: Vec::new(),
                 table: std::sync::OnceLock::new(),
+                known: std::sync::OnceLock::new(),
             },
             pending: Vec::with_capacity(values),
             base: record.len(),
@@ -751,6 +768,137 @@ impl EntryBuilder {
     }
 }
 
+/// Attribute types the engine looks up by [`Name`] on every object: found through
+/// [`Entry::known`] rather than by hashing and comparing. A [`Name`] (or a filter's resolved
+/// attribute) of one of these types, without options, carries its place here
+/// ([`Desc::well_known`]).
+pub const WELL_KNOWN: [&str; 40] = [
+    "displayName",
+    "homeMDB",
+    "homeMTA",
+    "legacyExchangeDN",
+    "mAPIRecipient",
+    "mDBUseDefaults",
+    "mail",
+    "mailNickname",
+    "member",
+    "msExchHomeServerName",
+    "msExchMailboxGuid",
+    "msExchMasterAccountSid",
+    "msExchPoliciesIncluded",
+    "msExchRecipientDisplayType",
+    "msExchRecipientTypeDetails",
+    "msExchUserAccountControl",
+    "msExchVersion",
+    "proxyAddresses",
+    "reportToOriginator",
+    "showInAddressBook",
+    "targetAddress",
+    "textEncodedORAddress",
+    "msExchHideFromAddressLists",
+    "msExchPoliciesExcluded",
+    "hideDLMembership",
+    "objectClass",
+    "objectCategory",
+    "objectGUID",
+    "groupType",
+    "userAccountControl",
+    "givenName",
+    "sn",
+    "initials",
+    "sAMAccountName",
+    "whenCreated",
+    "cn",
+    "objectSid",
+    "distinguishedName",
+    "company",
+    "department",
+];
+
+/// The place + 1 of `text` in [`WELL_KNOWN`] (compared as ASCII without case), 0 when it is
+/// not there (or has options).
+pub const fn well_known(text: &[u8]) -> u8 {
+    let mut i = 0;
+    while i < WELL_KNOWN.len() {
+        let k = WELL_KNOWN[i].as_bytes();
+        if k.len() == text.len() {
+            let mut j = 0;
+            while j < k.len() && k[j].eq_ignore_ascii_case(&text[j]) {
+                j += 1;
+            }
+            if j == k.len() {
+                return (i + 1) as u8;
+            }
+        }
+        i += 1;
+    }
+    0
+}
+
+/// [`WELL_KNOWN`] by key: place + 1, direct-mapped on the key's top bits with linear probing
+/// (0 for free), built with the program.
+static KNOWN_BY_KEY: [u8; KNOWN_TABLE] = {
+    let mut t = [0u8; KNOWN_TABLE];
+    let mut i = 0;
+    while i < WELL_KNOWN.len() {
+        let mut h = known_home(attr_key(WELL_KNOWN[i].as_bytes()));
+        while t[h] != 0 {
+            h = (h + 1) % KNOWN_TABLE;
+        }
+        t[h] = (i + 1) as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Entries of [`KNOWN_BY_KEY`] (a power of two, well above [`WELL_KNOWN`]'s length).
+const KNOWN_TABLE: usize = 128;
+
+const fn known_home(key: u64) -> usize {
+    (key >> 57) as usize % KNOWN_TABLE
+}
+
+/// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key`, 0 for none.
+#[inline]
+fn well_known_keyed(desc: &[u8], key: u64) -> u8 {
+    // Descriptions with options (the key's low bit) are none of them.
+    if key & 1 != 0 {
+        return 0;
+    }
+    let mut h = known_home(key);
+    loop {
+        match KNOWN_BY_KEY[h] {
+            0 => return 0,
+            w => {
+                let k = WELL_KNOWN[usize::from(w) - 1].as_bytes();
+                if k.len() == desc.len() && eq_ignore_case(k, desc) {
+                    return w;
+                }
+            }
+        }
+        h = (h + 1) % KNOWN_TABLE;
+    }
+}
+
+/// [`Entry::known`]: per [`WELL_KNOWN`] type, its slot number + 1 (0 when absent). Boxed to
+/// keep entries small to move.
+#[derive(Clone, Debug)]
+struct Known(Box<[u8; WELL_KNOWN.len()]>);
+
+impl Known {
+    /// The well-known slots of `entry` (which has fewer than 255 slots).
+    fn of(entry: &Entry) -> Known {
+        let mut k = Known(Box::new([0; WELL_KNOWN.len()]));
+        for (i, s) in entry.slots.iter().enumerate() {
+            let w = well_known_keyed(&entry.buf[s.name.range()], s.key);
+            if w != 0 {
+                k.0[usize::from(w) - 1] = (i + 1) as u8;
+            }
+        }
+        k
+    }
+}
+
 /// The open-addressing table of [`Entry::table`] (boxed to keep entries small to move).
 #[derive(Clone, Debug)]
 struct Table(Box<[u8; TABLE_SIZE]>);
@@ -810,6 +958,8 @@ pub const fn attr_key(desc: &[u8]) -> u64 {
 pub struct Name {
     text: &'static str,
     key: u64,
+    /// Its place + 1 in [`WELL_KNOWN`], 0 for none.
+    known: u8,
 }
 
 impl Name {
@@ -819,6 +969,7 @@ impl Name {
         Name {
             text,
             key: attr_key(text.as_bytes()),
+            known: well_known(text.as_bytes()),
         }
     }
 
@@ -843,6 +994,12 @@ pub trait Desc: Copy {
     fn bytes(&self) -> &[u8];
     /// Its [`attr_key`].
     fn key(&self) -> u64;
+    /// Its place + 1 in [`WELL_KNOWN`] when it is one of those types without options, else 0
+    /// (looked up the general way).
+    #[inline]
+    fn well_known(&self) -> u8 {
+        0
+    }
 }
 
 impl Desc for &str {
@@ -875,6 +1032,10 @@ impl Desc for Name {
     #[inline]
     fn key(&self) -> u64 {
         self.key
+    }
+    #[inline]
+    fn well_known(&self) -> u8 {
+        self.known
     }
 }
 
@@ -1129,6 +1290,70 @@ mod tests {
             assert!(full.contains_keyed(d.as_bytes(), attr_key(d.as_bytes())));
         }
         assert!(!full.contains_keyed(b"another", attr_key(b"another")));
+    }
+
+    #[test]
+    fn well_known_names_are_found_as_every_other_name() {
+        for (i, t) in WELL_KNOWN.iter().enumerate() {
+            assert_eq!(usize::from(well_known(t.as_bytes())), i + 1, "{t}");
+            assert_eq!(usize::from(well_known(t.to_uppercase().as_bytes())), i + 1);
+            assert_eq!(
+                well_known_keyed(t.as_bytes(), attr_key(t.as_bytes())),
+                (i + 1) as u8
+            );
+            let opt = format!("{t};lang-de");
+            assert_eq!(
+                well_known_keyed(opt.as_bytes(), attr_key(opt.as_bytes())),
+                0
+            );
+            // Every name of the table is distinct.
+            assert!(WELL_KNOWN[..i].iter().all(|o| !o.eq_ignore_ascii_case(t)));
+        }
+        for other in [
+            "",
+            "x",
+            "mailNicknam",
+            "mailNickname2",
+            "proxyAddresses;x",
+            "c",
+        ] {
+            assert_eq!(well_known(other.as_bytes()), 0, "{other}");
+            assert_eq!(
+                well_known_keyed(other.as_bytes(), attr_key(other.as_bytes())),
+                0
+            );
+        }
+        assert_ne!(name!("mailNickname").known, 0);
+    }
+
+    proptest::proptest! {
+        /// A lookup by a well-known [`Name`] finds what the general lookup finds, in entries
+        /// holding those names in any case, with options, and among other attributes.
+        #[test]
+        fn well_known_lookups_agree_with_the_general_one(
+            attrs in proptest::collection::vec(
+                (0usize..WELL_KNOWN.len() + 3, proptest::bool::ANY, proptest::bool::ANY, 0u8..3),
+                0..30,
+            ),
+        ) {
+            let mut b = EntryBuilder::new(b"cn=x");
+            for (n, (i, upper, option, v)) in attrs.iter().enumerate() {
+                let base = WELL_KNOWN.get(*i).copied().unwrap_or("other");
+                let mut name = if *upper { base.to_uppercase() } else { base.to_string() };
+                if *option {
+                    name.push_str(";lang-de");
+                }
+                b.push(name.as_bytes(), format!("{n}-{v}").as_bytes());
+            }
+            let e = b.finish();
+            for t in WELL_KNOWN {
+                let name = Name { text: t, key: attr_key(t.as_bytes()), known: well_known(t.as_bytes()) };
+                proptest::prop_assert!(name.known != 0);
+                let fast: Option<Vec<&[u8]>> = e.get(name).map(|a| a.values().collect());
+                let slow: Option<Vec<&[u8]>> = e.get_bytes(t.as_bytes()).map(|a| a.values().collect());
+                proptest::prop_assert_eq!(fast, slow, "{}", t);
+            }
+        }
     }
 
     proptest::proptest! {

@@ -118,7 +118,7 @@ where
     };
     for (at, key, name, want) in ordered {
         let attr = name.bytes();
-        let found = entry.get_keyed(attr, key);
+        let found = entry.get(*name);
         // The entry's values, read where they are (collecting them cost an allocation per
         // attribute of every changed object).
         let current = || found.into_iter().flat_map(|a| a.values());
