@@ -199,9 +199,18 @@ impl<'a> State<'a> {
         if self.names & name_bit(key) == 0 {
             return None;
         }
+        let known = attr.well_known();
         self.overrides
             .iter()
-            .find(|(n, _)| n.key() == key && attr_eq(n.bytes(), attr.bytes()))
+            .find(|(n, _)| {
+                // Well-known names are equal exactly when they are the same one (a
+                // description that does not say which one it is is compared as text).
+                if known != 0 && n.well_known() != 0 {
+                    n.well_known() == known
+                } else {
+                    n.key() == key && attr_eq(n.bytes(), attr.bytes())
+                }
+            })
             .map(|(_, r)| self.planned(r))
     }
 

@@ -982,6 +982,10 @@ impl Name {
 impl PartialEq for Name {
     /// Equal names by [`attr_eq`] (the keys decide unless they are equal).
     fn eq(&self, other: &Name) -> bool {
+        // Two well-known names are equal exactly when they are the same one.
+        if self.known != 0 && other.known != 0 {
+            return self.known == other.known;
+        }
         self.key == other.key && attr_eq(self.text.as_bytes(), other.text.as_bytes())
     }
 }
@@ -1324,6 +1328,27 @@ mod tests {
             );
         }
         assert_ne!(name!("mailNickname").known, 0);
+        // Names compare as `attr_eq` says, well-known or not.
+        let texts: Vec<&'static str> = WELL_KNOWN
+            .iter()
+            .flat_map(|t| [*t, &*Box::leak(t.to_uppercase().into_boxed_str())])
+            .chain([
+                "other",
+                "OTHER",
+                "mail;x",
+                "MAIL;X",
+                "proxyAddresses;lang-de",
+            ])
+            .collect();
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(
+                    Name::new(a) == Name::new(b),
+                    attr_eq(a.as_bytes(), b.as_bytes()),
+                    "{a} {b}"
+                );
+            }
+        }
     }
 
     proptest::proptest! {

@@ -90,9 +90,18 @@ where
         .into_iter()
         .map(|(n, w)| {
             let key = n.key();
+            let known = n.well_known();
             let at = ORDER
                 .iter()
-                .position(|o| o.key() == key && attr_eq(o.bytes(), n.bytes()))
+                .position(|o| {
+                    // Well-known names are equal exactly when they are the same one (a
+                    // description that does not say which one it is is compared as text).
+                    if known != 0 && o.well_known() != 0 {
+                        o.well_known() == known
+                    } else {
+                        o.key() == key && attr_eq(o.bytes(), n.bytes())
+                    }
+                })
                 .unwrap_or(ORDER.len());
             (at, key, n, w)
         })
