@@ -304,6 +304,9 @@ struct KnownName {
     role: NameRole,
     /// Whether it names a binary attribute (`attr_info(name).is_binary()`).
     binary: bool,
+    /// Its place + 1 in [`WELL_KNOWN`](crate::model::entry::WELL_KNOWN) when the parser
+    /// keeps some types ([`ParseOptions::keep`]; 0 otherwise, or when it is not there).
+    known: u8,
 }
 
 impl KnownName {
@@ -509,6 +512,11 @@ impl Names {
             key,
             role,
             binary: info.is_binary(),
+            known: if self.keep.is_some() {
+                crate::model::entry::well_known_keyed(name, key)
+            } else {
+                0
+            },
         });
         self.next.push(0);
         self.next2.push(0);
@@ -633,11 +641,15 @@ fn attr_line(input: &[u8]) -> IResult<&[u8], (&[u8], Kind)> {
 impl Parser {
     /// A parser with `opts`.
     pub fn new(opts: ParseOptions) -> Self {
+        let mut scan = crate::model::entry::Scan::default();
+        // A parser that keeps some types serves a reader that looks them up.
+        scan.track_known = opts.keep.is_some();
         Parser {
             names: Names {
                 keep: opts.keep.clone(),
                 ..Names::default()
             },
+            scan,
             opts,
             ..Parser::default()
         }
@@ -918,7 +930,8 @@ impl Parser {
             let spelling = names.lookup(bytes, pos, end, prev)?;
             prev = spelling + 1;
             let k = &names.known[spelling as usize];
-            let (len, id, key, role, binary) = (k.len as usize, k.id, k.key, k.role, k.binary);
+            let (len, id, key, role, binary, known) =
+                (k.len as usize, k.id, k.key, k.role, k.binary, k.known);
             let i = pos + len + 1;
             // The usual line: `name: value` (or `name:value`, or `name:`), not folded, of an
             // attribute with nothing else to it.
@@ -943,6 +956,9 @@ impl Parser {
                             binary,
                             (rel(v), rel(end)),
                         );
+                        if known != 0 {
+                            scan.known_slot(known, slot);
+                        }
                         names.set_slot(id, slot);
                     }
                 }
@@ -989,6 +1005,9 @@ impl Parser {
                         Some(slot) => slot,
                         None => {
                             let slot = scan.attribute(rel(pos), rel(pos + len), key, binary);
+                            if known != 0 {
+                                scan.known_slot(known, slot);
+                            }
                             names.set_slot(id, slot);
                             slot
                         }
@@ -1835,7 +1854,7 @@ mod tests {
             texts in proptest::collection::vec(record_text(), 1..4)
         ) {
             let mut keep = crate::model::TypeSet::default();
-            for t in ["cn", "objectGUID", "member", "proxyAddresses", "x-y.z_1"] {
+            for t in ["cn", "objectGUID", "member", "proxyAddresses", "x-y.z_1", "objectClass", "mail"] {
                 keep.insert(t.as_bytes());
             }
             let keep = std::sync::Arc::new(keep);
@@ -1849,6 +1868,17 @@ mod tests {
                     proptest::prop_assert_eq!(kept_of(a, &keep), kept_of(b, &keep));
                     // The fast path stores nothing else.
                     proptest::prop_assert!(b.attributes().all(|x| keep.contains_keyed(x.name(), x.key())));
+                    // The well-known types it noted while reading are found as any other.
+                    for t in crate::model::entry::WELL_KNOWN {
+                        let values = |a: Option<crate::model::AttrRef<'_>>| {
+                            a.map(|a| a.values().map(<[u8]>::to_vec).collect::<Vec<_>>())
+                        };
+                        proptest::prop_assert_eq!(
+                            values(b.get(crate::model::Name::new(t))),
+                            values(b.get_bytes(t.as_bytes())),
+                            "{}", t
+                        );
+                    }
                 }
                 let (mut wa, mut wb) = (Vec::new(), Vec::new());
                 let (a, b) = (all.parse(text, 1, &mut wa), some.parse(text, 1, &mut wb));

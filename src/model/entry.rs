@@ -231,7 +231,6 @@ pub(crate) const EXTRA: u32 = 1 << 31;
 /// values of each attribute one after the other when the record lists them so (the usual
 /// case), so that making the entry copies these arrays. Positions are offsets in the record,
 /// or in its `extra` bytes when marked with [`EXTRA`].
-#[derive(Default)]
 pub(crate) struct Scan {
     slots: Vec<Slot>,
     /// Every value, in input order.
@@ -241,6 +240,24 @@ pub(crate) struct Scan {
     owners: Vec<u32>,
     /// The slot of the last value.
     last: u32,
+    /// Set when the reader notes the [`WELL_KNOWN`] types of its attributes
+    /// ([`Scan::known_slot`]), so that the entry comes with [`Entry::known`] made.
+    pub(crate) track_known: bool,
+    /// Per [`WELL_KNOWN`] type, its slot number + 1 (0 when absent), when tracked.
+    known: [u8; WELL_KNOWN.len()],
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Scan {
+            slots: Vec::new(),
+            values: Vec::new(),
+            owners: Vec::new(),
+            last: 0,
+            track_known: false,
+            known: [0; WELL_KNOWN.len()],
+        }
+    }
 }
 
 impl Scan {
@@ -250,6 +267,21 @@ impl Scan {
         self.values.clear();
         self.owners.clear();
         self.last = 0;
+        if self.track_known {
+            self.known = [0; WELL_KNOWN.len()];
+        }
+    }
+
+    /// Notes that slot `slot` holds the [`WELL_KNOWN`] type of place + 1 `known` (see
+    /// [`well_known_keyed`]).
+    #[inline]
+    pub(crate) fn known_slot(&mut self, known: u8, slot: u32) {
+        if let (Some(k), Ok(s)) = (
+            self.known.get_mut(usize::from(known).wrapping_sub(1)),
+            u8::try_from(slot + 1),
+        ) {
+            *k = s;
+        }
     }
 
     /// Adds an attribute whose description is at `start..end` of the record, with its
@@ -397,10 +429,14 @@ impl Entry {
                 start: dn.0,
                 end: dn.1,
             }),
+            known: if scan.track_known && slots.len() < usize::from(u8::MAX) {
+                std::sync::OnceLock::from(Known(Box::new(scan.known)))
+            } else {
+                std::sync::OnceLock::new()
+            },
             slots,
             values,
             table: std::sync::OnceLock::new(),
-            known: std::sync::OnceLock::new(),
         }
     }
 }
@@ -860,7 +896,7 @@ const fn known_home(key: u64) -> usize {
 
 /// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key`, 0 for none.
 #[inline]
-fn well_known_keyed(desc: &[u8], key: u64) -> u8 {
+pub(crate) fn well_known_keyed(desc: &[u8], key: u64) -> u8 {
     // Descriptions with options (the key's low bit) are none of them.
     if key & 1 != 0 {
         return 0;
