@@ -473,7 +473,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let alloc = claim_at
             .get(place)
             .and_then(|i| prepared.allocation(&decisions, *i as usize, &alloc_settings));
-        let mut finished = engine.finish(prepared, alloc.as_ref());
+        let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
         let before = bytes.len();
         let mut attrs: Vec<&'static str> = Vec::new();

@@ -741,10 +741,10 @@ pub fn is_primary(p: &[u8]) -> bool {
 /// Adds `addr` to `proxies` (or finds it, case-insensitively). As a primary it becomes the one
 /// primary of its type and the old primary is demoted; a secondary never demotes anything.
 fn put_address(proxies: &mut Vec<Vec<u8>>, addr: &[u8], primary: bool) {
-    let t = proxy_type(addr).to_vec();
+    let t = proxy_type(addr);
     if primary {
         for x in proxies.iter_mut() {
-            if proxy_type(x).eq_ignore_ascii_case(&t) && is_primary(x) && !case_ignore_eq(x, addr) {
+            if proxy_type(x).eq_ignore_ascii_case(t) && is_primary(x) && !case_ignore_eq(x, addr) {
                 *x = with_type_case(x, false);
             }
         }
@@ -1319,7 +1319,7 @@ impl Engine<'_> {
 
     /// The desired state after the allocation: every RUS-owned attribute the object should
     /// have, as overrides over the entry. `None` when the object is not stamped.
-    pub fn finish<'e>(&self, mut p: Prepared<'e>, alloc: Option<&Allocation>) -> Finished<'e> {
+    pub fn finish<'e>(&self, mut p: Prepared<'e>, mut alloc: Option<Allocation>) -> Finished<'e> {
         let ees = p.in_scope
             && recipient::well_known_group(p.state.entry(), "Exchange Enterprise Servers")
                 .is_some();
@@ -1334,8 +1334,8 @@ impl Engine<'_> {
                 stamped: ees,
             };
         }
-        if let Some(a) = alloc {
-            p.warnings.extend(a.warnings.iter().cloned());
+        if let Some(a) = &mut alloc {
+            p.warnings.append(&mut a.warnings);
             if let Some(f) = &a.failed {
                 p.warnings.push(format!("not stamped: {f}"));
                 return Finished {
@@ -1347,7 +1347,7 @@ impl Engine<'_> {
                 p.state.set_one(name!("legacyExchangeDN"), l);
             }
         }
-        self.merge_addresses(&mut p, alloc);
+        self.merge_addresses(&mut p, alloc.as_ref());
         if p.kind == Kind::Group {
             // The ADUC default, set only when the group has no value (a deliberate FALSE stays).
             if !p.state.has(name!("reportToOriginator")) {
