@@ -1507,13 +1507,16 @@ impl Engine<'_> {
     /// `{policy},{EAP}` value, or an E2007 EAP type or policy GUID value).
     fn is_eap_value(&self, v: &[u8]) -> bool {
         let eap = EAP_GUID.as_bytes();
-        v.windows(eap.len()).any(|w| w.eq_ignore_ascii_case(eap))
-            || (self.policy.org.target == Target::Exchange2007
-                && self.policy.recipient_policies.iter().any(|r| {
-                    r.guid
-                        .as_deref()
-                        .is_some_and(|g| case_ignore_eq(g.as_bytes(), v))
-                }))
+        // The GUID starts with `{`: only the places of one can start it.
+        memchr::memchr_iter(eap[0], v).any(|i| {
+            v.get(i..i + eap.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(eap))
+        }) || (self.policy.org.target == Target::Exchange2007
+            && self.policy.recipient_policies.iter().any(|r| {
+                r.guid
+                    .as_deref()
+                    .is_some_and(|g| case_ignore_eq(g.as_bytes(), v))
+            }))
     }
 
     fn e2007(&self, p: &mut Prepared<'_>) {
