@@ -12,7 +12,7 @@ pub const RECIPIENTS: &str = "/cn=Recipients";
 /// True for a character Exchange accepts in a legacy CN (§1.2, `LegacyDN.IsValidLegacyCommonName`):
 /// printable ASCII 0x20-0x7E except `` # $ / ; = \ ^ ` ~ ``.
 pub fn is_legacy_cn_char(c: char) -> bool {
-    (' '..='~').contains(&c) && !"#$/;=\\^`~".contains(c)
+    (' '..='~').contains(&c) && !matches!(c, '#' | '$' | '/' | ';' | '=' | '\\' | '^' | '`' | '~')
 }
 
 /// True when `cn` is a valid legacy CN: 1-64 characters, all [`is_legacy_cn_char`].
@@ -127,6 +127,14 @@ pub fn collision_candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn legacy_cn_chars_are_printable_ascii_but_nine() {
+        for c in (0u32..0x300).filter_map(char::from_u32) {
+            let want = (' '..='~').contains(&c) && !"#$/;=\\^`~".contains(c);
+            assert_eq!(is_legacy_cn_char(c), want, "{c:?}");
+        }
+    }
     use proptest::prelude::*;
 
     #[test]
