@@ -67,10 +67,20 @@ pub fn recipient_legacy_dn(admin_group_legacy_dn: &str, cn: &str) -> String {
     out.push_str(parent);
     out.push_str(RECIPIENTS);
     out.push_str("/cn=");
-    let room = MAX_LEGACY_DN
-        .saturating_sub(out.chars().count())
-        .min(MAX_CN);
-    out.extend(cn.chars().take(room));
+    // Counted in characters; ASCII text (the usual case) has as many as bytes.
+    let count = |s: &str| {
+        if s.is_ascii() {
+            s.len()
+        } else {
+            s.chars().count()
+        }
+    };
+    let room = MAX_LEGACY_DN.saturating_sub(count(&out)).min(MAX_CN);
+    if cn.is_ascii() {
+        out.push_str(&cn[..cn.len().min(room)]);
+    } else {
+        out.extend(cn.chars().take(room));
+    }
     out
 }
 
@@ -127,6 +137,21 @@ pub fn collision_candidate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The ASCII shortcut gives what counting characters gives.
+        #[test]
+        fn recipient_legacy_dns_count_characters(
+            ag in "/o=[a-zé]{0,90}(/ou=[A-Z ]{0,40})?/?",
+            cn in "[a-zA-Z0-9éß.-]{0,80}",
+        ) {
+            let parent = ag.trim().trim_end_matches('/');
+            let mut want = format!("{parent}{RECIPIENTS}/cn=");
+            let room = MAX_LEGACY_DN.saturating_sub(want.chars().count()).min(MAX_CN);
+            want.extend(cn.chars().take(room));
+            proptest::prop_assert_eq!(recipient_legacy_dn(&ag, &cn), want);
+        }
+    }
 
     #[test]
     fn legacy_cn_chars_are_printable_ascii_but_nine() {
