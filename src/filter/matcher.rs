@@ -892,7 +892,19 @@ mod tests {
 
     #[test]
     fn known_class_bits_agree_with_case_ignore_eq() {
-        for name in [
+        let variants: Vec<Vec<u8>> = KNOWN_CLASSES
+            .iter()
+            .flat_map(|k| {
+                [
+                    k.as_bytes().to_vec(),
+                    k.to_uppercase().into_bytes(),
+                    format!("{k}x").into_bytes(),
+                    k.as_bytes()[1..].to_vec(),
+                ]
+            })
+            .chain((0..40).map(|n| vec![b'a'; n]))
+            .collect();
+        for name in variants.iter().map(Vec::as_slice).chain([
             &b"user"[..],
             b"USER",
             b"User ",
@@ -903,7 +915,7 @@ mod tests {
             b"domaindns",
             b"x",
             b"",
-        ] {
+        ]) {
             let slow = KNOWN_CLASSES
                 .iter()
                 .position(|k| case_ignore_eq(name, k.as_bytes()))
