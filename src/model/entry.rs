@@ -805,7 +805,7 @@ impl EntryBuilder {
 }
 
 /// Attribute types the engine looks up by [`Name`] on every object: found through
-/// [`Entry::known`] rather than by hashing and comparing. A [`Name`] (or a filter's resolved
+/// a per-entry index rather than by hashing and comparing. A [`Name`] (or a filter's resolved
 /// attribute) of one of these types, without options, carries its place here
 /// ([`Desc::well_known`]).
 pub const WELL_KNOWN: [&str; 40] = [
