@@ -192,30 +192,36 @@ pub(crate) fn decode_base64(text: &[u8], out: &mut Vec<u8>) -> Result<(), base64
         out.truncate(start);
         return decode_rest(text, out);
     }
-    // The last group: whole, `xx==`/`xx` (one byte) or `xxx=`/`xxx` (two), with no stray
-    // bits; any other form is left to the crate.
-    let tail = &text[body..];
+    match last_group(&text[body..]) {
+        Some((w, n)) => out.extend_from_slice(&w.to_be_bytes()[1..1 + n]),
+        None => {
+            out.truncate(start);
+            return decode_rest(text, out);
+        }
+    }
+    Ok(())
+}
+
+/// A base64 value's last group as the fast decoder takes it: whole, `xx==`/`xx` (one byte)
+/// or `xxx=`/`xxx` (two), with no stray bits, or empty. Gives the group's bits (the bytes
+/// are bytes 1.. of their big-endian form) and how many bytes it holds; `None` for any other
+/// form, which is left to the crate.
+fn last_group(tail: &[u8]) -> Option<(u32, usize)> {
     let v = |i: usize| {
         tail.get(i)
             .map_or(0xFF, |&c| u32::from(B64_VALUE[usize::from(c)]))
     };
     let (a, b, c, d) = (v(0), v(1), v(2), v(3));
     let pad = |from: usize| tail[from..].iter().all(|&c| c == b'=');
-    let w = (a << 18) | (b << 12) | (c << 6) | d;
     match tail.len() {
-        4 if (a | b | c | d) <= 63 => out.extend_from_slice(&w.to_be_bytes()[1..]),
-        2 | 4 if (a | b) <= 63 && b & 0x0F == 0 && pad(2) => out.push((a << 2 | b >> 4) as u8),
+        4 if (a | b | c | d) <= 63 => Some(((a << 18) | (b << 12) | (c << 6) | d, 3)),
+        2 | 4 if (a | b) <= 63 && b & 0x0F == 0 && pad(2) => Some(((a << 18) | (b << 12), 1)),
         3 | 4 if (a | b | c) <= 63 && c & 0x03 == 0 && pad(3) => {
-            let w = (a << 18) | (b << 12) | (c << 6);
-            out.extend_from_slice(&w.to_be_bytes()[1..3]);
+            Some(((a << 18) | (b << 12) | (c << 6), 2))
         }
-        0 => {}
-        _ => {
-            out.truncate(start);
-            return decode_rest(text, out);
-        }
+        0 => Some((0, 0)),
+        _ => None,
     }
-    Ok(())
 }
 
 /// Whether [`decode_base64`] accepts `text`, without decoding it: for the values of
@@ -229,20 +235,7 @@ pub(crate) fn base64_ok(text: &[u8]) -> bool {
     if bad & 0xC0 != 0 {
         return decode_rest(text, &mut Vec::new()).is_ok();
     }
-    let tail = &text[body..];
-    let v = |i: usize| {
-        tail.get(i)
-            .map_or(0xFF, |&c| u32::from(B64_VALUE[usize::from(c)]))
-    };
-    let (a, b, c, d) = (v(0), v(1), v(2), v(3));
-    let pad = |from: usize| tail[from..].iter().all(|&c| c == b'=');
-    match tail.len() {
-        4 if (a | b | c | d) <= 63 => true,
-        2 | 4 if (a | b) <= 63 && b & 0x0F == 0 && pad(2) => true,
-        3 | 4 if (a | b | c) <= 63 && c & 0x03 == 0 && pad(3) => true,
-        0 => true,
-        _ => decode_rest(text, &mut Vec::new()).is_ok(),
-    }
+    last_group(&text[body..]).is_some() || decode_rest(text, &mut Vec::new()).is_ok()
 }
 
 /// [`decode_base64`] when a group is not plain: the whole value by the crate.
