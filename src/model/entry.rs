@@ -625,11 +625,16 @@ impl EntryBuilder {
 
     /// Adds a slot for the description at `name` in the buffer.
     fn new_slot(&mut self, key: u64, name: Span) -> u32 {
+        let binary = super::schema::attr_info_keyed(&self.entry.buf[name.range()], key).is_binary();
+        self.push_slot(key, name, binary)
+    }
+
+    /// Adds a slot for the description at `name`, binary or not as given.
+    fn push_slot(&mut self, key: u64, name: Span, binary: bool) -> u32 {
         let i = self.entry.slots.len();
         if let Some(t) = self.entry.table.get_mut() {
             t.insert(key, i);
         }
-        let binary = super::schema::attr_info_keyed(&self.entry.buf[name.range()], key).is_binary();
         self.entry.slots.push(Slot {
             name,
             key,
@@ -697,6 +702,22 @@ impl EntryBuilder {
             .find_slot(key, &self.entry.buf[name.range()])
             .is_none());
         self.new_slot(key, name)
+    }
+
+    /// [`EntryBuilder::new_attribute_span`] when whether the attribute is binary is known
+    /// ([`AttrRef::is_binary`] of an attribute with the same description).
+    pub fn new_attribute_span_binary(&mut self, name: Range<usize>, key: u64, binary: bool) -> u32 {
+        let name = self.span_of(name);
+        debug_assert_eq!(key, attr_key(&self.entry.buf[name.range()]));
+        debug_assert!(self
+            .entry
+            .find_slot(key, &self.entry.buf[name.range()])
+            .is_none());
+        debug_assert_eq!(
+            binary,
+            super::schema::attr_info(&self.entry.buf[name.range()]).is_binary()
+        );
+        self.push_slot(key, name, binary)
     }
 
     /// Adds a value at `value` in the record to the attribute numbered `slot` (from

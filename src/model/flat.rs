@@ -69,7 +69,10 @@ impl Put<'_> {
             }
             count += 1;
             self.bytes(a.name());
-            self.len(a.len());
+            // The value count, with BINARY set for a binary attribute (so that taking it back
+            // needs no schema lookup).
+            let n = u32::try_from(a.len()).unwrap_or(u32::MAX) & !BINARY;
+            self.u32(n | if a.is_binary() { BINARY } else { 0 });
             for v in a.values() {
                 self.bytes(v);
             }
@@ -77,6 +80,9 @@ impl Put<'_> {
         self.0[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
     }
 }
+
+/// Marks the value count of a binary attribute in [`Put::entry`].
+const BINARY: u32 = 1 << 31;
 
 /// A record ended before a value it announces (or held text that is not UTF-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,11 +178,13 @@ impl<'a> Take<'a> {
             let name = self.bytes()?;
             let key = super::attr_key(name);
             let name = at(self, name);
-            let n = self.len()?;
+            let n = self.u32()?;
+            let binary = n & BINARY != 0;
+            let n = n & !BINARY;
             if n == 0 {
                 return Err(Short);
             }
-            let slot = b.new_attribute_span(name, key);
+            let slot = b.new_attribute_span_binary(name, key, binary);
             for _ in 0..n {
                 let v = self.bytes()?;
                 b.push_span_at(slot, at(self, v));
@@ -211,7 +219,7 @@ mod tests {
             dn in "[a-zA-Z=, ]{0,30}",
             attrs in proptest::collection::vec(
                 (
-                    "(cn|sn|mail|objectClass|member|cn;lang-fr|MAIL|x-[a-z]{1,3})",
+                    "(cn|sn|mail|objectClass|member|cn;lang-fr|MAIL|x-[a-z]{1,3}|objectGUID|objectSid)",
                     proptest::collection::vec(
                         proptest::collection::vec(proptest::prelude::any::<u8>(), 0..12),
                         1..4,
@@ -219,7 +227,7 @@ mod tests {
                 ),
                 0..8,
             ),
-            kept in proptest::collection::vec("(cn|mail|member|x-a|objectclass)", 0..4),
+            kept in proptest::collection::vec("(cn|mail|member|x-a|objectclass|objectguid|objectSid)", 0..4),
         ) {
             let e = entry_of(&dn, &attrs);
             let mut keep = TypeSet::default();
@@ -245,6 +253,13 @@ mod tests {
                 })
                 .collect();
             proptest::prop_assert_eq!(types(&back), want);
+            // Binary or not, as the entry's attributes were.
+            for a in back.attributes() {
+                proptest::prop_assert_eq!(
+                    Some(a.is_binary()),
+                    e.get_bytes(a.name()).map(|x| x.is_binary())
+                );
+            }
             // Lookups of a kept attribute answer as the whole entry's do.
             for k in &kept {
                 let v = |en: &Entry| en.values(k.as_str()).map(<[u8]>::to_vec).collect::<Vec<_>>();
