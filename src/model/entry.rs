@@ -695,24 +695,25 @@ impl EntryBuilder {
     /// # Panics
     /// When `name` is not inside that record.
     pub fn new_attribute_span(&mut self, name: Range<usize>, key: u64) -> u32 {
+        let name = self.fresh_name(name, key);
+        self.new_slot(key, name)
+    }
+
+    /// The span of `name` in the record, a description of key `key` the entry does not have.
+    fn fresh_name(&mut self, name: Range<usize>, key: u64) -> Span {
         let name = self.span_of(name);
         debug_assert_eq!(key, attr_key(&self.entry.buf[name.range()]));
         debug_assert!(self
             .entry
             .find_slot(key, &self.entry.buf[name.range()])
             .is_none());
-        self.new_slot(key, name)
+        name
     }
 
     /// [`EntryBuilder::new_attribute_span`] when whether the attribute is binary is known
     /// ([`AttrRef::is_binary`] of an attribute with the same description).
     pub fn new_attribute_span_binary(&mut self, name: Range<usize>, key: u64, binary: bool) -> u32 {
-        let name = self.span_of(name);
-        debug_assert_eq!(key, attr_key(&self.entry.buf[name.range()]));
-        debug_assert!(self
-            .entry
-            .find_slot(key, &self.entry.buf[name.range()])
-            .is_none());
+        let name = self.fresh_name(name, key);
         debug_assert_eq!(
             binary,
             super::schema::attr_info(&self.entry.buf[name.range()]).is_binary()
