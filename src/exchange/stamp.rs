@@ -19,7 +19,7 @@ use crate::exchange::template::{RecipientFields, Template};
 use crate::exchange::uniqueness::{AllocSettings, Allocation, Claim, Decisions, Wanted};
 use crate::exchange::x400::X400Fields;
 use crate::filter::{AttrName, AttrSource, Facts, Matcher, Subject};
-use crate::model::entry::{attr_eq, Desc, Name};
+use crate::model::entry::{Desc, Name};
 use crate::model::schema::case_ignore_eq;
 use crate::model::{binary, dn, Entry};
 use crate::name;
@@ -199,18 +199,9 @@ impl<'a> State<'a> {
         if self.names & name_bit(key) == 0 {
             return None;
         }
-        let known = attr.well_known();
         self.overrides
             .iter()
-            .find(|(n, _)| {
-                // Well-known names are equal exactly when they are the same one (a
-                // description that does not say which one it is is compared as text).
-                if known != 0 && n.well_known() != 0 {
-                    n.well_known() == known
-                } else {
-                    n.key() == key && attr_eq(n.bytes(), attr.bytes())
-                }
-            })
+            .find(|(n, _)| crate::model::entry::desc_eq(*n, attr))
             .map(|(_, r)| self.planned(r))
     }
 
@@ -500,6 +491,16 @@ const PREPARE_READS: [Name; 5] = [
     name!("sAMAccountName"),
     name!("whenCreated"),
 ];
+
+/// Adds to `set` every attribute `filter` reads. `false` when the filter can read any
+/// attribute (an extensible match without one), or the set is full.
+fn insert_filter_reads(set: &mut crate::model::TypeSet, filter: &crate::filter::Matcher) -> bool {
+    let mut all = filter.filter().names_every_attribute();
+    for a in filter.filter().attributes() {
+        all &= set.insert(a.as_bytes());
+    }
+    all
+}
 
 /// Template `ti` of recipient policy `pi` (what an address wanted at `(pi, ti)` comes from).
 fn template_at(policy: &Policy, (pi, ti): (usize, usize)) -> Option<&Template> {
@@ -1279,10 +1280,7 @@ impl Engine<'_> {
             all &= set.insert(name.as_bytes());
         }
         for l in &self.policy.address_lists {
-            all &= l.filter.filter().names_every_attribute();
-            for a in l.filter.filter().attributes() {
-                all &= set.insert(a.as_bytes());
-            }
+            all &= insert_filter_reads(&mut set, &l.filter);
         }
         all.then_some(set)
     }
@@ -1309,10 +1307,7 @@ impl Engine<'_> {
             .chain(p.group.iter().map(|r| &r.filter))
             .chain(p.recipient_policies.iter().map(|r| &r.filter));
         for f in filters {
-            all &= f.filter().names_every_attribute();
-            for a in f.filter().attributes() {
-                all &= set.insert(a.as_bytes());
-            }
+            all &= insert_filter_reads(&mut set, f);
         }
         all.then_some(set)
     }

@@ -297,18 +297,19 @@ impl Index {
     }
 }
 
-/// One address an object needs.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Wanted {
+/// One address an object needs; its strings are `S`: owned ([`Wanted`]), borrowed
+/// ([`WantedRef`]), or ranges of a [`Claim`]'s text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wanted<S = String> {
     /// A `user@domain` address: template output, alias, and domain.
     Local {
         /// The address type as the template writes it (`SMTP`, `smtp`; interned, see
         /// [`crate::model::intern()`]).
         kind: &'static str,
         /// Local part from the template (retry 0).
-        template: String,
+        template: S,
         /// The alias local part (retry 1 and the base of later ones).
-        alias: String,
+        alias: S,
         /// Domain (interned).
         domain: &'static str,
     },
@@ -317,70 +318,48 @@ pub enum Wanted {
         /// `X400` / `x400` (interned).
         kind: &'static str,
         /// The generated address.
-        address: String,
+        address: S,
     },
 }
 
-impl Wanted {
-    /// The address borrowed.
-    pub fn as_ref(&self) -> WantedRef<'_> {
+/// A [`Wanted`] address borrowed (from a preparation, or from a [`Claim`]'s text).
+pub type WantedRef<'a> = Wanted<&'a str>;
+
+impl<S> Wanted<S> {
+    /// The same address with each of its strings given by `f`.
+    pub fn map<'s, T>(&'s self, mut f: impl FnMut(&'s S) -> T) -> Wanted<T> {
         match self {
             Wanted::Local {
                 kind,
                 template,
                 alias,
                 domain,
-            } => WantedRef::Local {
+            } => Wanted::Local {
                 kind,
-                template,
-                alias,
+                template: f(template),
+                alias: f(alias),
                 domain,
             },
-            Wanted::X400 { kind, address } => WantedRef::X400 { kind, address },
+            Wanted::X400 { kind, address } => Wanted::X400 {
+                kind,
+                address: f(address),
+            },
         }
     }
 }
 
-/// A [`Wanted`] address borrowed (from a preparation, or from a [`Claim`]'s text).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WantedRef<'a> {
-    /// See [`Wanted::Local`].
-    Local {
-        /// Address type (interned).
-        kind: &'static str,
-        /// Local part from the template (retry 0).
-        template: &'a str,
-        /// The alias local part (retry 1 and the base of later ones).
-        alias: &'a str,
-        /// Domain (interned).
-        domain: &'static str,
-    },
-    /// See [`Wanted::X400`].
-    X400 {
-        /// Address type (interned).
-        kind: &'static str,
-        /// The generated address.
-        address: &'a str,
-    },
+impl Wanted {
+    /// The address borrowed.
+    pub fn as_ref(&self) -> WantedRef<'_> {
+        self.map(String::as_str)
+    }
 }
 
 /// A range of a [`Claim`]'s text.
 type At = (u32, u32);
 
 /// A wanted address as a [`Claim`] holds it: its strings are ranges of the claim's text.
-#[derive(Clone, Copy, Debug)]
-enum Want {
-    Local {
-        kind: &'static str,
-        template: At,
-        alias: At,
-        domain: &'static str,
-    },
-    X400 {
-        kind: &'static str,
-        address: At,
-    },
-}
+type Want = Wanted<At>;
 
 /// A claim's `whenCreated`.
 #[derive(Clone, Debug, Default)]
@@ -610,25 +589,7 @@ impl Claim {
             (Some(Err(_)), Some(b)) => WhenCreated::Bytes(b.into()),
             _ => WhenCreated::None,
         };
-        let wanted = wanted
-            .map(|w| match w {
-                WantedRef::Local {
-                    kind,
-                    template,
-                    alias,
-                    domain,
-                } => Want::Local {
-                    kind,
-                    template: put(template),
-                    alias: put(alias),
-                    domain,
-                },
-                WantedRef::X400 { kind, address } => Want::X400 {
-                    kind,
-                    address: put(address),
-                },
-            })
-            .collect();
+        let wanted = wanted.map(|w| w.map(|s| put(s))).collect();
         let legacy = legacy.map(|(base, dn)| (put(base), put(dn)));
         Claim {
             seq,
@@ -653,23 +614,7 @@ impl Claim {
 
     /// The wanted addresses, in template order.
     pub fn wanted(&self) -> impl ExactSizeIterator<Item = WantedRef<'_>> + Clone + '_ {
-        self.wanted.iter().map(|w| match *w {
-            Want::Local {
-                kind,
-                template,
-                alias,
-                domain,
-            } => WantedRef::Local {
-                kind,
-                template: self.at(template),
-                alias: self.at(alias),
-                domain,
-            },
-            Want::X400 { kind, address } => WantedRef::X400 {
-                kind,
-                address: self.at(address),
-            },
-        })
+        self.wanted.iter().map(|w| w.map(|&at| self.at(at)))
     }
 
     /// `(base CN, DN)` when the object needs a legacyExchangeDN.

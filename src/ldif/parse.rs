@@ -36,7 +36,7 @@ pub struct ParseOptions {
     pub multiple_controls: bool,
     /// When set, entries may leave out attributes whose type is not in the set: a reader
     /// that needs only these (`plan`'s first pass) is spared storing the rest. Every line is
-    /// still read and checked as without it (base64 values are decoded and dropped), so a
+    /// still read and checked as without it (base64 values are checked, not decoded), so a
     /// record is accepted, refused or warned about exactly as it would be otherwise. An
     /// entry holds every value of the set's types; it may hold other attributes too (records
     /// the fast path leaves to the full parser keep all of theirs).

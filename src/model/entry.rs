@@ -1038,14 +1038,22 @@ impl Name {
 }
 
 impl PartialEq for Name {
-    /// Equal names by [`attr_eq`] (the keys decide unless they are equal).
+    /// Equal names by [`attr_eq`] (see [`desc_eq`]).
     fn eq(&self, other: &Name) -> bool {
-        // Two well-known names are equal exactly when they are the same one.
-        if self.known != 0 && other.known != 0 {
-            return self.known == other.known;
-        }
-        self.key == other.key && attr_eq(self.text.as_bytes(), other.text.as_bytes())
+        desc_eq(*self, *other)
     }
+}
+
+/// Whether two descriptions are equal by [`attr_eq`]: two well-known ones
+/// ([`Desc::well_known`]) exactly when they are the same one, any other pair by key and then
+/// text.
+#[inline]
+pub fn desc_eq(a: impl Desc, b: impl Desc) -> bool {
+    let (ka, kb) = (a.well_known(), b.well_known());
+    if ka != 0 && kb != 0 {
+        return ka == kb;
+    }
+    a.key() == b.key() && attr_eq(a.bytes(), b.bytes())
 }
 
 impl Eq for Name {}

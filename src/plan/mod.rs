@@ -8,8 +8,9 @@
 
 use std::ops::Range;
 
+use crate::model::entry::desc_eq;
 use crate::model::schema::{attr_info_keyed, values_equal};
-use crate::model::{attr_eq, ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
+use crate::model::{ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
 use crate::name;
 
 /// The order attributes appear in within a record.
@@ -90,18 +91,9 @@ where
         .into_iter()
         .map(|(n, w)| {
             let key = n.key();
-            let known = n.well_known();
             let at = ORDER
                 .iter()
-                .position(|o| {
-                    // Well-known names are equal exactly when they are the same one (a
-                    // description that does not say which one it is is compared as text).
-                    if known != 0 && o.well_known() != 0 {
-                        o.well_known() == known
-                    } else {
-                        o.key() == key && attr_eq(o.bytes(), n.bytes())
-                    }
-                })
+                .position(|o| desc_eq(*o, *n))
                 .unwrap_or(ORDER.len());
             (at, key, n, w)
         })
