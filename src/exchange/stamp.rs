@@ -739,35 +739,112 @@ pub fn is_primary(p: &[u8]) -> bool {
     t.iter().any(u8::is_ascii_alphabetic) && !t.iter().any(u8::is_ascii_lowercase)
 }
 
-/// Adds `addr` to `proxies` (or finds it, case-insensitively). As a primary it becomes the one
-/// primary of its type and the old primary is demoted; a secondary never demotes anything.
-fn put_address(proxies: &mut Vec<Vec<u8>>, addr: &[u8], primary: bool) {
-    let t = proxy_type(addr);
-    if primary {
-        for x in proxies.iter_mut() {
-            if proxy_type(x).eq_ignore_ascii_case(t) && is_primary(x) && !case_ignore_eq(x, addr) {
-                *x = with_type_case(x, false);
+/// Values [`Engine::finish`] works out for a multi-valued attribute (proxy addresses, policy
+/// GUIDs): one after another in one buffer, in order, so that working them out costs two
+/// allocations however many values there are (a vector per value cost one each, and one
+/// more per change).
+#[derive(Default)]
+struct ValueList {
+    text: Vec<u8>,
+    /// Where each value is in `text` (a replaced value's bytes stay, unused).
+    spans: Vec<Range<usize>>,
+}
+
+impl ValueList {
+    /// The values `values` gives, in order.
+    fn of<'v>(values: impl Iterator<Item = &'v [u8]>) -> ValueList {
+        let mut p = ValueList {
+            text: Vec::with_capacity(VALUE_LIST_TEXT),
+            spans: Vec::with_capacity(8),
+        };
+        for v in values {
+            p.push(v);
+        }
+        p
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &[u8]> + Clone + '_ {
+        self.spans.iter().map(|r| &self.text[r.clone()])
+    }
+
+    fn push(&mut self, v: &[u8]) {
+        self.push_parts(&[v]);
+    }
+
+    /// Adds the value made of `parts` one after the other.
+    fn push_parts(&mut self, parts: &[&[u8]]) {
+        let start = self.text.len();
+        for part in parts {
+            self.text.extend_from_slice(part);
+        }
+        self.spans.push(start..self.text.len());
+    }
+
+    /// Writes value `i` in upper or lower case (ASCII letters), in place.
+    fn set_case(&mut self, i: usize, upper: bool) {
+        let r = self.spans[i].clone();
+        type_case(&mut self.text[r], upper);
+    }
+
+    /// Writes the type of address `i` in upper case (`primary`) or lower case, in place.
+    fn set_type_case(&mut self, i: usize, primary: bool) {
+        let r = self.spans[i].clone();
+        let t = proxy_type(&self.text[r.clone()]).len();
+        type_case(&mut self.text[r.start..r.start + t], primary);
+    }
+
+    /// Adds `addr` (or finds it, case-insensitively). As a primary it becomes the one primary
+    /// of its type and the old primary is demoted; a secondary never demotes anything.
+    fn put(&mut self, addr: &[u8], primary: bool) {
+        let t = proxy_type(addr);
+        if primary {
+            for i in 0..self.spans.len() {
+                let x = &self.text[self.spans[i].clone()];
+                if proxy_type(x).eq_ignore_ascii_case(t)
+                    && is_primary(x)
+                    && !case_ignore_eq(x, addr)
+                {
+                    self.set_type_case(i, false);
+                }
+            }
+        }
+        let found = self.iter().position(|x| case_ignore_eq(x, addr));
+        match found {
+            Some(i) if primary => {
+                let start = self.text.len();
+                self.text.extend_from_slice(addr);
+                self.spans[i] = start..self.text.len();
+                self.set_type_case(i, true);
+            }
+            Some(_) => {}
+            None => {
+                self.push(addr);
+                self.set_type_case(self.spans.len() - 1, primary);
             }
         }
     }
-    match proxies.iter().position(|x| case_ignore_eq(x, addr)) {
-        Some(i) if primary => proxies[i] = with_type_case(addr, true),
-        Some(_) => {}
-        None => proxies.push(with_type_case(addr, primary)),
+
+    /// Keeps the addresses `keep` accepts.
+    fn retain(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        let text = &self.text;
+        self.spans.retain(|r| keep(&text[r.clone()]));
     }
 }
 
-fn with_type_case(p: &[u8], primary: bool) -> Vec<u8> {
-    let t = proxy_type(p).len();
-    let mut out = p.to_vec();
-    for c in &mut out[..t] {
-        *c = if primary {
-            c.to_ascii_uppercase()
-        } else {
-            c.to_ascii_lowercase()
-        };
+/// Bytes [`ValueList::of`] makes room for: an object's addresses, and a few more.
+const VALUE_LIST_TEXT: usize = 256;
+
+/// Writes `t`'s ASCII letters in upper case (a primary address's type) or lower case.
+fn type_case(t: &mut [u8], upper: bool) {
+    if upper {
+        t.make_ascii_uppercase();
+    } else {
+        t.make_ascii_lowercase();
     }
-    out
 }
 
 /// Registry form of an objectGUID-derived mailbox GUID: a v4-format GUID derived from the
@@ -1395,11 +1472,7 @@ impl Engine<'_> {
             return;
         };
         let rp = &self.policy.recipient_policies[pi];
-        let mut proxies: Vec<Vec<u8>> = p
-            .state
-            .values(name!("proxyAddresses"))
-            .map(|v| v.to_vec())
-            .collect();
+        let mut proxies = ValueList::of(p.state.values(name!("proxyAddresses")));
         // targetAddress is the primary SMTP of mail users and contacts.
         let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
         let has_smtp = proxies
@@ -1408,12 +1481,12 @@ impl Engine<'_> {
         if target_primary && (self.settings.mode == Mode::ApplyPolicy || !has_smtp) {
             if let Some(t) = p.state.text(name!("targetAddress")) {
                 if proxy_type(t.as_bytes()).eq_ignore_ascii_case(b"SMTP") {
-                    put_address(&mut proxies, t.as_bytes(), true);
+                    proxies.put(t.as_bytes(), true);
                 }
             }
         }
         for pr in &p.promoted {
-            put_address(&mut proxies, pr.as_bytes(), true);
+            proxies.put(pr.as_bytes(), true);
         }
         if let Some(a) = alloc {
             for (((pi, ti), _), got) in p.wanted.iter().zip(&a.addresses) {
@@ -1423,7 +1496,7 @@ impl Engine<'_> {
                 if target_primary && t.is_smtp() {
                     primary = false;
                 }
-                put_address(&mut proxies, addr.as_bytes(), primary);
+                proxies.put(addr.as_bytes(), primary);
             }
         }
         if self.policy.addresses.remove_disabled_types {
@@ -1440,12 +1513,9 @@ impl Engine<'_> {
             });
         }
         // Compared with the state's values, which nothing above changed (no copy kept).
-        let unchanged = proxies
-            .iter()
-            .map(Vec::as_slice)
-            .eq(p.state.values(name!("proxyAddresses")));
+        let unchanged = proxies.iter().eq(p.state.values(name!("proxyAddresses")));
         if !unchanged {
-            p.state.set(name!("proxyAddresses"), &proxies);
+            p.state.set(name!("proxyAddresses"), proxies.iter());
         }
         // mail and textEncodedORAddress follow the primaries.
         for (kind, attr) in [
@@ -1465,35 +1535,33 @@ impl Engine<'_> {
         }
         // msExchPoliciesIncluded in the target's form; other policy types are kept.
         if let Some(guid) = &rp.guid {
-            let current: Vec<Vec<u8>> = p
-                .state
-                .values(name!("msExchPoliciesIncluded"))
-                .map(|v| v.to_vec())
-                .collect();
-            let wanted: Vec<Vec<u8>> = match self.policy.org.target {
+            let (mut next, current_len) = {
+                let current = p.state.values(name!("msExchPoliciesIncluded"));
+                let next = ValueList::of(current.clone().filter(|v| !self.is_eap_value(v)));
+                (next, current.count())
+            };
+            let kept = next.len();
+            match self.policy.org.target {
                 Target::Exchange2003 => {
-                    vec![[guid.as_str(), ",", EAP_GUID].concat().into_bytes()]
+                    next.push_parts(&[guid.as_bytes(), b",", EAP_GUID.as_bytes()]);
                 }
                 Target::Exchange2007 => {
-                    let case = |g: &str| match self.policy.addresses.policies_included_case {
-                        GuidCase::Lower => g.to_ascii_lowercase(),
-                        GuidCase::Upper => g.to_ascii_uppercase(),
-                    };
-                    vec![case(EAP_GUID).into_bytes(), case(guid).into_bytes()]
+                    let upper = self.policy.addresses.policies_included_case == GuidCase::Upper;
+                    for g in [EAP_GUID, guid.as_str()] {
+                        next.push(g.as_bytes());
+                        next.set_case(next.len() - 1, upper);
+                    }
                 }
-            };
-            let mut next: Vec<Vec<u8>> = current
-                .iter()
-                .filter(|v| !self.is_eap_value(v))
-                .cloned()
-                .collect();
-            next.extend(wanted);
-            let same = next.len() == current.len()
-                && next
-                    .iter()
-                    .all(|n| current.iter().any(|c| case_ignore_eq(c, n)));
+            }
+            // The values kept are the current ones; the policy's must be among them too.
+            let same = next.len() == current_len
+                && next.iter().skip(kept).all(|n| {
+                    p.state
+                        .values(name!("msExchPoliciesIncluded"))
+                        .any(|c| case_ignore_eq(c, n))
+                });
             if !same {
-                p.state.set(name!("msExchPoliciesIncluded"), next);
+                p.state.set(name!("msExchPoliciesIncluded"), next.iter());
             }
         }
     }
@@ -1957,5 +2025,55 @@ mod tests {
             assert_eq!(got.as_ref(), Some(&want), "{}", entries[n].dn_lossy());
         }
         assert!(retried > 5, "the twins must collide ({retried})");
+    }
+
+    /// The vector-per-address merge [`ValueList::put`] replaced.
+    fn put_in_vectors(proxies: &mut Vec<Vec<u8>>, addr: &[u8], primary: bool) {
+        let with_type_case = |p: &[u8], primary: bool| {
+            let t = proxy_type(p).len();
+            let mut out = p.to_vec();
+            type_case(&mut out[..t], primary);
+            out
+        };
+        let t = proxy_type(addr);
+        if primary {
+            for x in proxies.iter_mut() {
+                if proxy_type(x).eq_ignore_ascii_case(t)
+                    && is_primary(x)
+                    && !case_ignore_eq(x, addr)
+                {
+                    *x = with_type_case(x, false);
+                }
+            }
+        }
+        match proxies.iter().position(|x| case_ignore_eq(x, addr)) {
+            Some(i) if primary => proxies[i] = with_type_case(addr, true),
+            Some(_) => {}
+            None => proxies.push(with_type_case(addr, primary)),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_value_list_merges_addresses_as_vectors_did(
+            start in proptest::collection::vec("(SMTP|smtp|X400|x400|sip):[aAbB]{1,2}@[xX]", 0..5),
+            puts in proptest::collection::vec(
+                ("(SMTP|smtp|X400|x400):[aAbB]{1,2}@[xX]", proptest::bool::ANY),
+                0..6,
+            ),
+            drop_type in "(smtp|x400|sip)",
+        ) {
+            let mut list = ValueList::of(start.iter().map(|v| v.as_bytes()));
+            let mut vectors: Vec<Vec<u8>> = start.iter().map(|v| v.clone().into_bytes()).collect();
+            for (addr, primary) in &puts {
+                list.put(addr.as_bytes(), *primary);
+                put_in_vectors(&mut vectors, addr.as_bytes(), *primary);
+                proptest::prop_assert!(list.iter().eq(vectors.iter().map(Vec::as_slice)));
+            }
+            list.retain(|x| !proxy_type(x).eq_ignore_ascii_case(drop_type.as_bytes()));
+            vectors.retain(|x| !proxy_type(x).eq_ignore_ascii_case(drop_type.as_bytes()));
+            proptest::prop_assert!(list.iter().eq(vectors.iter().map(Vec::as_slice)));
+            proptest::prop_assert_eq!(list.len(), vectors.len());
+        }
     }
 }
