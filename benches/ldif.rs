@@ -284,6 +284,7 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
                     &[],
                     true,
                     DEFAULT_MAX_RECORD,
+                    true,
                     |item| {
                         n += u64::from(item.result.is_ok());
                         black_box(item);

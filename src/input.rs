@@ -70,6 +70,10 @@ pub struct InputOptions {
     /// Map the windows of a regular LDIF file that needs no decoding instead of reading them
     /// ([`crate::ldif::mapped`]).
     pub mmap: bool,
+    /// Whether the items of entries the parser's fast path reads carry a copy of their DN in
+    /// [`Location::dn`] for messages (true). A pass that reports nothing of its items can leave
+    /// it out and save a copy per entry; [`Item::is_unread`] then cannot tell its items apart.
+    pub item_dn: bool,
 }
 
 impl Default for InputOptions {
@@ -82,6 +86,7 @@ impl Default for InputOptions {
             csv_multi_valued: Vec::new(),
             batch_bytes: 2 << 20,
             mmap: true,
+            item_dn: true,
         }
     }
 }
@@ -380,7 +385,10 @@ pub use crate::ldif::Item;
 /// record number.
 ///
 /// Line and record numbers in the items count from the batch's first line and record (1);
-/// the pipeline adds the counts of the batches before it ([`Item::rebase`]).
+/// the pipeline adds the counts of the batches before it ([`Item::rebase`]). With `item_dn`
+/// false, entries the parser's fast path reads come without their DN in [`Location::dn`] (see
+/// [`InputOptions::item_dn`]).
+#[allow(clippy::too_many_arguments)]
 pub fn read_batch(
     parser: &mut Parser,
     name: &'static str,
@@ -388,6 +396,7 @@ pub fn read_batch(
     settled: &[crate::ldif::parse::Skip],
     fallback_1252: bool,
     max_record: usize,
+    item_dn: bool,
     mut each: impl FnMut(Item),
 ) -> (u64, u64) {
     let data = &batch.data[..];
@@ -437,8 +446,8 @@ pub fn read_batch(
         |parser, found| match found {
             Found::Entry(rec, entry) => {
                 // The fast path only reads entries whose DN is UTF-8.
-                let dn = crate::model::lossy(entry.dn()).into_owned();
-                each(entry_item(&rec, Some(dn), entry));
+                let dn = item_dn.then(|| crate::model::lossy(entry.dn()).into_owned());
+                each(entry_item(&rec, dn, entry));
             }
             Found::Raw(rec) => each(raw(parser, &rec)),
             Found::Settled(rec) => each(entry_item(&rec, None, crate::model::Entry::default())),

@@ -351,6 +351,7 @@ where
                                     &settled[from..to],
                                     fallback,
                                     opts.max_record_bytes,
+                                    opts.item_dn,
                                     |item| merger.push_one(item, &mut finished),
                                 );
                                 if let Some(item) = merger.finish() {

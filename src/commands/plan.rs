@@ -267,9 +267,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
         }
     };
-    // Pass 1 parses only what it reads of each entry.
+    // Pass 1 parses only what it reads of each entry, and reports nothing (pass 2 does): its
+    // items need no copy of their DN.
     let mut input1 = common.input.clone();
     input1.parse.keep = engine1.pass1_reads().map(std::sync::Arc::new);
+    input1.item_dn = false;
     let read1 = pipeline::run_results_writing(
         &sources,
         &input1,

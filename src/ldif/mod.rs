@@ -31,7 +31,8 @@ pub struct Item {
 impl Item {
     /// Whether this is an entry the reader was told to pass over
     /// ([`Parser::read_batch_settled`](crate::ldif::parse::Parser::read_batch_settled)): its
-    /// record was framed but not read, so it holds an empty entry and no DN.
+    /// record was framed but not read, so it holds an empty entry and no DN. Only items read
+    /// with [`InputOptions::item_dn`](crate::input::InputOptions::item_dn) set tell.
     pub fn is_unread(&self) -> bool {
         matches!(self.result, Ok(Record::Entry(_))) && self.location.dn.is_none()
     }
