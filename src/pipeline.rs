@@ -657,10 +657,21 @@ mod tests {
 
     /// What the pipeline hands on for `path`: each item's place, DN, outcome and warnings.
     fn items(path: &std::path::Path, mmap: bool, batch_bytes: usize) -> Vec<String> {
+        items_with(path, mmap, batch_bytes, true)
+    }
+
+    /// [`items`] with [`InputOptions::item_dn`] as given.
+    fn items_with(
+        path: &std::path::Path,
+        mmap: bool,
+        batch_bytes: usize,
+        item_dn: bool,
+    ) -> Vec<String> {
         let opts = InputOptions {
             mmap,
             batch_bytes,
             max_record_bytes: 2048,
+            item_dn,
             ..InputOptions::default()
         };
         let sources = [Source::new(path.to_str().expect("path"))];
@@ -691,6 +702,14 @@ mod tests {
         seen
     }
 
+    /// An [`items`] line with its DN (if any) written as none.
+    fn without_dn(line: &str) -> String {
+        match (line.find(" Some(\""), line.find("\") ")) {
+            (Some(a), Some(b)) => format!("{} None {}", &line[..a], &line[b + 3..]),
+            _ => line.to_string(),
+        }
+    }
+
     #[test]
     fn mapped_input_gives_what_read_input_gives() {
         let dir = tempfile::tempdir().expect("dir");
@@ -719,6 +738,18 @@ mod tests {
             std::fs::write(&path, &bytes).expect("write");
             for batch in [1, 200, 4096, 1 << 20] {
                 let read = items(&path, false, batch);
+                // Without DNs, the same items; entries read in place lose theirs, records
+                // read otherwise (too big, space-only separators) keep them for messages.
+                let without = items_with(&path, true, batch, false);
+                assert_eq!(without.len(), read.len());
+                let mut lost = 0;
+                for (w, r) in without.iter().zip(&read) {
+                    if w != r {
+                        lost += 1;
+                        assert_eq!(*w, without_dn(r), "{w} / {r}");
+                    }
+                }
+                assert!(lost > 300, "{lost} entries lost their DN");
                 assert_eq!(read.len(), 401, "every record once");
                 assert_eq!(
                     items(&path, true, batch),
