@@ -40,7 +40,7 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use ldifstamp::exchange::template::{ExpandSettings, RecipientFields, Template};
 use ldifstamp::exchange::translit::Profile;
 use ldifstamp::filter::{Matcher, Subject};
-use ldifstamp::input::read_batch;
+use ldifstamp::input::{read_batch, InputOptions};
 use ldifstamp::ldif::framer::{Batch, Framer, Records, DEFAULT_MAX_RECORD};
 use ldifstamp::ldif::parse::{Found, ParseOptions, Parsed, Parser};
 use ldifstamp::ldif::writer::{WriteOptions, Writer};
@@ -273,23 +273,16 @@ fn read_group(c: &mut Criterion, fx: &Fixture) {
     g.bench_function("parse_items", |b| {
         let mut parser = Parser::new(ParseOptions::default());
         let name: &'static str = ldifstamp::model::intern("bench.ldf");
+        // The size cap is DEFAULT_MAX_RECORD, and items carry their DN.
+        let opts = InputOptions::default();
         b.iter(|| {
             let mut framer = Framer::new(black_box(&fx.data[..]), DEFAULT_MAX_RECORD);
             let mut n = 0u64;
             while let Some(batch) = framer.next_batch(BATCH_BYTES).unwrap() {
-                read_batch(
-                    &mut parser,
-                    name,
-                    &batch,
-                    &[],
-                    true,
-                    DEFAULT_MAX_RECORD,
-                    true,
-                    |item| {
-                        n += u64::from(item.result.is_ok());
-                        black_box(item);
-                    },
-                );
+                read_batch(&mut parser, name, &batch, &[], true, &opts, |item| {
+                    n += u64::from(item.result.is_ok());
+                    black_box(item);
+                });
                 framer.recycle(batch.data);
             }
             assert_eq!(n, expected);

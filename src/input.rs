@@ -385,20 +385,18 @@ pub use crate::ldif::Item;
 /// record number.
 ///
 /// Line and record numbers in the items count from the batch's first line and record (1);
-/// the pipeline adds the counts of the batches before it ([`Item::rebase`]). With `item_dn`
-/// false, entries the parser's fast path reads come without their DN in [`Location::dn`] (see
-/// [`InputOptions::item_dn`]).
-#[allow(clippy::too_many_arguments)]
+/// the pipeline adds the counts of the batches before it ([`Item::rebase`]). Of `opts`, the
+/// record size cap and [`InputOptions::item_dn`] apply.
 pub fn read_batch(
     parser: &mut Parser,
     name: &'static str,
     batch: &Batch,
     settled: &[crate::ldif::parse::Skip],
     fallback_1252: bool,
-    max_record: usize,
-    item_dn: bool,
+    opts: &InputOptions,
     mut each: impl FnMut(Item),
 ) -> (u64, u64) {
+    let (max_record, item_dn) = (opts.max_record_bytes, opts.item_dn);
     let data = &batch.data[..];
     let raw = |parser: &mut Parser, rec: &RawRecord| {
         parse_raw(

@@ -350,8 +350,7 @@ where
                                     &batch,
                                     &settled[from..to],
                                     fallback,
-                                    opts.max_record_bytes,
-                                    opts.item_dn,
+                                    opts,
                                     |item| merger.push_one(item, &mut finished),
                                 );
                                 if let Some(item) = merger.finish() {

@@ -419,19 +419,24 @@ fn when_created_bytes<'a>(text: &'a str, when: &'a WhenCreated) -> Option<&'a [u
     }
 }
 
-/// The first 16 bytes of a `whenCreated` as it sorts (none sorts last), zero-padded: they
-/// order as the text does unless they are equal.
+/// A `whenCreated` as claims are served by it: none sorts last.
+fn sorts_as(when_created: Option<&[u8]>) -> &[u8] {
+    when_created.unwrap_or(b"\xff")
+}
+
+/// The first 16 bytes of a `whenCreated` as it sorts ([`sorts_as`]), zero-padded: they order
+/// as the text does unless they are equal.
 fn when_head(when_created: Option<&[u8]>) -> u128 {
-    let w = when_created.unwrap_or(b"\xff");
+    let w = sorts_as(when_created);
     let mut head = [0u8; 16];
     let n = w.len().min(16);
     head[..n].copy_from_slice(&w[..n]);
     u128::from_be_bytes(head)
 }
 
-/// A claim's `whenCreated` as it sorts (none sorts last).
+/// A claim's `whenCreated` as it sorts ([`sorts_as`]).
 fn when(c: &Claim) -> &[u8] {
-    c.when_created().unwrap_or(b"\xff")
+    sorts_as(c.when_created())
 }
 
 /// Allocation settings.
