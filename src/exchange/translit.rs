@@ -323,17 +323,16 @@ pub fn map_x400(c: char, out: &mut String) -> bool {
     false
 }
 
-/// Maps a whole string with [`map_x400`].
-pub fn map_x400_str(s: &str) -> String {
-    // Most names map to themselves.
+/// Maps a whole string with [`map_x400`]; most names map to themselves, and are lent back.
+pub fn map_x400_str(s: &str) -> std::borrow::Cow<'_, str> {
     if all_in_class(s, PRINTABLE) {
-        return s.to_owned();
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         map_x400(c, &mut out);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

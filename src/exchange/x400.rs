@@ -6,6 +6,7 @@
 //! Values are X.400 PrintableString ([`crate::exchange::translit::map_x400`]); the RFC 1327
 //! `(a)`/`(u)` encodings are not used.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -101,6 +102,10 @@ impl fmt::Display for X400Error {
 impl std::error::Error for X400Error {}
 
 fn truncate_chars(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        // No more characters than bytes.
+        return s;
+    }
     match s.char_indices().nth(max) {
         Some((end, _)) => &s[..end],
         None => s,
@@ -283,18 +288,23 @@ impl Default for X400Settings {
     }
 }
 
-/// Maps, truncates and trims one generated value.
-fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> String {
-    let mut mapped = map_x400_str(src.trim());
-    if empty_if_unrepresentable && !mapped.chars().any(|c| c.is_ascii_alphanumeric()) {
-        return String::new();
+/// Maps, truncates and trims one generated value: lent from `src` when it maps to itself.
+fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> Cow<'_, str> {
+    let mapped = map_x400_str(src.trim());
+    if empty_if_unrepresentable && !mapped.bytes().any(|c| c.is_ascii_alphanumeric()) {
+        return Cow::Borrowed("");
     }
-    // Truncated and trimmed in place.
-    let keep = truncate_chars(&mapped, max).trim_end().len();
-    mapped.truncate(keep);
-    let lead = mapped.len() - mapped.trim_start().len();
-    mapped.drain(..lead);
-    mapped
+    match mapped {
+        Cow::Borrowed(m) => Cow::Borrowed(truncate_chars(m, max).trim()),
+        Cow::Owned(mut m) => {
+            // Truncated and trimmed in place.
+            let keep = truncate_chars(&m, max).trim_end().len();
+            m.truncate(keep);
+            let lead = m.len() - m.trim_start().len();
+            m.drain(..lead);
+            Cow::Owned(m)
+        }
+    }
 }
 
 /// Generates the X.400 address (without the `X400:` prefix) for one recipient, e.g.
@@ -590,6 +600,28 @@ mod tests {
                 ("s".to_string(), "Smith".to_string())
             ]
         );
+    }
+
+    proptest! {
+        /// A value is mapped character by character, cut to its limit and trimmed, whether it
+        /// is lent from the name (printable as it stands) or mapped into a new string.
+        #[test]
+        fn field_values_are_mapped_cut_and_trimmed(
+            src in prop_oneof!["[ a-z.'-]{0,24}", "[ a-zA-Z0-9'.é#ß\u{A0}-]{0,24}"],
+            max in 1usize..12,
+            strict in any::<bool>(),
+        ) {
+            let mut mapped = String::new();
+            for c in src.trim().chars() {
+                map_x400(c, &mut mapped);
+            }
+            let want = if strict && !mapped.chars().any(|c| c.is_ascii_alphanumeric()) {
+                String::new()
+            } else {
+                mapped.chars().take(max).collect::<String>().trim().to_string()
+            };
+            prop_assert_eq!(field_value(&src, max, strict), want);
+        }
     }
 
     proptest! {
