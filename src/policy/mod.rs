@@ -64,12 +64,32 @@ pub struct Server {
     pub legacy_dn: String,
     /// Mailbox store DNs; the first is the default.
     pub stores: Vec<String>,
+    /// `CN=Microsoft MTA,<server DN>` (see [`Server::mta_dn`]).
+    mta_dn: String,
 }
 
 impl Server {
-    /// `CN=Microsoft MTA,<server DN>`.
-    pub fn mta_dn(&self) -> String {
-        format!("CN=Microsoft MTA,{}", self.dn)
+    /// A server named `name` at `dn` (whose key is `dn_key`).
+    fn new(
+        name: String,
+        dn: String,
+        dn_key: Vec<u8>,
+        legacy_dn: String,
+        stores: Vec<String>,
+    ) -> Server {
+        Server {
+            mta_dn: ["CN=Microsoft MTA,", &dn].concat(),
+            name,
+            dn,
+            dn_key,
+            legacy_dn,
+            stores,
+        }
+    }
+
+    /// `CN=Microsoft MTA,<server DN>`: homeMTA of every mailbox on it.
+    pub fn mta_dn(&self) -> &str {
+        &self.mta_dn
     }
 }
 
@@ -671,13 +691,13 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
                 format!("duplicate server name `{}`", s.name.get_ref()),
             );
         }
-        servers.push(Server {
-            name: s.name.get_ref().clone(),
-            dn: s.dn.get_ref().clone(),
-            dn_key: key,
-            legacy_dn: s.legacy_dn.get_ref().clone(),
+        servers.push(Server::new(
+            s.name.get_ref().clone(),
+            s.dn.get_ref().clone(),
+            key,
+            s.legacy_dn.get_ref().clone(),
             stores,
-        });
+        ));
     }
 
     // Mailbox rules.
