@@ -111,6 +111,21 @@ pub fn attr_info_keyed(desc: &[u8], key: u64) -> AttrInfo {
     })
 }
 
+/// Whether the [`WELL_KNOWN`](super::entry::WELL_KNOWN) type of place + 1 `known` (a
+/// [`Desc::well_known`](super::entry::Desc::well_known) other than 0) is binary: a table
+/// lookup instead of [`attr_info_keyed`]'s hashing and comparing.
+pub fn well_known_is_binary(known: u8) -> bool {
+    static BINARY: std::sync::LazyLock<[bool; super::entry::WELL_KNOWN.len()]> =
+        std::sync::LazyLock::new(|| {
+            super::entry::WELL_KNOWN.map(|name| attr_info(name.as_bytes()).is_binary())
+        });
+    usize::from(known)
+        .checked_sub(1)
+        .and_then(|i| BINARY.get(i))
+        .copied()
+        .unwrap_or(false)
+}
+
 /// Slots of the per-thread cache of [`attr_info_keyed`] (direct-mapped by key).
 const INFO_CACHE_SLOTS: usize = 4096;
 
@@ -449,6 +464,24 @@ mod tests {
                 lower(&a) == lower(&upper)
             );
         }
+    }
+
+    #[test]
+    fn well_known_types_are_binary_as_the_schema_says() {
+        use crate::model::entry::{well_known, WELL_KNOWN};
+        let mut binary = 0;
+        for name in WELL_KNOWN {
+            let want = attr_info(name.as_bytes()).is_binary();
+            assert_eq!(
+                well_known_is_binary(well_known(name.as_bytes())),
+                want,
+                "{name}"
+            );
+            binary += usize::from(want);
+        }
+        // objectGUID, msExchMailboxGuid, msExchMasterAccountSid, objectSid at least.
+        assert!(binary >= 4, "{binary}");
+        assert!(!well_known_is_binary(0));
     }
 
     #[test]

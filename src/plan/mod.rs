@@ -9,7 +9,7 @@
 use std::ops::Range;
 
 use crate::model::entry::desc_eq;
-use crate::model::schema::{attr_info_keyed, values_equal};
+use crate::model::schema::{attr_info_keyed, values_equal, well_known_is_binary};
 use crate::model::{ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
 use crate::name;
 
@@ -124,7 +124,10 @@ where
         // attribute of every changed object).
         let current = || found.into_iter().flat_map(|a| a.values());
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
-        let binary = attr_info_keyed(attr, key).is_binary();
+        let binary = match name.well_known() {
+            0 => attr_info_keyed(attr, key).is_binary(),
+            known => well_known_is_binary(known),
+        };
         if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
             let member = attr.eq_ignore_ascii_case(b"member");
             if !member {
