@@ -133,6 +133,12 @@ impl Diagnostics {
         }
     }
 
+    /// Whether [`Diagnostics::warning`] would still print a warning (not `-q`, and fewer than
+    /// the most it prints so far). Once false it stays false.
+    pub fn prints_warnings(&self) -> bool {
+        !self.quiet && self.printed_warnings < MAX_PRINTED
+    }
+
     /// Records a rejected record: stderr and the rejects file.
     pub fn reject(&mut self, loc: &Location, message: &str, raw: Option<&[u8]>) -> Result<()> {
         self.rejected += 1;

@@ -8,6 +8,7 @@
 //! there is one, writing minimal modify records in input order.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -441,6 +442,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // Objects mail-enabled, by rule (named in the summary once pass 2 is over).
     let mut enabled: BTreeMap<EnabledBy, u64> = BTreeMap::new();
     let wopts = common.write.clone();
+    // Whether a warning made now could still be printed: once it cannot (`-q`, or enough
+    // printed), the workers count the allocation's warnings instead of writing them. The
+    // consumer prints the first warnings in input order and a worker runs ahead of it, so a
+    // warning left unwritten is never one that would have been printed.
+    let tell = AtomicBool::new(diag.prints_warnings());
     let stamp = |item: &Item, bytes: &mut Vec<u8>| -> Option<Stamped> {
         let Ok(Record::Entry(e)) = &item.result else {
             return None;
@@ -472,9 +478,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         };
         // The entry stamped: the spooled one when the record was not read.
         let e = prepared.state.entry();
-        let alloc = claim_at
-            .get(place)
-            .and_then(|i| prepared.allocation(&decisions, *i as usize, &alloc_settings));
+        let alloc = claim_at.get(place).and_then(|i| {
+            let tell = tell.load(Ordering::Relaxed);
+            prepared.allocation(&decisions, *i as usize, &alloc_settings, tell)
+        });
         let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
         let before = bytes.len();
@@ -496,6 +503,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
         }
         let warnings = std::mem::take(&mut p.warnings);
+        let untold = finished.untold;
         Some(Stamped {
             changed: bytes.len() > before,
             // The record was not read: the warnings name the object by the spooled DN.
@@ -506,6 +514,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             enabled_by: p.enabled_by.take(),
             policy: p.policy,
             warnings,
+            untold,
             failed: None,
         })
     };
@@ -545,7 +554,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 for w in &st.warnings {
                     diag.warning(&at, 0, w);
                 }
+                if !diag.prints_warnings() {
+                    tell.store(false, Ordering::Relaxed);
+                }
             }
+            diag.warnings += u64::from(st.untold);
             if !st.in_scope {
                 summary.out_of_scope += 1;
             }
@@ -707,6 +720,8 @@ struct Stamped {
     /// Index of the recipient policy that applies.
     policy: Option<usize>,
     warnings: Vec<String>,
+    /// Warnings counted but not written out (the allocation's, once none can be printed).
+    untold: u32,
     /// Why the object's spool record could not be used.
     failed: Option<Error>,
 }
@@ -723,6 +738,7 @@ impl Stamped {
             enabled_by: None,
             policy: None,
             warnings: Vec::new(),
+            untold: 0,
             failed: None,
         }
     }

@@ -411,6 +411,7 @@ impl Prepared<'_> {
         decisions: &Decisions,
         i: usize,
         settings: &AllocSettings,
+        tell: bool,
     ) -> Option<Allocation> {
         let (guid, dn) = self.claim_identity()?;
         let legacy = self.legacy.as_deref().map(|b| (b, &*dn));
@@ -420,6 +421,7 @@ impl Prepared<'_> {
             legacy,
             guid.as_ref(),
             settings,
+            tell,
         ))
     }
 
@@ -1404,8 +1406,10 @@ impl Engine<'_> {
             return Finished {
                 prepared: p,
                 stamped: ees,
+                untold: 0,
             };
         }
+        let untold = alloc.as_ref().map_or(0, |a| a.untold);
         if let Some(a) = &mut alloc {
             p.warnings.append(&mut a.warnings);
             if let Some(f) = &a.failed {
@@ -1413,6 +1417,7 @@ impl Engine<'_> {
                 return Finished {
                     prepared: p,
                     stamped: false,
+                    untold,
                 };
             }
             if let Some(l) = &a.legacy_dn {
@@ -1443,6 +1448,7 @@ impl Engine<'_> {
         Finished {
             prepared: p,
             stamped: true,
+            untold,
         }
     }
 
@@ -1693,6 +1699,8 @@ pub struct Finished<'e> {
     pub prepared: Prepared<'e>,
     /// Whether the object is stamped (its overrides are to be written).
     pub stamped: bool,
+    /// The allocation's warnings counted but not written out ([`Allocation::untold`]).
+    pub untold: u32,
 }
 
 fn linked_sid(rule: &crate::policy::MailboxRule, entry: &Entry) -> Option<Vec<u8>> {
@@ -2019,10 +2027,17 @@ mod tests {
         for (i, (claim, &n)) in claims.iter().zip(&claimers).enumerate() {
             let want = decisions.allocation(i, claim, &alloc_settings);
             retried += usize::from(!want.warnings.is_empty());
-            let got = engine
-                .prepare(&entries[n])
-                .allocation(&decisions, i, &alloc_settings);
+            let prepared = engine.prepare(&entries[n]);
+            let got = prepared.allocation(&decisions, i, &alloc_settings, true);
             assert_eq!(got.as_ref(), Some(&want), "{}", entries[n].dn_lossy());
+            // Untold, the warnings are only counted; the rest is the same.
+            let counted = prepared.allocation(&decisions, i, &alloc_settings, false);
+            let told_as_counted = Allocation {
+                warnings: Vec::new(),
+                untold: want.warnings.len() as u32,
+                ..want.clone()
+            };
+            assert_eq!(counted, Some(told_as_counted), "{}", entries[n].dn_lossy());
         }
         assert!(retried > 5, "the twins must collide ({retried})");
     }

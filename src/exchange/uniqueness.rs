@@ -515,8 +515,21 @@ pub struct Allocation {
     pub legacy_dn: Option<String>,
     /// What happened that a reviewer should know (retries, skipped addresses).
     pub warnings: Vec<String>,
+    /// Warnings of that kind counted but not written out (see [`Decisions::allocation_of`]).
+    pub untold: u32,
     /// Set when a primary SMTP address could not be found: the object must not be stamped.
     pub failed: Option<String>,
+}
+
+impl Allocation {
+    /// Adds the warning `text` makes when warnings are told, else counts it.
+    fn warn(&mut self, tell: bool, text: impl FnOnce() -> String) {
+        if tell {
+            self.warnings.push(text());
+        } else {
+            self.untold += 1;
+        }
+    }
 }
 
 /// The `whenCreated` of a claim's text.
@@ -805,11 +818,15 @@ impl Decisions {
             claim.legacy(),
             claim.guid.as_ref(),
             settings,
+            true,
         )
     }
 
     /// [`Decisions::allocation`] from the parts of claim `i` that turn its numbers into values
     /// (its wanted addresses, its legacyExchangeDN base and DN, its GUID), without the claim.
+    /// Without `tell`, the warnings of retries and skipped addresses are counted
+    /// ([`Allocation::untold`]) rather than written: a large run has one for most claims and
+    /// prints a few (the message of a failure, [`Allocation::failed`], is always written).
     pub fn allocation_of<'w>(
         &self,
         i: usize,
@@ -817,6 +834,7 @@ impl Decisions {
         legacy: Option<(&str, &str)>,
         guid: Option<&[u8; 16]>,
         settings: &AllocSettings,
+        tell: bool,
     ) -> Allocation {
         let wanted_len = wanted.len();
         let start = self.starts.get(i).map_or(usize::MAX, |s| *s as usize);
@@ -841,7 +859,7 @@ impl Decisions {
                         let local = local_candidate(n, template, alias, base);
                         let addr = local_address(kind, &local, domain);
                         if n > 0 {
-                            alloc.warnings.push(
+                            alloc.warn(tell, || {
                                 [
                                     "`",
                                     kind,
@@ -855,8 +873,8 @@ impl Decisions {
                                     &n.to_string(),
                                     ")",
                                 ]
-                                .concat(),
-                            );
+                                .concat()
+                            });
                         }
                         Some(addr)
                     }
@@ -875,15 +893,17 @@ impl Decisions {
                 WantedRef::X400 { kind, address } => match choice(j) {
                     Some(n) => Some(x400_candidate(kind, address, n)),
                     None => {
-                        let first = x400_candidate(kind, address, 0);
-                        alloc.warnings.push(match settings.x400_duplicates {
-                            X400Duplicates::Skip => [
-                                "`",
-                                &first,
-                                "` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")",
-                            ].concat(),
-                            X400Duplicates::Suffix => {
-                                format!("no free X.400 address for `{first}`")
+                        alloc.warn(tell, || {
+                            let first = x400_candidate(kind, address, 0);
+                            match settings.x400_duplicates {
+                                X400Duplicates::Skip => [
+                                    "`",
+                                    &first,
+                                    "` is already used by another object; no X.400 address generated (x400_duplicates = \"skip\")",
+                                ].concat(),
+                                X400Duplicates::Suffix => {
+                                    format!("no free X.400 address for `{first}`")
+                                }
                             }
                         });
                         None
@@ -896,7 +916,7 @@ impl Decisions {
             if let Some(attempt) = choice(wanted_len) {
                 let value = legacy_candidate(settings, base, guid, dn, attempt);
                 if attempt > 0 {
-                    alloc.warnings.push(
+                    alloc.warn(tell, || {
                         [
                             "legacyExchangeDN `",
                             &legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, base),
@@ -904,8 +924,8 @@ impl Decisions {
                             &value,
                             "`",
                         ]
-                        .concat(),
-                    );
+                        .concat()
+                    });
                 }
                 alloc.legacy_dn = Some(value);
             }

@@ -936,3 +936,66 @@ fn an_export_that_changes_between_the_passes_stops_the_run_without_output() {
     );
     assert!(!out_path.exists());
 }
+
+#[test]
+fn quiet_and_printed_runs_count_the_same_warnings() {
+    // Ninety John Smiths: every claim after the first retries its addresses and its
+    // legacyExchangeDN, far more warnings than are printed.
+    let people: Vec<Person> = (0..90)
+        .map(|i| Person {
+            given: 0,
+            sur: 0,
+            kind: 0,
+            existing_proxy: None,
+            when: (i % 5) as u8,
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("smiths.ldf");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(&export, export_of(&people)).unwrap();
+    std::fs::write(&policy, POLICY).unwrap();
+    let (export, policy) = (export.to_str().unwrap(), policy.to_str().unwrap());
+    let summary_of = |quiet: bool, jobs: &str| {
+        let sum = dir.path().join(format!("s-{quiet}-{jobs}.json"));
+        let mut args = vec![
+            "plan",
+            export,
+            "--policy",
+            policy,
+            "--guid-seed",
+            "7",
+            "-j",
+            jobs,
+        ];
+        if quiet {
+            args.push("-q");
+        }
+        args.extend(["--summary", sum.to_str().unwrap()]);
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(0));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&sum).unwrap()).unwrap();
+        (
+            out.stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            v["warnings"].as_u64().unwrap(),
+        )
+    };
+    let (quiet_out, quiet_err, quiet_count) = summary_of(true, "2");
+    assert_eq!(quiet_err, "");
+    assert!(quiet_count > 150, "{quiet_count}");
+    for jobs in ["1", "2"] {
+        let (out, err, count) = summary_of(false, jobs);
+        assert_eq!(out, quiet_out, "-j {jobs}");
+        assert_eq!(count, quiet_count, "-j {jobs}");
+        let printed: Vec<&str> = err.lines().filter(|l| l.starts_with("warning: ")).collect();
+        // The first fifty, then the note that the rest are counted.
+        assert_eq!(printed.len(), 51, "-j {jobs}: {err}");
+        assert!(
+            printed[50].contains("counted, not printed"),
+            "{}",
+            printed[50]
+        );
+        assert!(printed[1].contains("is taken; using"), "{}", printed[1]);
+    }
+}
