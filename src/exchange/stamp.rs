@@ -1056,8 +1056,7 @@ impl Engine<'_> {
     ) {
         let target = match template {
             Some(t) => {
-                let mut ft = FieldText::of(&p.state, &alias);
-                ft.alias = alias.clone();
+                let ft = FieldText::of(&p.state, &alias);
                 let x = t.expand_local(
                     &Self::fields(&ft),
                     self.policy.addresses.transliteration,
@@ -1722,17 +1721,17 @@ struct FieldText<'s> {
     surname: Cow<'s, str>,
     initials: Cow<'s, str>,
     display: Cow<'s, str>,
-    alias: String,
+    alias: &'s str,
 }
 
 impl<'s> FieldText<'s> {
-    fn of(state: &'s State<'_>, alias: &str) -> FieldText<'s> {
+    fn of(state: &'s State<'_>, alias: &'s str) -> FieldText<'s> {
         FieldText {
             given: state.text(name!("givenName")).unwrap_or_default(),
             surname: state.text(name!("sn")).unwrap_or_default(),
             initials: state.text(name!("initials")).unwrap_or_default(),
             display: state.text(name!("displayName")).unwrap_or_default(),
-            alias: alias.to_string(),
+            alias,
         }
     }
 }
