@@ -885,7 +885,7 @@ impl Engine<'_> {
             surname: &state.surname,
             initials: &state.initials,
             display: &state.display,
-            alias: &state.alias,
+            alias: state.alias,
         }
     }
 
@@ -1274,7 +1274,7 @@ impl Engine<'_> {
                     given: &ft.given,
                     initials: &ft.initials,
                     display: &ft.display,
-                    alias: &ft.alias,
+                    alias: ft.alias,
                 };
                 if let Some(mut address) = t.expand_x400(&fields, &self.policy.addresses.x400) {
                     // Without its type.
