@@ -316,13 +316,24 @@ fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> Cow<'_,
 /// and trimmed. `g=` and `i=` are left out when empty; `s=` is left out only when the
 /// surname and every fallback are empty.
 pub fn generate(site: &X400Site, fields: &X400Fields<'_>, settings: &X400Settings) -> String {
+    let mut out = String::with_capacity(site.text.len() + 64);
+    generate_into(site, fields, settings, &mut out);
+    out
+}
+
+/// [`generate`], appended to `out`.
+pub fn generate_into(
+    site: &X400Site,
+    fields: &X400Fields<'_>,
+    settings: &X400Settings,
+    out: &mut String,
+) {
     let strict = settings.unrepresentable_name_is_empty;
     let (sk, gk, ik) = if site.upper_case_keys() {
         ("S", "G", "I")
     } else {
         ("s", "g", "i")
     };
-    let mut out = String::with_capacity(site.text.len() + 64);
     out.push_str(&site.text);
     let mut surname = field_value(fields.surname, MAX_SURNAME, strict);
     if surname.is_empty() && settings.surname_fallback == SurnameFallback::DisplayThenAlias {
@@ -341,7 +352,6 @@ pub fn generate(site: &X400Site, fields: &X400Fields<'_>, settings: &X400Setting
             out.push(';');
         }
     }
-    out
 }
 
 /// Splits an optional `X400:` prefix (any case) from an address.
