@@ -16,7 +16,9 @@ use crate::exchange::alias;
 use crate::exchange::legacy_dn;
 use crate::exchange::recipient::{self, classify, family, Family, Has, Kind};
 use crate::exchange::template::{RecipientFields, Template};
-use crate::exchange::uniqueness::{AllocSettings, Allocation, Claim, Decisions, Wanted};
+use crate::exchange::uniqueness::{
+    AllocSettings, Allocation, Claim, Decisions, Wanted, LEGACY_SLOT,
+};
 use crate::exchange::x400::X400Fields;
 use crate::filter::{AttrName, AttrSource, Facts, Matcher, Subject};
 use crate::model::entry::{Desc, Name};
@@ -1333,13 +1335,13 @@ impl Engine<'_> {
         let bytes: usize = proxies.clone().map(<[u8]>::len).sum();
         held.reserve(
             proxies.len() + usize::from(legacy.is_some()),
-            bytes + legacy.map_or(0, |l| "x500:".len() + l.len()),
+            bytes + legacy.map_or(0, |l| LEGACY_SLOT.len() + l.len()),
         );
         for v in proxies {
             held.push(&[&crate::model::lossy(v)]);
         }
         if let Some(l) = legacy {
-            held.push(&["x500:", l]);
+            held.push(&[LEGACY_SLOT, l]);
         }
     }
 

@@ -250,7 +250,15 @@ impl Taken {
 
 /// The slot a legacyExchangeDN occupies (shared with `X500:` proxies).
 pub fn legacy_slot(legacy_dn: &str) -> String {
-    ["x500:", legacy_dn].concat()
+    [LEGACY_SLOT, legacy_dn].concat()
+}
+
+/// What [`legacy_slot`] puts before the legacyExchangeDN.
+pub const LEGACY_SLOT: &str = "x500:";
+
+/// [`key`] of [`legacy_slot`]`(legacy_dn)`, without making the slot's string.
+fn legacy_key(legacy_dn: &str) -> (u64, u64) {
+    key_parts(&[LEGACY_SLOT, legacy_dn])
 }
 
 /// The values one object holds, with their keys, gathered where the object is read (the
@@ -780,7 +788,7 @@ impl Claim {
         }
         if let Some((base, dn)) = self.legacy() {
             let first = legacy_candidate(settings, base, self.guid.as_ref(), dn, 0);
-            keys.push(Some(key(&legacy_slot(&first))));
+            keys.push(Some(legacy_key(&first)));
         }
         keys
     }
@@ -1083,7 +1091,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
                 (1..1000u32).find(|attempt| {
                     let value =
                         legacy_candidate(settings, base, claim.guid.as_ref(), dn_text, *attempt);
-                    index.take_key(key(&legacy_slot(&value)), seq)
+                    index.take_key(legacy_key(&value), seq)
                 })
             };
             if let Some(c) = choices.get_mut(out) {
