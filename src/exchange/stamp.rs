@@ -1226,6 +1226,7 @@ impl Engine<'_> {
         let target_primary = matches!(p.kind, Kind::MailUser | Kind::Contact);
         let alias = p.state.text(name!("mailNickname")).unwrap_or_default();
         let ft = FieldText::of(&p.state, &alias);
+        let alias_local: OnceCell<Option<String>> = OnceCell::new();
         // Every Exchange 2003 recipient needs an X.400 address: when the matching policy has
         // no X.400 template, the last policy that has one (the Default Policy) supplies it.
         let mut templates: Vec<(usize, usize)> =
@@ -1278,11 +1279,10 @@ impl Engine<'_> {
                     display: &ft.display,
                     alias: ft.alias,
                 };
-                if let Some(mut address) = t.expand_x400(&fields, &self.policy.addresses.x400) {
+                if let Some(site) = t.x400_site() {
                     // Without its type.
-                    if let Some(colon) = address.find(':') {
-                        address.drain(..=colon);
-                    }
+                    let address =
+                        crate::exchange::x400::generate(site, &fields, &self.policy.addresses.x400);
                     p.wanted.push((
                         (pi, ti),
                         Wanted::X400 {
@@ -1310,11 +1310,16 @@ impl Engine<'_> {
                     r.output, r.reason
                 ));
             }
-            let alias_local = alias::alias_from(&crate::exchange::translit::map_local(
-                self.policy.addresses.transliteration,
-                &alias,
-            ))
-            .unwrap_or_else(|| x.local.clone());
+            // The alias as a local part: the same for every template of the object.
+            let alias_local = alias_local
+                .get_or_init(|| {
+                    alias::alias_from(&crate::exchange::translit::map_local(
+                        self.policy.addresses.transliteration,
+                        &alias,
+                    ))
+                })
+                .clone()
+                .unwrap_or_else(|| x.local.clone());
             p.wanted.push((
                 (pi, ti),
                 Wanted::Local {

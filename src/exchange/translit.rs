@@ -282,16 +282,16 @@ pub fn smtp_local_char(profile: Profile, c: char, out: &mut String) {
     out.push_str(mapped);
 }
 
-/// Maps a whole field with [`smtp_local_char`].
-pub fn map_local(profile: Profile, s: &str) -> String {
+/// Maps a whole field with [`smtp_local_char`]; a field that maps to itself is lent back.
+pub fn map_local(profile: Profile, s: &str) -> std::borrow::Cow<'_, str> {
     if all_in_class(s, LOCAL) {
-        return s.to_owned();
+        return std::borrow::Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         smtp_local_char(profile, c, &mut out);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Maps one character to X.400 PrintableString and appends the result to `out`.
