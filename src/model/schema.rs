@@ -111,19 +111,18 @@ pub fn attr_info_keyed(desc: &[u8], key: u64) -> AttrInfo {
     })
 }
 
-/// Whether the [`WELL_KNOWN`](super::entry::WELL_KNOWN) type of place + 1 `known` (a
-/// [`Desc::well_known`](super::entry::Desc::well_known) other than 0) is binary: a table
-/// lookup instead of [`attr_info_keyed`]'s hashing and comparing.
-pub fn well_known_is_binary(known: u8) -> bool {
-    static BINARY: std::sync::LazyLock<[bool; super::entry::WELL_KNOWN.len()]> =
+/// [`attr_info`] of the [`WELL_KNOWN`](super::entry::WELL_KNOWN) type of place + 1 `known` (a
+/// [`Desc::well_known`](super::entry::Desc::well_known)): a table lookup instead of
+/// [`attr_info_keyed`]'s hashing and comparing. `None` for 0.
+pub fn well_known_info(known: u8) -> Option<AttrInfo> {
+    static INFO: std::sync::LazyLock<[AttrInfo; super::entry::WELL_KNOWN.len()]> =
         std::sync::LazyLock::new(|| {
-            super::entry::WELL_KNOWN.map(|name| attr_info(name.as_bytes()).is_binary())
+            super::entry::WELL_KNOWN.map(|name| attr_info(name.as_bytes()))
         });
     usize::from(known)
         .checked_sub(1)
-        .and_then(|i| BINARY.get(i))
+        .and_then(|i| INFO.get(i))
         .copied()
-        .unwrap_or(false)
 }
 
 /// Slots of the per-thread cache of [`attr_info_keyed`] (direct-mapped by key).
@@ -383,7 +382,12 @@ pub const SYSTEM_ATTRS: &[&str] = &[
 
 /// Compares two values of `desc` the way AD does.
 pub fn values_equal(desc: &[u8], a: &[u8], b: &[u8]) -> bool {
-    match attr_info(desc).equality {
+    equal_by(attr_info(desc).equality, a, b)
+}
+
+/// [`values_equal`] when the attribute's equality rule is known.
+pub fn equal_by(equality: Equality, a: &[u8], b: &[u8]) -> bool {
+    match equality {
         Equality::Exact => a == b,
         Equality::CaseIgnore => case_ignore_eq(a, b),
         Equality::Dn => {
@@ -467,21 +471,21 @@ mod tests {
     }
 
     #[test]
-    fn well_known_types_are_binary_as_the_schema_says() {
+    fn well_known_types_have_the_schemas_facts() {
         use crate::model::entry::{well_known, WELL_KNOWN};
         let mut binary = 0;
         for name in WELL_KNOWN {
-            let want = attr_info(name.as_bytes()).is_binary();
+            let want = attr_info(name.as_bytes());
             assert_eq!(
-                well_known_is_binary(well_known(name.as_bytes())),
-                want,
+                well_known_info(well_known(name.as_bytes())),
+                Some(want),
                 "{name}"
             );
-            binary += usize::from(want);
+            binary += usize::from(want.is_binary());
         }
         // objectGUID, msExchMailboxGuid, msExchMasterAccountSid, objectSid at least.
         assert!(binary >= 4, "{binary}");
-        assert!(!well_known_is_binary(0));
+        assert_eq!(well_known_info(0), None);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-use crate::model::entry::desc_eq;
-use crate::model::schema::{attr_info_keyed, values_equal, well_known_is_binary};
+use crate::model::entry::{desc_eq, well_known, WELL_KNOWN};
+use crate::model::schema::{attr_info_keyed, equal_by, well_known_info};
 use crate::model::{ChangeRecord, Desc, Entry, ModOp, ModRef, Modification, Name};
 use crate::name;
 
@@ -38,6 +38,21 @@ pub const ORDER: &[Name] = &[
     name!("msExchVersion"),
     name!("member"),
 ];
+
+/// The place in [`ORDER`] of each [`WELL_KNOWN`] type, by its place + 1 (`ORDER.len()` for a
+/// type outside it): a lookup instead of a search through `ORDER`.
+const ORDER_OF_KNOWN: [u8; WELL_KNOWN.len() + 1] = {
+    let mut table = [ORDER.len() as u8; WELL_KNOWN.len() + 1];
+    let mut i = 0;
+    while i < ORDER.len() {
+        let known = well_known(ORDER[i].as_str().as_bytes());
+        // Every type of ORDER is well known: the build fails here otherwise.
+        assert!(known != 0);
+        table[known as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Attributes changed value by value.
 const BY_VALUE: &[Name] = &[
@@ -91,10 +106,15 @@ where
         .into_iter()
         .map(|(n, w)| {
             let key = n.key();
-            let at = ORDER
-                .iter()
-                .position(|o| desc_eq(*o, *n))
-                .unwrap_or(ORDER.len());
+            let at = match n.well_known() {
+                0 => ORDER
+                    .iter()
+                    .position(|o| desc_eq(*o, *n))
+                    .unwrap_or(ORDER.len()),
+                known => ORDER_OF_KNOWN
+                    .get(usize::from(known))
+                    .map_or(ORDER.len(), |&at| usize::from(at)),
+            };
             (at, key, n, w)
         })
         .collect();
@@ -124,10 +144,8 @@ where
         // attribute of every changed object).
         let current = || found.into_iter().flat_map(|a| a.values());
         let written: &'a [u8] = found.map_or(attr, |a| a.name());
-        let binary = match name.well_known() {
-            0 => attr_info_keyed(attr, key).is_binary(),
-            known => well_known_is_binary(known),
-        };
+        let info = well_known_info(name.well_known()).unwrap_or_else(|| attr_info_keyed(attr, key));
+        let binary = info.is_binary();
         if ORDER.get(at).is_some_and(|o| BY_VALUE.contains(o)) {
             let member = attr.eq_ignore_ascii_case(b"member");
             if !member {
@@ -157,7 +175,7 @@ where
                 if binary {
                     c == w
                 } else {
-                    values_equal(attr, c, w)
+                    equal_by(info.equality, c, w)
                 }
             });
         if same || (wanted == 0 && count == 0) {
@@ -195,6 +213,22 @@ pub fn record<N: Desc>(entry: &Entry, desired: &[Desired<N>]) -> Option<ChangeRe
 mod tests {
     use super::*;
     use crate::apply::{entry_of, modify};
+
+    #[test]
+    fn well_known_types_have_their_place_in_the_order() {
+        for name in WELL_KNOWN {
+            let n = Name::new(name);
+            let searched = ORDER
+                .iter()
+                .position(|o| desc_eq(*o, n))
+                .unwrap_or(ORDER.len());
+            assert_eq!(
+                usize::from(ORDER_OF_KNOWN[usize::from(well_known(name.as_bytes()))]),
+                searched,
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn attributes_changed_by_value_have_a_place_in_the_order() {
