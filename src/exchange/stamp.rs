@@ -1501,7 +1501,7 @@ impl Engine<'_> {
             proxies.put(pr.as_bytes(), true);
         }
         if let Some(a) = alloc {
-            for (((pi, ti), _), got) in p.wanted.iter().zip(&a.addresses) {
+            for (((pi, ti), _), got) in p.wanted.iter().zip(a.addresses()) {
                 let Some(addr) = got else { continue };
                 let t = &self.policy.recipient_policies[*pi].templates[*ti];
                 let mut primary = t.primary;
@@ -2038,11 +2038,9 @@ mod tests {
             assert_eq!(got.as_ref(), Some(&want), "{}", entries[n].dn_lossy());
             // Untold, the warnings are only counted; the rest is the same.
             let counted = prepared.allocation(&decisions, i, &alloc_settings, false);
-            let told_as_counted = Allocation {
-                warnings: Vec::new(),
-                untold: want.warnings.len() as u32,
-                ..want.clone()
-            };
+            let mut told_as_counted = want.clone();
+            told_as_counted.untold = want.warnings.len() as u32;
+            told_as_counted.warnings.clear();
             assert_eq!(counted, Some(told_as_counted), "{}", entries[n].dn_lossy());
         }
         assert!(retried > 5, "the twins must collide ({retried})");

@@ -67,7 +67,7 @@ fn key_parts(parts: &[&str]) -> (u64, u64) {
     (h as u64, (h >> 64) as u64)
 }
 
-/// [`key`] of [`local_address`]`(kind, local, domain)`.
+/// [`key`] of the address `kind:local@domain` (`kind:local` without a domain).
 fn local_key(kind: &str, local: &str, domain: &str) -> (u64, u64) {
     if domain.is_empty() {
         key_parts(&[kind, ":", local])
@@ -516,9 +516,11 @@ pub struct Claim {
 /// What [`allocate`] decided for one object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Allocation {
-    /// One entry per [`Claim::wanted`]: the address (with its type) or `None` when none was
-    /// free (see `warnings`).
-    pub addresses: Vec<Option<String>>,
+    /// The addresses one after another (see [`Allocation::address`]).
+    text: String,
+    /// One entry per [`Claim::wanted`]: where its address (with its type) is in `text`, or
+    /// `None` when none was free (see `warnings`).
+    spans: Vec<Option<(u32, u32)>>,
     /// The legacyExchangeDN, when one was needed.
     pub legacy_dn: Option<String>,
     /// What happened that a reviewer should know (retries, skipped addresses).
@@ -530,6 +532,33 @@ pub struct Allocation {
 }
 
 impl Allocation {
+    /// The address given for wanted address `j`, if one was free.
+    pub fn address(&self, j: usize) -> Option<&str> {
+        let (start, end) = (*self.spans.get(j)?)?;
+        self.text.get(start as usize..end as usize)
+    }
+
+    /// The addresses given, one per wanted address.
+    pub fn addresses(&self) -> impl ExactSizeIterator<Item = Option<&str>> + '_ {
+        (0..self.spans.len()).map(|j| self.address(j))
+    }
+
+    /// Adds the address made of `parts` one after another (none when `parts` is `None`), and
+    /// returns it.
+    fn push_address(&mut self, parts: Option<&[&str]>) -> Option<&str> {
+        let Some(parts) = parts else {
+            self.spans.push(None);
+            return None;
+        };
+        let start = self.text.len();
+        for p in parts {
+            self.text.push_str(p);
+        }
+        let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        self.spans.push(Some((at(start), at(self.text.len()))));
+        self.text.get(start..)
+    }
+
     /// Adds the warning `text` makes when warnings are told, else counts it.
     fn warn(&mut self, tell: bool, text: impl FnOnce() -> String) {
         if tell {
@@ -630,15 +659,6 @@ fn local_candidate<'c>(n: u32, template: &'c str, alias: &'c str, base: &str) ->
         0 => Cow::Borrowed(template),
         1 => Cow::Borrowed(alias),
         _ => Cow::Owned(numbered(base, n)),
-    }
-}
-
-/// `kind:local@domain` (`kind:local` without a domain).
-fn local_address(kind: &str, local: &str, domain: &str) -> String {
-    if domain.is_empty() {
-        [kind, ":", local].concat()
-    } else {
-        [kind, ":", local, "@", domain].concat()
     }
 }
 
@@ -853,9 +873,14 @@ impl Decisions {
                 .copied()
                 .filter(|c| *c != NONE)
         };
-        let mut alloc = Allocation::default();
+        let mut alloc = Allocation {
+            // Room for the usual addresses: an object's two SMTP and one X.400.
+            text: String::with_capacity(192),
+            spans: Vec::with_capacity(wanted_len),
+            ..Allocation::default()
+        };
         for (j, w) in wanted.enumerate() {
-            let got = match w {
+            match w {
                 WantedRef::Local {
                     kind,
                     template,
@@ -865,26 +890,32 @@ impl Decisions {
                     Some(n) => {
                         let base = numbered_base(settings, template, alias);
                         let local = local_candidate(n, template, alias, base);
-                        let addr = local_address(kind, &local, domain);
-                        if n > 0 {
-                            alloc.warn(tell, || {
-                                [
-                                    "`",
-                                    kind,
-                                    ":",
-                                    template,
-                                    "@",
-                                    domain,
-                                    "` is taken; using `",
-                                    &addr,
-                                    "` (retry ",
-                                    &n.to_string(),
-                                    ")",
-                                ]
-                                .concat()
-                            });
+                        let parts: &[&str] = if domain.is_empty() {
+                            &[kind, ":", &local]
+                        } else {
+                            &[kind, ":", &local, "@", domain]
+                        };
+                        let start = alloc.text.len();
+                        alloc.push_address(Some(parts));
+                        if n > 0 && !tell {
+                            alloc.untold += 1;
+                        } else if n > 0 {
+                            let warning = [
+                                "`",
+                                kind,
+                                ":",
+                                template,
+                                "@",
+                                domain,
+                                "` is taken; using `",
+                                alloc.text.get(start..).unwrap_or_default(),
+                                "` (retry ",
+                                &n.to_string(),
+                                ")",
+                            ]
+                            .concat();
+                            alloc.warnings.push(warning);
                         }
-                        Some(addr)
                     }
                     None => {
                         let msg = format!(
@@ -895,11 +926,16 @@ impl Decisions {
                             alloc.failed = Some(msg.clone());
                         }
                         alloc.warnings.push(msg);
-                        None
+                        alloc.push_address(None);
                     }
                 },
                 WantedRef::X400 { kind, address } => match choice(j) {
-                    Some(n) => Some(x400_candidate(kind, address, n)),
+                    Some(0) => {
+                        alloc.push_address(Some(&[kind, ":", address]));
+                    }
+                    Some(n) => {
+                        alloc.push_address(Some(&[kind, ":", &x400::with_suffix(address, n)]));
+                    }
                     None => {
                         alloc.warn(tell, || {
                             let first = x400_candidate(kind, address, 0);
@@ -914,11 +950,10 @@ impl Decisions {
                                 }
                             }
                         });
-                        None
+                        alloc.push_address(None);
                     }
                 },
-            };
-            alloc.addresses.push(got);
+            }
         }
         if let Some((base, dn)) = legacy {
             if let Some(attempt) = choice(wanted_len) {
@@ -1270,7 +1305,7 @@ mod tests {
             ..settings()
         };
         let got = allocate(&mut Index::default(), claims, &s);
-        let served = |seq: u32| got[&seq].addresses[0].clone().unwrap_or_default();
+        let served = |seq: u32| got[&seq].address(0).unwrap_or_default().to_string();
         // Served 5, 4, 3, 1, 2: `x`, then `x2`, `x3`, ... in that order.
         assert_eq!(served(5), "smtp:x@corp.example.com");
         assert_eq!(served(4), "smtp:x2@corp.example.com");
@@ -1324,8 +1359,8 @@ mod tests {
         let got = allocate(&mut index, claims, &s);
         let mut served = 0;
         for (seq, a) in &got {
-            assert_eq!(a.addresses[0], want[*seq as usize], "claim {seq}");
-            served += usize::from(a.addresses[0].is_some());
+            assert_eq!(a.address(0), want[*seq as usize].as_deref(), "claim {seq}");
+            served += usize::from(a.address(0).is_some());
         }
         assert!(served > 40 && served < 400, "{served} served");
     }
@@ -1465,7 +1500,10 @@ mod tests {
                 if let Some(a) = &got {
                     index.hold(a, claim.seq);
                 }
-                alloc.addresses.push(got);
+                match got.as_deref() {
+                    Some(a) => alloc.push_address(Some(&[a])),
+                    None => alloc.push_address(None),
+                };
             }
             if let Some((base, dn_text)) = claim.legacy() {
                 let ag = &settings.admin_group_legacy_dn;
@@ -1723,7 +1761,7 @@ mod tests {
             vec![smtp(3, "2", "user", "user", "b.com")],
             &settings(),
         );
-        assert_eq!(a[&3].addresses[0].as_deref(), Some("smtp:user3@b.com"));
+        assert_eq!(a[&3].address(0), Some("smtp:user3@b.com"));
     }
 
     #[test]
@@ -1734,8 +1772,8 @@ mod tests {
             smtp(2, "20230101000000.0Z", "john.smith", "jsmith", "x"),
         ];
         let a = allocate(&mut idx, claims, &settings());
-        assert_eq!(a[&2].addresses[0].as_deref(), Some("smtp:john.smith@x"));
-        assert_eq!(a[&1].addresses[0].as_deref(), Some("smtp:jsmith2@x"));
+        assert_eq!(a[&2].address(0), Some("smtp:john.smith@x"));
+        assert_eq!(a[&1].address(0), Some("smtp:jsmith2@x"));
     }
 
     #[test]
@@ -1830,7 +1868,7 @@ mod tests {
         }];
         let claim = Claim::new(2, None, None, wanted.into_iter(), None);
         let a = allocate(&mut idx, vec![claim], &settings());
-        assert_eq!(a[&2].addresses[0], None);
+        assert_eq!(a[&2].address(0), None);
         assert_eq!(a[&2].warnings.len(), 1);
     }
 }
