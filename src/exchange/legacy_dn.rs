@@ -62,11 +62,14 @@ pub fn legacy_cn_from_alias(alias: &str, invalid: Invalid) -> String {
 /// group DN is ignored. When the admin group DN leaves no room for a CN the result has an
 /// empty CN; callers should reject admin group DNs longer than 128 − 19 characters.
 pub fn recipient_legacy_dn(admin_group_legacy_dn: &str, cn: &str) -> String {
+    recipient_legacy_dn_parts(admin_group_legacy_dn, cn).concat()
+}
+
+/// [`recipient_legacy_dn`] as the four pieces it is made of, lent from the arguments: the
+/// admin group DN, `/cn=Recipients`, `/cn=` and the CN as it fits. A key can be hashed from
+/// them without joining them.
+pub fn recipient_legacy_dn_parts<'a>(admin_group_legacy_dn: &'a str, cn: &'a str) -> [&'a str; 4] {
     let parent = admin_group_legacy_dn.trim().trim_end_matches('/');
-    let mut out = String::with_capacity(parent.len() + RECIPIENTS.len() + 4 + cn.len());
-    out.push_str(parent);
-    out.push_str(RECIPIENTS);
-    out.push_str("/cn=");
     // Counted in characters; ASCII text (the usual case) has as many as bytes.
     let count = |s: &str| {
         if s.is_ascii() {
@@ -75,13 +78,17 @@ pub fn recipient_legacy_dn(admin_group_legacy_dn: &str, cn: &str) -> String {
             s.chars().count()
         }
     };
-    let room = MAX_LEGACY_DN.saturating_sub(count(&out)).min(MAX_CN);
-    if cn.is_ascii() {
-        out.push_str(&cn[..cn.len().min(room)]);
+    let head = count(parent) + RECIPIENTS.len() + "/cn=".len();
+    let room = MAX_LEGACY_DN.saturating_sub(head).min(MAX_CN);
+    let cn = if cn.is_ascii() {
+        &cn[..cn.len().min(room)]
     } else {
-        out.extend(cn.chars().take(room));
-    }
-    out
+        match cn.char_indices().nth(room) {
+            Some((end, _)) => &cn[..end],
+            None => cn,
+        }
+    };
+    [parent, RECIPIENTS, "/cn=", cn]
 }
 
 /// FNV-1a 64-bit offset basis.

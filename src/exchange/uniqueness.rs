@@ -807,8 +807,14 @@ impl Claim {
             }
         }
         if let Some((base, dn)) = self.legacy() {
-            let first = legacy_candidate(settings, base, self.guid.as_ref(), dn, 0);
-            keys.push(Some(legacy_key(&first)));
+            keys.push(Some(if base.is_empty() {
+                legacy_key(&legacy_candidate(settings, base, self.guid.as_ref(), dn, 0))
+            } else {
+                // The first candidate is the base itself: hashed from its parts.
+                let [parent, recipients, cn_is, cn] =
+                    legacy_dn::recipient_legacy_dn_parts(&settings.admin_group_legacy_dn, base);
+                key_parts(&[LEGACY_SLOT, parent, recipients, cn_is, cn])
+            }));
         }
         keys
     }
