@@ -1659,14 +1659,36 @@ impl Engine<'_> {
     }
 
     fn address_lists(&self, p: &mut Prepared<'_>) {
-        // Borrowed: only a change is copied out (most objects keep their lists).
-        let current: Vec<&[u8]> = p.state.values(name!("showInAddressBook")).collect();
+        let lists = &self.policy.address_lists;
         let hidden = p
             .state
             .values(name!("msExchHideFromAddressLists"))
             .next()
             .is_some_and(|v| case_ignore_eq(v, TRUE));
-        let lists = &self.policy.address_lists;
+        if p.state.values(name!("showInAddressBook")).next().is_none() && lists.len() <= 64 {
+            // No list yet (a new recipient): the lists it matches, as bits, then set from the
+            // policy's DNs without copying them.
+            let mut matched = 0u64;
+            if !hidden {
+                let subject = p.state.subject();
+                for (i, l) in lists.iter().enumerate() {
+                    if l.filter.matches_in(&subject) {
+                        matched |= 1 << i;
+                    }
+                }
+            }
+            if matched != 0 {
+                let dns = lists
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| matched & (1 << i) != 0)
+                    .map(|(_, l)| l.dn.as_bytes());
+                p.state.set(name!("showInAddressBook"), dns);
+            }
+            return;
+        }
+        // Borrowed: only a change is copied out (most objects keep their lists).
+        let current: Vec<&[u8]> = p.state.values(name!("showInAddressBook")).collect();
         let mut next: Vec<&[u8]> = Vec::new();
         if !hidden {
             let subject = p.state.subject();
