@@ -1250,26 +1250,25 @@ impl Engine<'_> {
         let alias_local: OnceCell<Option<String>> = OnceCell::new();
         // Every Exchange 2003 recipient needs an X.400 address: when the matching policy has
         // no X.400 template, the last policy that has one (the Default Policy) supplies it.
-        let mut templates: Vec<(usize, usize)> =
-            (0..rp.templates.len()).map(|t| (idx, t)).collect();
-        if self.policy.addresses.x400_from_default_policy
-            && !rp.templates.iter().any(Template::is_x400)
-        {
-            if let Some((pi, dp)) = self
-                .policy
+        let x400_from = (self.policy.addresses.x400_from_default_policy
+            && !rp.templates.iter().any(Template::is_x400))
+        .then(|| {
+            self.policy
                 .recipient_policies
                 .iter()
                 .enumerate()
                 .rev()
                 .find(|(_, r)| r.templates.iter().any(Template::is_x400))
-            {
-                for (ti, t) in dp.templates.iter().enumerate() {
-                    if t.is_x400() {
-                        templates.push((pi, ti));
-                    }
-                }
-            }
-        }
+        })
+        .flatten();
+        let borrowed = x400_from.into_iter().flat_map(|(pi, dp)| {
+            dp.templates
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.is_x400())
+                .map(move |(ti, _)| (pi, ti))
+        });
+        let templates = (0..rp.templates.len()).map(|t| (idx, t)).chain(borrowed);
         for (pi, ti) in templates {
             let t = &self.policy.recipient_policies[pi].templates[ti];
             if mode == Mode::NewOnly && has_type(t.kind) {
