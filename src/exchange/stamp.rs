@@ -1110,71 +1110,76 @@ impl Engine<'_> {
 
     fn system_policy(&self, p: &mut Prepared<'_>) {
         let policy = self.policy;
-        let alias = p
-            .state
-            .text(name!("mailNickname"))
-            .unwrap_or_default()
-            .into_owned();
-        if !p.state.has(name!("displayName")) {
-            p.state.set_one(name!("displayName"), &alias);
+        // Read while the state is only borrowed; copied only when set.
+        let (display, legacy) = {
+            let alias = p.state.text(name!("mailNickname")).unwrap_or_default();
+            let legacy = (!p.state.has(name!("legacyExchangeDN")) && p.kind != Kind::PublicFolder)
+                .then(|| {
+                    legacy_dn::legacy_cn_from_alias(&alias, policy.addresses.legacy_dn_invalid)
+                });
+            let display = (!p.state.has(name!("displayName"))).then(|| alias.into_owned());
+            (display, legacy)
+        };
+        if let Some(alias) = display {
+            p.state.set_one(name!("displayName"), alias);
         }
-        if !p.state.has(name!("legacyExchangeDN")) && p.kind != Kind::PublicFolder {
-            p.legacy = Some(legacy_dn::legacy_cn_from_alias(
-                &alias,
-                policy.addresses.legacy_dn_invalid,
-            ));
+        if legacy.is_some() {
+            p.legacy = legacy;
         }
         if p.kind != Kind::Mailbox {
             return;
         }
-        // Home attributes: complete from whichever is present, never change.
-        let mdb = p.state.text(name!("homeMDB")).map(Cow::into_owned);
-        let hsn = p
-            .state
-            .text(name!("msExchHomeServerName"))
-            .map(Cow::into_owned);
-        let mta = p.state.text(name!("homeMTA")).map(Cow::into_owned);
-        let server = mdb
-            .as_deref()
-            .and_then(|m| policy.server_of_store(m.as_bytes()))
-            .or_else(|| {
-                hsn.as_deref().and_then(|h| {
-                    policy
-                        .servers
-                        .iter()
-                        .find(|s| s.legacy_dn.eq_ignore_ascii_case(h))
+        // Home attributes: complete from whichever is present, never change. Read (and the
+        // warnings made) while the state is only borrowed.
+        let (server, has_mdb, has_hsn, has_mta) = {
+            let mdb = p.state.text(name!("homeMDB"));
+            let hsn = p.state.text(name!("msExchHomeServerName"));
+            let mta = p.state.text(name!("homeMTA"));
+            let server = mdb
+                .as_deref()
+                .and_then(|m| policy.server_of_store(m.as_bytes()))
+                .or_else(|| {
+                    hsn.as_deref().and_then(|h| {
+                        policy
+                            .servers
+                            .iter()
+                            .find(|s| s.legacy_dn.eq_ignore_ascii_case(h))
+                    })
                 })
-            })
-            .or_else(|| {
-                mta.as_deref().and_then(|m| {
-                    let k = dn::key_lossy(dn::parent(m.as_bytes())?);
-                    policy.servers.iter().find(|s| s.dn_key == k)
-                })
-            });
-        match server {
-            None => p.warnings.push(format!(
-                "the mailbox's server is not in the policy ([[server]]); home attributes are not completed (homeMDB `{}`, msExchHomeServerName `{}`)",
-                mdb.as_deref().unwrap_or("-"),
-                hsn.as_deref().unwrap_or("-")
-            )),
-            Some(s) => {
-                if mdb.is_none() {
-                    if let Some(store) = s.stores.first() {
-                        p.state.set_one(name!("homeMDB"), store);
+                .or_else(|| {
+                    mta.as_deref().and_then(|m| {
+                        let k = dn::key_lossy(dn::parent(m.as_bytes())?);
+                        policy.servers.iter().find(|s| s.dn_key == k)
+                    })
+                });
+            match server {
+                None => p.warnings.push(format!(
+                    "the mailbox's server is not in the policy ([[server]]); home attributes are not completed (homeMDB `{}`, msExchHomeServerName `{}`)",
+                    mdb.as_deref().unwrap_or("-"),
+                    hsn.as_deref().unwrap_or("-")
+                )),
+                Some(s) => {
+                    if let Some(h) = hsn.as_deref().filter(|h| !h.eq_ignore_ascii_case(&s.legacy_dn)) {
+                        p.warnings.push(format!(
+                            "home attributes disagree: msExchHomeServerName `{h}` is not the server of homeMDB (`{}`); left as is",
+                            s.legacy_dn
+                        ));
                     }
                 }
-                if hsn.is_none() {
-                    p.state.set_one(name!("msExchHomeServerName"), &s.legacy_dn);
-                } else if hsn.as_deref().is_some_and(|h| !h.eq_ignore_ascii_case(&s.legacy_dn)) {
-                    p.warnings.push(format!(
-                        "home attributes disagree: msExchHomeServerName `{}` is not the server of homeMDB (`{}`); left as is",
-                        hsn.as_deref().unwrap_or(""),
-                        s.legacy_dn
-                    ));
+            }
+            (server, mdb.is_some(), hsn.is_some(), mta.is_some())
+        };
+        if let Some(s) = server {
+            if !has_mdb {
+                if let Some(store) = s.stores.first() {
+                    p.state.set_one(name!("homeMDB"), store);
                 }
-                if mta.is_none() {
-                    p.state.set_one(name!("homeMTA"), s.mta_dn());
-                }
+            }
+            if !has_hsn {
+                p.state.set_one(name!("msExchHomeServerName"), &s.legacy_dn);
+            }
+            if !has_mta {
+                p.state.set_one(name!("homeMTA"), s.mta_dn());
             }
         }
         if !p.state.has(name!("mDBUseDefaults")) {
@@ -1840,6 +1845,68 @@ mod tests {
             scope_key: None,
         };
         (Policy::load(&path).unwrap(), settings)
+    }
+
+    #[test]
+    fn home_attributes_are_completed_from_the_store_and_disagreements_reported() {
+        let (policy, settings) = sample_policy();
+        let engine = Engine {
+            policy: &policy,
+            settings: &settings,
+            eds_groups: &[],
+        };
+        let srv = |n: usize| &policy.servers[n];
+        let mailbox = sample_entries("corp.ldf")
+            .into_iter()
+            .find(|e| {
+                e.first(name!("homeMDB")) == Some(srv(0).stores[0].as_bytes())
+                    && engine.prepare(e).kind == Kind::Mailbox
+            })
+            .expect("a mailbox on SRV01 in the sample");
+        let value = |p: &Prepared<'_>, n: Name| p.state.text(n).map(Cow::into_owned);
+        // Only homeMDB, and msExchHomeServerName naming the other server.
+        let e = mailbox
+            .with_values(b"homeMTA", std::iter::empty())
+            .with_values(b"msExchHomeServerName", [srv(1).legacy_dn.as_bytes()]);
+        let p = engine.prepare(&e);
+        assert_eq!(
+            value(&p, name!("homeMTA")).as_deref(),
+            Some(srv(0).mta_dn())
+        );
+        assert_eq!(
+            value(&p, name!("msExchHomeServerName")).as_deref(),
+            Some(srv(1).legacy_dn.as_str()),
+            "left as is"
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.starts_with("home attributes disagree")
+                    && w.contains(&srv(1).legacy_dn)
+                    && w.contains(&srv(0).legacy_dn)),
+            "{:?}",
+            p.warnings
+        );
+        // A store no server of the policy holds: nothing completed, the values reported.
+        let e = mailbox
+            .with_values(
+                b"homeMDB",
+                [&b"CN=Elsewhere,CN=SG,CN=InformationStore,CN=X,CN=Servers,DC=x"[..]],
+            )
+            .with_values(b"homeMTA", std::iter::empty())
+            .with_values(b"msExchHomeServerName", std::iter::empty());
+        let p = engine.prepare(&e);
+        assert_eq!(value(&p, name!("homeMTA")), None);
+        assert_eq!(value(&p, name!("msExchHomeServerName")), None);
+        assert!(
+            p.warnings.iter().any(
+                |w| w.starts_with("the mailbox's server is not in the policy")
+                    && w.contains("CN=Elsewhere")
+                    && w.contains("msExchHomeServerName `-`")
+            ),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]
