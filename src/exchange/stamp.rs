@@ -1123,9 +1123,7 @@ impl Engine<'_> {
         if let Some(alias) = display {
             p.state.set_one(name!("displayName"), alias);
         }
-        if legacy.is_some() {
-            p.legacy = legacy;
-        }
+        p.legacy = legacy;
         if p.kind != Kind::Mailbox {
             return;
         }

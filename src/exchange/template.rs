@@ -724,12 +724,7 @@ impl Template {
     /// For `X400` templates: the full proxy address (`X400:c=…;s=…;`) for one recipient.
     pub fn expand_x400(&self, fields: &X400Fields<'_>, settings: &X400Settings) -> Option<String> {
         let site = self.x400_site()?;
-        // Room for a site and the longest generated fields (s= 40, g= 16, i= 5).
-        let mut out = String::with_capacity(self.kind.len() + 1 + 128);
-        out.push_str(self.kind);
-        out.push(':');
-        x400::generate_into(site, fields, settings, &mut out);
-        Some(out)
+        Some([self.kind, ":", &x400::generate(site, fields, settings)].concat())
     }
 }
 

@@ -161,8 +161,8 @@ impl Taken {
         (hi, k.1 & u64::from(u32::MAX), (hi as usize) & mask)
     }
 
-    /// The slot holding `k`, or the empty slot where it would go (`Err`). The table has
-    /// room: at least one slot is empty.
+    /// The slot holding `k`, or the empty slot where it would go (`Err`; out of range when the
+    /// table has no slots). A table with slots has room: at least one slot is empty.
     #[inline(always)]
     fn find(&self, k: (u64, u64)) -> Result<usize, usize> {
         let mask = self.slots.len().wrapping_sub(1);
@@ -188,9 +188,6 @@ impl Taken {
 
     /// Who holds `k`.
     fn get(&self, k: (u64, u64)) -> Option<u32> {
-        if self.slots.is_empty() {
-            return None;
-        }
         let at = self.find(k).ok()?;
         self.slots.get(at).map(|&s| Self::owner(s))
     }
@@ -543,12 +540,11 @@ impl Allocation {
         (0..self.spans.len()).map(|j| self.address(j))
     }
 
-    /// Adds the address made of `parts` one after another (none when `parts` is `None`), and
-    /// returns it.
-    fn push_address(&mut self, parts: Option<&[&str]>) -> Option<&str> {
+    /// Adds the address made of `parts` one after another (none when `parts` is `None`).
+    fn push_address(&mut self, parts: Option<&[&str]>) {
         let Some(parts) = parts else {
             self.spans.push(None);
-            return None;
+            return;
         };
         let start = self.text.len();
         for p in parts {
@@ -556,7 +552,6 @@ impl Allocation {
         }
         let at = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         self.spans.push(Some((at(start), at(self.text.len()))));
-        self.text.get(start..)
     }
 
     /// Adds the warning `text` makes when warnings are told, else counts it.
@@ -692,6 +687,24 @@ fn legacy_candidate(
     legacy_dn::recipient_legacy_dn(&settings.admin_group_legacy_dn, &cn)
 }
 
+/// [`legacy_key`] of [`legacy_candidate`]: the first candidate, the base itself, is hashed from
+/// the DN's parts without making its string.
+fn legacy_candidate_key(
+    settings: &AllocSettings,
+    base: &str,
+    guid: Option<&[u8; 16]>,
+    dn: &str,
+    attempt: u32,
+) -> (u64, u64) {
+    if attempt == 0 && !base.is_empty() {
+        let [parent, recipients, cn_is, cn] =
+            legacy_dn::recipient_legacy_dn_parts(&settings.admin_group_legacy_dn, base);
+        key_parts(&[LEGACY_SLOT, parent, recipients, cn_is, cn])
+    } else {
+        legacy_key(&legacy_candidate(settings, base, guid, dn, attempt))
+    }
+}
+
 /// The base of the numbered candidates (`base2`, `base3`, ...) of a `Local` address.
 fn numbered_base<'c>(settings: &AllocSettings, template: &'c str, alias: &'c str) -> &'c str {
     match settings.duplicate_base {
@@ -807,14 +820,13 @@ impl Claim {
             }
         }
         if let Some((base, dn)) = self.legacy() {
-            keys.push(Some(if base.is_empty() {
-                legacy_key(&legacy_candidate(settings, base, self.guid.as_ref(), dn, 0))
-            } else {
-                // The first candidate is the base itself: hashed from its parts.
-                let [parent, recipients, cn_is, cn] =
-                    legacy_dn::recipient_legacy_dn_parts(&settings.admin_group_legacy_dn, base);
-                key_parts(&[LEGACY_SLOT, parent, recipients, cn_is, cn])
-            }));
+            keys.push(Some(legacy_candidate_key(
+                settings,
+                base,
+                self.guid.as_ref(),
+                dn,
+                0,
+            )));
         }
         keys
     }
@@ -903,9 +915,9 @@ impl Decisions {
                         };
                         let start = alloc.text.len();
                         alloc.push_address(Some(parts));
-                        if n > 0 && !tell {
-                            alloc.untold += 1;
-                        } else if n > 0 {
+                        // Not `Allocation::warn`: the warning quotes the address just
+                        // written, which a closure could not borrow while `alloc` changes.
+                        if n > 0 && tell {
                             let warning = [
                                 "`",
                                 kind,
@@ -921,6 +933,8 @@ impl Decisions {
                             ]
                             .concat();
                             alloc.warnings.push(warning);
+                        } else if n > 0 {
+                            alloc.untold += 1;
                         }
                     }
                     None => {
@@ -1130,9 +1144,14 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
             } else {
                 let (base, dn_text) = (claim.at(base), claim.at(dn_text));
                 (1..1000u32).find(|attempt| {
-                    let value =
-                        legacy_candidate(settings, base, claim.guid.as_ref(), dn_text, *attempt);
-                    index.take_key(legacy_key(&value), seq)
+                    let k = legacy_candidate_key(
+                        settings,
+                        base,
+                        claim.guid.as_ref(),
+                        dn_text,
+                        *attempt,
+                    );
+                    index.take_key(k, seq)
                 })
             };
             if let Some(c) = choices.get_mut(out) {
@@ -1143,11 +1162,10 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
     Decisions { starts, choices }
 }
 
-/// How many turns ahead [`decide`] fetches a claim, and then its candidates and keys, and
-/// then the index's slots for those keys.
+/// How many turns ahead [`decide`] fetches a claim, then its candidates and keys, then the
+/// index's slots for those keys.
 const PREFETCH_CLAIM: usize = 16;
 const PREFETCH_CANDIDATES: usize = 8;
-/// How many turns ahead [`decide`] fetches the index's slots for a claim's keys.
 const PREFETCH_SLOTS: usize = 4;
 
 /// Asks the processor to bring the cache line at `p` in, without waiting for it.
@@ -1509,7 +1527,7 @@ mod tests {
                 match got.as_deref() {
                     Some(a) => alloc.push_address(Some(&[a])),
                     None => alloc.push_address(None),
-                };
+                }
             }
             if let Some((base, dn_text)) = claim.legacy() {
                 let ag = &settings.admin_group_legacy_dn;

@@ -317,17 +317,6 @@ fn field_value(src: &str, max: usize, empty_if_unrepresentable: bool) -> Cow<'_,
 /// surname and every fallback are empty.
 pub fn generate(site: &X400Site, fields: &X400Fields<'_>, settings: &X400Settings) -> String {
     let mut out = String::with_capacity(site.text.len() + 64);
-    generate_into(site, fields, settings, &mut out);
-    out
-}
-
-/// [`generate`], appended to `out`.
-pub fn generate_into(
-    site: &X400Site,
-    fields: &X400Fields<'_>,
-    settings: &X400Settings,
-    out: &mut String,
-) {
     let strict = settings.unrepresentable_name_is_empty;
     let (sk, gk, ik) = if site.upper_case_keys() {
         ("S", "G", "I")
@@ -352,6 +341,7 @@ pub fn generate_into(
             out.push(';');
         }
     }
+    out
 }
 
 /// Splits an optional `X400:` prefix (any case) from an address.
