@@ -138,8 +138,7 @@ pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 /// bits choose its first slot, then the low 32 bits of its low half with the owner above
 /// them. 96 bits of the key are compared: for ten million values a false match has a chance
 /// near 10⁻¹⁵, and would cost a retry. A slot whose first word is 0 is empty, so a key with a
-/// zero high half is held as 1, and a new table is zeroed memory the allocator need not
-/// write.
+/// zero high half is held as 1.
 #[derive(Default)]
 struct Taken {
     /// A power of two in length, or empty.
@@ -218,7 +217,12 @@ impl Taken {
         while Self::room(size) < needed {
             size *= 2;
         }
-        let old = std::mem::replace(&mut self.slots, vec![[0; 2]; size]);
+        // Zeros written, not asked for: fresh memory from `calloc` would first be read through
+        // the kernel's shared zero page, and every page's first write would then fault again
+        // and flush the other cores' TLBs.
+        let mut slots = Vec::with_capacity(size);
+        slots.resize(size, [0; 2]);
+        let old = std::mem::replace(&mut self.slots, slots);
         let mask = size - 1;
         for s in old.into_iter().filter(|s| s[0] != 0) {
             let mut at = (s[0] as usize) & mask;
