@@ -9,6 +9,7 @@ use clap::Parser;
 static GLOBAL: ldifstamp::alloc::MiMalloc = ldifstamp::alloc::MiMalloc;
 
 fn main() {
+    ldifstamp::alloc::keep_freed_memory();
     let cli = ldifstamp::cli::Cli::parse();
     let code = match ldifstamp::commands::run(cli) {
         Ok(outcome) => outcome.code(),
