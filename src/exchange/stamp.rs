@@ -1667,18 +1667,15 @@ impl Engine<'_> {
             .values(name!("msExchHideFromAddressLists"))
             .next()
             .is_some_and(|v| case_ignore_eq(v, TRUE));
+        let filters = &self.policy.address_list_filters;
         if p.state.values(name!("showInAddressBook")).next().is_none() && lists.len() <= 64 {
             // No list yet (a new recipient): the lists it matches, as bits, then set from the
             // policy's DNs without copying them.
-            let mut matched = 0u64;
-            if !hidden {
-                let subject = p.state.subject();
-                for (i, l) in lists.iter().enumerate() {
-                    if l.filter.matches_in(&subject) {
-                        matched |= 1 << i;
-                    }
-                }
-            }
+            let matched = if hidden {
+                0
+            } else {
+                filters.matching(&p.state.subject()).unwrap_or(0)
+            };
             if matched != 0 {
                 let dns = lists
                     .iter()
@@ -1709,8 +1706,13 @@ impl Engine<'_> {
                     next.push(v);
                 }
             }
-            for l in lists {
-                if l.filter.matches_in(&subject) {
+            let matched = filters.matching(&subject);
+            for (i, l) in lists.iter().enumerate() {
+                let matches = match matched {
+                    Some(bits) => bits >> i & 1 != 0,
+                    None => l.filter.matches_in(&subject),
+                };
+                if matches {
                     match keys.iter().position(|k| **k == *l.dn_key) {
                         Some(i) => next.push(current[i]),
                         None => next.push(l.dn.as_bytes()),

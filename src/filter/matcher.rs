@@ -132,6 +132,146 @@ impl Matcher {
     }
 }
 
+/// Filters evaluated together on many objects (a policy's address lists), answered as one.
+///
+/// When the set has at most 64 filters and its distinct leaf tests (two leaves are the same
+/// test when they compiled alike) are at most [`TABLE_LEAVES`], the set is answered by a
+/// table: each distinct leaf is evaluated once per object, and the leaves' answers, as the
+/// bits of a number, pick the set's answers from a table worked out for every combination
+/// when the set was made. The five default address lists have thirty leaves between them but
+/// only nine distinct ones (three presence tests, four categories, two classes). Otherwise
+/// each filter is evaluated in turn. Either way the answers
+/// are those of [`Matcher::matches_in`] for each filter: a leaf's answer does not depend on
+/// which other leaves were asked.
+#[derive(Clone, Debug, Default)]
+pub struct MatcherSet {
+    matchers: Vec<Matcher>,
+    table: Option<Table>,
+}
+
+/// See [`MatcherSet`].
+#[derive(Clone, Debug)]
+struct Table {
+    /// The distinct leaf tests.
+    leaves: Vec<Node>,
+    /// Entry `b` has bit `i` set when filter `i` matches an object whose leaf answers are the
+    /// bits of `b` (bit `j` for leaf `j`).
+    answers: Box<[u64]>,
+}
+
+/// The most distinct leaves a [`MatcherSet`] is answered by a table for (4,096 entries).
+pub const TABLE_LEAVES: usize = 12;
+
+/// A filter's shape over a set's distinct leaves, for working out its table.
+enum Shape {
+    And(Vec<Shape>),
+    Or(Vec<Shape>),
+    Not(Box<Shape>),
+    Const(bool),
+    Leaf(usize),
+}
+
+impl Shape {
+    /// `node`'s shape, its leaves numbered by their place in `leaves` (added when new, told
+    /// apart by their compiled form).
+    fn of(node: &Node, leaves: &mut Vec<(String, Node)>) -> Shape {
+        match node {
+            Node::And(list) => Shape::And(list.iter().map(|n| Shape::of(n, leaves)).collect()),
+            Node::Or(list) => Shape::Or(list.iter().map(|n| Shape::of(n, leaves)).collect()),
+            Node::Not(n) => Shape::Not(Box::new(Shape::of(n, leaves))),
+            Node::Const(b) => Shape::Const(*b),
+            leaf => {
+                let key = format!("{leaf:?}");
+                match leaves.iter().position(|(k, _)| *k == key) {
+                    Some(i) => Shape::Leaf(i),
+                    None => {
+                        leaves.push((key, leaf.clone()));
+                        Shape::Leaf(leaves.len() - 1)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The answer when leaf `j`'s answer is bit `j` of `bits`.
+    fn eval(&self, bits: usize) -> bool {
+        match self {
+            Shape::And(list) => list.iter().all(|n| n.eval(bits)),
+            Shape::Or(list) => list.iter().any(|n| n.eval(bits)),
+            Shape::Not(n) => !n.eval(bits),
+            Shape::Const(b) => *b,
+            Shape::Leaf(j) => bits >> j & 1 != 0,
+        }
+    }
+}
+
+impl MatcherSet {
+    /// The set of `matchers`, in this order.
+    pub fn new(matchers: Vec<Matcher>) -> MatcherSet {
+        let table = (matchers.len() <= 64)
+            .then(|| Table::of(&matchers))
+            .flatten();
+        MatcherSet { matchers, table }
+    }
+
+    /// The filters, in order.
+    pub fn matchers(&self) -> &[Matcher] {
+        &self.matchers
+    }
+
+    /// Whether the set is answered by a table (see [`MatcherSet`]).
+    pub fn by_table(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// Which filters match `subject`: bit `i` for filter `i`; `None` when the set has more
+    /// than 64 filters (ask each of [`MatcherSet::matchers`]).
+    pub fn matching<S: AttrSource + ?Sized>(&self, subject: &Subject<'_, S>) -> Option<u64> {
+        if let Some(t) = &self.table {
+            let mut at = 0usize;
+            for (j, leaf) in t.leaves.iter().enumerate() {
+                at |= usize::from(leaf.eval(subject)) << j;
+            }
+            return t.answers.get(at).copied();
+        }
+        (self.matchers.len() <= 64).then(|| {
+            self.matchers
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.matches_in(subject))
+                .fold(0u64, |bits, (i, _)| bits | 1 << i)
+        })
+    }
+}
+
+impl Table {
+    /// The table of `matchers` (at most 64), or `None` when their distinct leaves are more
+    /// than [`TABLE_LEAVES`].
+    fn of(matchers: &[Matcher]) -> Option<Table> {
+        let mut leaves = Vec::new();
+        let shapes: Vec<Shape> = matchers
+            .iter()
+            .map(|m| Shape::of(&m.root, &mut leaves))
+            .collect();
+        if leaves.len() > TABLE_LEAVES {
+            return None;
+        }
+        let answers = (0..1usize << leaves.len())
+            .map(|bits| {
+                shapes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.eval(bits))
+                    .fold(0u64, |acc, (i, _)| acc | 1 << i)
+            })
+            .collect();
+        Some(Table {
+            leaves: leaves.into_iter().map(|(_, n)| n).collect(),
+            answers,
+        })
+    }
+}
+
 /// [`Filter::matches`]: `filter` compiled for one evaluation.
 pub(super) fn matches_once<S: AttrSource + ?Sized>(filter: &Filter, source: &S) -> bool {
     Node::of(filter).eval(&Subject::new(source))
@@ -888,6 +1028,44 @@ mod tests {
                 assert!(known_class_bit(s.as_bytes()).is_some(), "{s}");
             }
         }
+    }
+
+    #[test]
+    fn the_default_address_lists_are_answered_by_a_table() {
+        let set = MatcherSet::new(
+            crate::policy::DEFAULT_LISTS
+                .iter()
+                .map(|(_, _, f)| Matcher::new(crate::filter::parse(f).expect("parses")))
+                .collect(),
+        );
+        assert!(set.by_table());
+        let user = |extra: &[(&str, &str)]| {
+            let mut b = crate::model::EntryBuilder::new(b"CN=A,DC=x");
+            for (a, v) in [
+                ("objectClass", "top"),
+                ("objectClass", "person"),
+                ("objectClass", "user"),
+            ]
+            .iter()
+            .chain(extra)
+            {
+                b.push(a.as_bytes(), v.as_bytes());
+            }
+            b.finish()
+        };
+        // Not a recipient: no list. A mail user: the GAL and All Users.
+        assert_eq!(set.matching(&Subject::new(&user(&[]))), Some(0));
+        let mail_user = user(&[("mailNickname", "a")]);
+        assert_eq!(set.matching(&Subject::new(&mail_user)), Some(0b11));
+        // Sets with more distinct leaves than the table takes are answered one by one.
+        let many: Vec<Matcher> = (0..=TABLE_LEAVES)
+            .map(|i| Matcher::new(crate::filter::parse(&format!("(cn={i})")).expect("parses")))
+            .collect();
+        let set = MatcherSet::new(many);
+        assert!(!set.by_table());
+        let mut b = crate::model::EntryBuilder::new(b"CN=3,DC=x");
+        b.push(b"cn", b"3");
+        assert_eq!(set.matching(&Subject::new(&b.finish())), Some(0b1000));
     }
 
     #[test]

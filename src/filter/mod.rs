@@ -79,7 +79,7 @@ use std::fmt;
 
 pub use display::escape_value;
 pub use eval::{AttrSource, Overlay};
-pub use matcher::{AttrName, Facts, Matcher, Subject};
+pub use matcher::{AttrName, Facts, Matcher, MatcherSet, Subject, TABLE_LEAVES};
 pub use parse::parse;
 
 /// A parsed LDAP search filter (RFC 4515).

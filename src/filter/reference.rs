@@ -260,7 +260,7 @@ fn bitwise<S: AttrSource + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::{Matcher, Overlay, Subject};
+    use crate::filter::{Matcher, MatcherSet, Overlay, Subject};
     use crate::model::{Entry, EntryBuilder};
     use proptest::prelude::*;
 
@@ -411,6 +411,21 @@ mod tests {
                 .collect();
             let o = Overlay::new(&e, &overrides);
             prop_assert_eq!(mf.matches(&o), matches(&f, &o), "{} on {:?} + {:?}", f, e, overrides);
+        }
+
+        /// A set of filters answers, by table or one by one, as each filter does on its own.
+        #[test]
+        fn filter_sets_answer_as_their_filters(
+            filters in prop::collection::vec(filter(), 1..5),
+            e in entry(),
+        ) {
+            let set = MatcherSet::new(filters.iter().cloned().map(Matcher::new).collect());
+            let want = filters
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| matches(f, &e))
+                .fold(0u64, |bits, (i, _)| bits | 1 << i);
+            prop_assert_eq!(set.matching(&Subject::new(&e)), Some(want), "{:?} on {:?}", filters, e);
         }
     }
 }

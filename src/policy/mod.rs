@@ -17,7 +17,7 @@ use crate::exchange::legacy_dn::Invalid;
 use crate::exchange::template::{DuplicateBase, ExpandSettings, Template};
 use crate::exchange::translit::Profile;
 use crate::exchange::x400::{SurnameFallback, X400Settings};
-use crate::filter::Matcher;
+use crate::filter::{Matcher, MatcherSet};
 use crate::model::dn;
 
 /// The Exchange version whose attributes are written.
@@ -223,6 +223,8 @@ pub struct Policy {
     pub recipient_policies: Vec<RecipientPolicy>,
     /// Address lists (defaults first when enabled).
     pub address_lists: Vec<AddressList>,
+    /// The address lists' filters, in the same order, answered together for each object.
+    pub address_list_filters: MatcherSet,
     /// Address settings.
     pub addresses: AddressSettings,
     /// Warnings found while loading (filters on RUS-maintained attributes ...).
@@ -1073,6 +1075,9 @@ fn compile(file: File, c: &mut Collector<'_>, base: Option<&Path>) -> Option<Pol
             contact,
             group,
             recipient_policies: policies,
+            address_list_filters: MatcherSet::new(
+                address_lists.iter().map(|l| l.filter.clone()).collect(),
+            ),
             address_lists,
             addresses: AddressSettings {
                 transliteration,
