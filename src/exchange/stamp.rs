@@ -519,16 +519,12 @@ pub struct SpoolCodec<'p> {
     values: Vec<Box<[u8]>>,
 }
 
-/// A planned value written as [`NAMED`] plus its number among [`SpoolCodec`]'s values, in
-/// place of a length (a spool record is far shorter than this).
-const NAMED: u32 = 0xFF00_0000;
-
 impl<'p> SpoolCodec<'p> {
     /// The codec for `policy`.
     pub fn new(policy: &'p Policy) -> Self {
         let mut values: Vec<Box<[u8]>> = Vec::new();
         let mut add = |v: &[u8]| {
-            if values.len() < (u32::MAX - NAMED) as usize && !values.iter().any(|x| **x == *v) {
+            if !values.iter().any(|x| **x == *v) {
                 values.push(v.into());
             }
         };
@@ -545,11 +541,15 @@ impl<'p> SpoolCodec<'p> {
         SpoolCodec { policy, values }
     }
 
-    /// Writes a planned value: by number when it is one of the policy's.
+    /// Writes a planned value: its number among the policy's values, doubled plus one, when
+    /// it is one of them, else its length doubled and its bytes.
     fn put_value(&self, p: &mut crate::model::flat::Put<'_>, v: &[u8]) {
         match self.values.iter().position(|x| **x == *v) {
-            Some(i) => p.u32(NAMED + i as u32),
-            None => p.bytes(v),
+            Some(i) => p.var((i as u64) << 1 | 1),
+            None => {
+                p.var((v.len() as u64) << 1);
+                p.0.extend_from_slice(v);
+            }
         }
     }
 
@@ -558,13 +558,15 @@ impl<'p> SpoolCodec<'p> {
         &'a self,
         t: &mut crate::model::flat::Take<'a>,
     ) -> Result<&'a [u8], crate::model::flat::Short> {
-        match t.u32()? {
-            n if n >= NAMED => self
-                .values
-                .get((n - NAMED) as usize)
+        let n = t.var()?;
+        let at = usize::try_from(n >> 1).map_err(|_| crate::model::flat::Short)?;
+        if n & 1 != 0 {
+            self.values
+                .get(at)
                 .map(|v| &**v)
-                .ok_or(crate::model::flat::Short),
-            n => t.bytes_of(n as usize),
+                .ok_or(crate::model::flat::Short)
+        } else {
+            t.bytes_of(at)
         }
     }
 }
@@ -598,10 +600,11 @@ impl<'e> Prepared<'e> {
                     .position(|s| *s == by.section)
                     .unwrap_or(0);
                 p.u8(section as u8 + 1);
-                p.u64(by.index as u64);
+                p.var(by.index as u64);
             }
         }
-        p.u64(self.policy.map_or(u64::MAX, |i| i as u64));
+        // 0 for none, else the policy's place + 1.
+        p.var(self.policy.map_or(0, |i| i as u64 + 1));
         p.len(self.state.overrides.len());
         for (name, values) in self.state.overrides() {
             let Some(i) = stamped_index(*name) else {
@@ -622,8 +625,8 @@ impl<'e> Prepared<'e> {
                 return false;
             };
             let mut p = Put(out);
-            p.u32(u32::try_from(a).unwrap_or(u32::MAX));
-            p.u32(u32::try_from(b).unwrap_or(u32::MAX));
+            p.len(a);
+            p.len(b);
             match w {
                 Wanted::Local {
                     kind,
@@ -670,12 +673,12 @@ impl<'e> Prepared<'e> {
                     .get(usize::from(n) - 1)
                     .copied()
                     .ok_or(Short)?,
-                index: usize::try_from(t.u64()?).map_err(|_| Short)?,
+                index: usize::try_from(t.var()?).map_err(|_| Short)?,
             }),
         };
-        let policy_index = match t.u64()? {
-            u64::MAX => None,
-            i => Some(usize::try_from(i).map_err(|_| Short)?),
+        let policy_index = match t.var()? {
+            0 => None,
+            i => Some(usize::try_from(i - 1).map_err(|_| Short)?),
         };
         let mut state = State::new(entry);
         for _ in 0..t.len()? {
@@ -689,9 +692,8 @@ impl<'e> Prepared<'e> {
         }
         let n = t.len()?;
         let mut wanted = Vec::with_capacity(n.min(t.0.len() / 16));
-        let index = |v: u32| usize::try_from(v).map_err(|_| Short);
         for _ in 0..n {
-            let at = (index(t.u32()?)?, index(t.u32()?)?);
+            let at = (t.len()?, t.len()?);
             let template = template_at(policy, at).ok_or(Short)?;
             let kind = template.kind;
             let w = match t.u8()? {

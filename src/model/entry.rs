@@ -721,6 +721,17 @@ impl EntryBuilder {
         self.push_slot(key, name, binary)
     }
 
+    /// Adds a new attribute whose description `name` (of [`attr_key`] `key`, and not the
+    /// entry's already) is copied after the record, binary or not as given, and returns its
+    /// slot number for [`EntryBuilder::push_span_at`] and friends.
+    pub fn new_attribute_binary(&mut self, name: &[u8], key: u64, binary: bool) -> u32 {
+        debug_assert_eq!(key, attr_key(name));
+        debug_assert!(self.entry.find_slot(key, name).is_none());
+        debug_assert_eq!(binary, super::schema::attr_info(name).is_binary());
+        let name = self.append(name);
+        self.push_slot(key, name, binary)
+    }
+
     /// Adds a value at `value` in the record to the attribute numbered `slot` (from
     /// [`EntryBuilder::new_attribute_span`]).
     ///
@@ -914,6 +925,23 @@ const KNOWN_TABLE: usize = 128;
 
 const fn known_home(key: u64) -> usize {
     (key >> 57) as usize % KNOWN_TABLE
+}
+
+/// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key` when it is spelled
+/// exactly as there, 0 otherwise.
+#[inline]
+pub(crate) fn well_known_spelled(desc: &[u8], key: u64) -> u8 {
+    if key & 1 != 0 {
+        return 0;
+    }
+    let mut h = known_home(key);
+    loop {
+        match KNOWN_BY_KEY[h] {
+            0 => return 0,
+            w if WELL_KNOWN[usize::from(w) - 1].as_bytes() == desc => return w,
+            _ => h = (h + 1) % KNOWN_TABLE,
+        }
+    }
 }
 
 /// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key`, 0 for none.

@@ -1,9 +1,22 @@
 //! A minimal byte codec for values the program writes and reads back itself (`plan`'s spool
-//! of prepared objects and of the attributes pass 2 reads of them): little-endian integers
-//! and length-prefixed bytes, no versioning, no self-description. Reading checks every length
-//! against the bytes left, so a damaged record gives [`Short`] instead of a panic.
+//! of prepared objects and of the attributes pass 2 reads of them): little-endian integers,
+//! counts and lengths as LEB128 numbers (one byte below 128), length-prefixed bytes, no
+//! versioning, no self-description. Reading checks every length against the bytes left, so
+//! a damaged record gives [`Short`] instead of a panic.
 
+use super::entry::{attr_key, well_known_spelled, WELL_KNOWN};
 use super::{Entry, EntryBuilder, TypeSet};
+
+/// The [`attr_key`] of each [`WELL_KNOWN`] type.
+const WELL_KNOWN_KEYS: [u64; WELL_KNOWN.len()] = {
+    let mut keys = [0; WELL_KNOWN.len()];
+    let mut i = 0;
+    while i < WELL_KNOWN.len() {
+        keys[i] = attr_key(WELL_KNOWN[i].as_bytes());
+        i += 1;
+    }
+    keys
+};
 
 /// Appends fixed-size integers and length-prefixed bytes to a buffer.
 pub struct Put<'a>(pub &'a mut Vec<u8>);
@@ -24,16 +37,27 @@ impl Put<'_> {
         self.0.extend_from_slice(&v.to_le_bytes());
     }
 
-    /// A length (`u32`) then the bytes. A length that does not fit a `u32` (no record comes
-    /// near: records are capped far below) is written as `u32::MAX`, which reading refuses.
+    /// A length ([`Put::len`]) then the bytes.
     pub fn bytes(&mut self, v: &[u8]) {
         self.len(v.len());
         self.0.extend_from_slice(v);
     }
 
-    /// A count or length as a `u32`.
+    /// An unsigned number in LEB128: seven bits a byte, the lowest first, the high bit set on
+    /// every byte but the last.
+    #[inline(always)]
+    pub fn var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+
+    /// A count or length, as [`Put::var`]. One that does not fit a `u32` (no record comes
+    /// near: records are capped far below) is written as `u32::MAX`, which reading refuses.
     pub fn len(&mut self, n: usize) {
-        self.u32(u32::try_from(n).unwrap_or(u32::MAX));
+        self.var(u64::from(u32::try_from(n).unwrap_or(u32::MAX)));
     }
 
     /// `None` as 0, `Some(s)` as 1 then the bytes.
@@ -57,7 +81,8 @@ impl Put<'_> {
 
     /// The DN of `entry` and those of its attributes whose type is in `keep` (each with its
     /// description as written and its values), for [`Take::entry`] to build a smaller entry
-    /// that answers every lookup of a kept attribute as `entry` does.
+    /// that answers every lookup of a kept attribute as `entry` does. A description spelled
+    /// as in [`WELL_KNOWN`] (most of them) is written as its place there, one byte.
     pub fn entry(&mut self, entry: &Entry, keep: &TypeSet) {
         self.bytes(entry.dn());
         let count_at = self.0.len();
@@ -68,11 +93,17 @@ impl Put<'_> {
                 continue;
             }
             count += 1;
-            self.bytes(a.name());
-            // The value count, with BINARY set for a binary attribute (so that taking it back
+            let known = well_known_spelled(a.name(), a.key());
+            if known != 0 {
+                self.u8(known);
+            } else {
+                self.u8(0);
+                self.bytes(a.name());
+            }
+            // The value count, then whether the attribute is binary (so that taking it back
             // needs no schema lookup).
-            let n = u32::try_from(a.len()).unwrap_or(u32::MAX) & !BINARY;
-            self.u32(n | if a.is_binary() { BINARY } else { 0 });
+            let n = u64::from(u32::try_from(a.len()).unwrap_or(u32::MAX));
+            self.var(n << 1 | u64::from(a.is_binary()));
             for v in a.values() {
                 self.bytes(v);
             }
@@ -80,9 +111,6 @@ impl Put<'_> {
         self.0[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
     }
 }
-
-/// Marks the value count of a binary attribute in [`Put::entry`].
-const BINARY: u32 = 1 << 31;
 
 /// A record ended before a value it announces (or held text that is not UTF-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,9 +148,45 @@ impl<'a> Take<'a> {
         Ok(u64::from_le_bytes(w))
     }
 
-    /// A count or length.
+    /// What [`Put::var`] wrote. A number longer than ten bytes or past `u64::MAX` is refused.
+    #[inline(always)]
+    pub fn var(&mut self) -> Result<u64, Short> {
+        if let Some((&b, rest)) = self.0.split_first() {
+            if b < 0x80 {
+                self.0 = rest;
+                return Ok(u64::from(b));
+            }
+        }
+        self.var_long()
+    }
+
+    /// [`Take::var`] of a number of more than one byte (or of nothing).
+    #[cold]
+    fn var_long(&mut self) -> Result<u64, Short> {
+        let mut v = 0u64;
+        let mut shift = 0u32;
+        loop {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return Err(Short);
+            }
+            v |= bits << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(Short);
+            }
+        }
+    }
+
+    /// A count or length ([`Put::len`]); one past `u32::MAX` is refused.
+    #[inline(always)]
     pub fn len(&mut self) -> Result<usize, Short> {
-        Ok(self.u32()? as usize)
+        let n = u32::try_from(self.var()?).map_err(|_| Short)?;
+        usize::try_from(n).map_err(|_| Short)
     }
 
     /// The next `n` bytes (whose length the caller read itself).
@@ -170,21 +234,31 @@ impl<'a> Take<'a> {
         };
         let dn = self.bytes()?;
         let dn = at(self, dn);
-        let attributes = self.len()?;
+        let attributes = self.u32()?;
         // Each value takes at least 4 bytes: a damaged count reserves nothing.
         let mut b = EntryBuilder::over_record(record, self.0.len() / 16);
         b.set_dn_span(dn);
         for _ in 0..attributes {
-            let name = self.bytes()?;
-            let key = super::attr_key(name);
-            let name = at(self, name);
-            let n = self.u32()?;
-            let binary = n & BINARY != 0;
-            let n = n & !BINARY;
+            let name = match self.u8()? {
+                0 => {
+                    let name = self.bytes()?;
+                    Err((at(self, name), attr_key(name)))
+                }
+                known => Ok(usize::from(known) - 1),
+            };
+            let n = self.var()?;
+            let binary = n & 1 != 0;
+            let n = n >> 1;
             if n == 0 {
                 return Err(Short);
             }
-            let slot = b.new_attribute_span_binary(name, key, binary);
+            let slot = match name {
+                Ok(i) => {
+                    let (text, key) = WELL_KNOWN.get(i).zip(WELL_KNOWN_KEYS.get(i)).ok_or(Short)?;
+                    b.new_attribute_binary(text.as_bytes(), *key, binary)
+                }
+                Err((name, key)) => b.new_attribute_span_binary(name, key, binary),
+            };
             for _ in 0..n {
                 let v = self.bytes()?;
                 b.push_span_at(slot, at(self, v));
@@ -272,6 +346,30 @@ mod tests {
         }
     }
 
+    #[test]
+    fn numbers_are_one_byte_below_128_and_overlong_ones_are_refused() {
+        let mut buf = Vec::new();
+        Put(&mut buf).var(127);
+        Put(&mut buf).var(128);
+        Put(&mut buf).var(u64::MAX);
+        assert_eq!(buf.len(), 1 + 2 + 10);
+        let mut t = Take(&buf);
+        assert_eq!(
+            (t.var(), t.var(), t.var()),
+            (Ok(127), Ok(128), Ok(u64::MAX))
+        );
+        // Past 64 bits, or more than ten bytes, or a length past `u32::MAX`.
+        for bad in [
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02][..],
+            &[
+                0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00,
+            ],
+        ] {
+            assert_eq!(Take(bad).var(), Err(Short));
+        }
+        assert_eq!(Take(&[0x80, 0x80, 0x80, 0x80, 0x10]).len(), Err(Short));
+    }
+
     proptest::proptest! {
         #[test]
         fn what_is_put_is_taken_back(
@@ -281,12 +379,14 @@ mod tests {
             d in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
             e in proptest::option::of(".{0,12}"),
             f in proptest::collection::vec(".{0,8}", 0..4),
+            g in proptest::prop_oneof![0u64..300, proptest::prelude::any::<u64>()],
         ) {
             let mut buf = Vec::new();
             let mut p = Put(&mut buf);
             p.u8(a);
             p.u32(b);
             p.u64(c);
+            p.var(g);
             p.bytes(&d);
             p.opt_str(e.as_deref());
             p.strs(&f);
@@ -294,6 +394,7 @@ mod tests {
             proptest::prop_assert_eq!(t.u8(), Ok(a));
             proptest::prop_assert_eq!(t.u32(), Ok(b));
             proptest::prop_assert_eq!(t.u64(), Ok(c));
+            proptest::prop_assert_eq!(t.var(), Ok(g));
             proptest::prop_assert_eq!(t.bytes(), Ok(&d[..]));
             proptest::prop_assert_eq!(t.opt_str(), Ok(e.clone()));
             proptest::prop_assert_eq!(t.strs(), Ok(f.clone()));
@@ -305,6 +406,7 @@ mod tests {
                     t.u8()?;
                     t.u32()?;
                     t.u64()?;
+                    t.var()?;
                     t.bytes()?;
                     t.opt_str()?;
                     t.strs()?;
