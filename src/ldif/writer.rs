@@ -158,12 +158,20 @@ impl Writer {
         }
     }
 
-    /// Writes a structural line verbatim (never folded).
-    fn raw(&self, out: &mut Vec<u8>, parts: &[&[u8]]) {
-        for p in parts {
-            out.extend_from_slice(p);
-        }
+    /// Writes a structural line verbatim (never folded): `head` then `tail`, with room for
+    /// both made once (a modify record has two such lines per attribute).
+    #[inline]
+    fn line2(&self, out: &mut Vec<u8>, head: &[u8], tail: &[u8]) {
+        out.reserve(head.len() + tail.len() + 2);
+        out.extend_from_slice(head);
+        out.extend_from_slice(tail);
         self.eol(out);
+    }
+
+    /// Writes a line of `text` alone.
+    #[inline]
+    fn line(&self, out: &mut Vec<u8>, text: &[u8]) {
+        self.line2(out, text, b"");
     }
 
     /// Writes `name: value` or `name:: base64`, folded.
@@ -300,7 +308,7 @@ impl Writer {
         for c in &rec.controls {
             self.control(out, c);
         }
-        self.raw(out, &[b"changetype: ", rec.changetype().as_bytes()]);
+        self.line2(out, b"changetype: ", rec.changetype().as_bytes());
         match &rec.change {
             Change::Add(entry) => self.attributes(out, entry),
             Change::Delete => {}
@@ -322,9 +330,10 @@ impl Writer {
                 new_superior,
             } => {
                 self.dn_line(out, b"newrdn", new_rdn);
-                self.raw(
+                self.line2(
                     out,
-                    &[b"deleteoldrdn: ", if *delete_old_rdn { b"1" } else { b"0" }],
+                    b"deleteoldrdn: ",
+                    if *delete_old_rdn { b"1" } else { b"0" },
                 );
                 if let Some(s) = new_superior {
                     self.dn_line(out, b"newsuperior", s);
@@ -343,7 +352,7 @@ impl Writer {
         mods: impl IntoIterator<Item = &'m ModRef<'a>>,
     ) {
         self.dn_line(out, b"dn", dn);
-        self.raw(out, &[b"changetype: modify"]);
+        self.line(out, b"changetype: modify");
         for m in mods {
             self.mod_spec(out, m.op, m.attr, m.binary, m.values.iter().copied());
         }
@@ -359,17 +368,17 @@ impl Writer {
         binary: bool,
         values: impl Iterator<Item = &'v [u8]>,
     ) {
-        self.raw(out, &[op.keyword().as_bytes(), b": ", attr]);
+        self.line2(out, op.keyword_colon().as_bytes(), attr);
         for v in values {
             self.attr_value(out, attr, v, binary);
         }
-        self.raw(out, &[b"-"]);
+        self.line(out, b"-");
     }
 
     /// Writes `entry` as a `changetype: add` record.
     pub fn add_record(&mut self, out: &mut Vec<u8>, entry: &Entry) {
         self.dn_line(out, b"dn", entry.dn());
-        self.raw(out, &[b"changetype: add"]);
+        self.line(out, b"changetype: add");
         self.attributes(out, entry);
         self.eol(out);
     }

@@ -25,6 +25,16 @@ impl ModOp {
             ModOp::Increment => "increment",
         }
     }
+
+    /// The keyword followed by `: `, as a mod-spec's first line starts.
+    pub fn keyword_colon(self) -> &'static str {
+        match self {
+            ModOp::Add => "add: ",
+            ModOp::Delete => "delete: ",
+            ModOp::Replace => "replace: ",
+            ModOp::Increment => "increment: ",
+        }
+    }
 }
 
 /// A mod-spec that borrows its attribute description and values (from an entry and the
@@ -164,4 +174,16 @@ pub enum Record {
     /// Any other change record (boxed: exports hold few, and every item moved between the
     /// pipeline's threads is as large as its largest kind of record).
     Change(Box<ChangeRecord>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModOp;
+
+    #[test]
+    fn keyword_colon_is_the_keyword_and_a_colon() {
+        for op in [ModOp::Add, ModOp::Delete, ModOp::Replace, ModOp::Increment] {
+            assert_eq!(op.keyword_colon(), format!("{}: ", op.keyword()));
+        }
+    }
 }
