@@ -497,6 +497,9 @@ enum WhenCreated {
 pub struct Claim {
     /// Input sequence number of the object.
     pub seq: u32,
+    /// The pool thread that made the claim (its index), `u16::MAX` for any other: its memory
+    /// is cheapest to free there (see `commands::plan`).
+    pub made_on: u16,
     /// `objectGUID` bytes.
     pub guid: Option<[u8; 16]>,
     /// `whenCreated` (when it is text), then the wanted addresses' strings, then the
@@ -772,6 +775,7 @@ impl Claim {
             wanted,
             legacy,
             keys: Vec::new(),
+            made_on: u16::MAX,
         }
     }
 
