@@ -19,7 +19,9 @@ use crate::commands::spool::{self, Spool};
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
 use crate::exchange::recipient::{self, Kind};
-use crate::exchange::stamp::{EnabledBy, Engine, EngineSettings, Mode, Prepared, SpoolCodec};
+use crate::exchange::stamp::{
+    EnabledBy, Engine, EngineSettings, Mode, Prepared, SpoolCodec, StampedSet,
+};
 use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
 use crate::input::Item;
 use crate::ldif::parse::Skip;
@@ -441,9 +443,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         ..Summary::default()
     };
     let mut dup_dns: HashMap<u32, String> = HashMap::new();
-    // Counted on the consumer thread for every change: a short list searched by the names'
-    // addresses (the engine's constants) before their text, not a SipHash map.
+    // Counted on the consumer thread for every change: the attributes the engine stamps by
+    // their place among them (`stamped_counts`); any other in a short list searched by the
+    // names' addresses (the engine's constants) before their text, not a SipHash map.
     let mut by_attribute: Vec<(&'static str, u64)> = Vec::new();
+    // The same for the attributes the engine stamps, by their place among them.
+    let mut stamped_counts = [0u64; StampedSet::LEN];
     let mut seq2: u32 = 0;
     let mut kinds = [0u64; Kind::ALL.len()];
     // Objects mail-enabled, by rule (named in the summary once pass 2 is over).
@@ -492,18 +497,18 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let mut finished = engine.finish(prepared, alloc);
         let p = &mut finished.prepared;
         let before = bytes.len();
-        let mut attrs: Vec<&'static str> = Vec::new();
+        let mut attrs = StampedSet::default();
+        let mut other_attrs: Vec<&'static str> = Vec::new();
         if finished.stamped {
             let desired = p.state.overrides();
             let mut mod_values = Vec::new();
             let mods = crate::plan::mod_refs(e, desired, &mut mod_values);
             if !mods.is_empty() {
-                attrs.reserve_exact(mods.len());
                 // Counted under the name the engine stamps (a modification is written with
-                // the entry's own spelling of it).
+                // the entry's own spelling of it): as bits, with no list to allocate.
                 for (_, name) in &mods {
-                    if !attrs.contains(&name.as_str()) {
-                        attrs.push(name.as_str());
+                    if !attrs.insert(*name) && !other_attrs.contains(&name.as_str()) {
+                        other_attrs.push(name.as_str());
                     }
                 }
                 Writer::new(wopts.clone()).modify(bytes, e.dn(), mods.iter().map(|(m, _)| m));
@@ -516,6 +521,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             // The record was not read: the warnings name the object by the spooled DN.
             dn: (unread && !warnings.is_empty()).then(|| e.dn_lossy().into()),
             attrs,
+            other_attrs,
             kind: p.kind,
             in_scope: p.in_scope,
             enabled_by: p.enabled_by.take(),
@@ -580,7 +586,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 return Ok(false);
             }
             summary.changed += 1;
-            for a in &st.attrs {
+            for i in st.attrs.places() {
+                if let Some(n) = stamped_counts.get_mut(i) {
+                    *n += 1;
+                }
+            }
+            for a in &st.other_attrs {
                 count_attribute(&mut by_attribute, a);
             }
             let pname = st
@@ -597,10 +608,17 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     for (r, n) in enabled {
         *summary.enabled_by_rule.entry(r.to_string()).or_default() += n;
     }
-    summary.changes_by_attribute = by_attribute
-        .into_iter()
-        .map(|(a, n)| (a.to_string(), n))
-        .collect();
+    let stamped = stamped_counts
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .filter_map(|(i, n)| Some((StampedSet::name(i)?, *n)));
+    for (a, n) in stamped.chain(by_attribute) {
+        *summary
+            .changes_by_attribute
+            .entry(a.to_string())
+            .or_default() += n;
+    }
     unchanged(&sources)?;
     out.commit()?;
     timings.pass2();
@@ -718,8 +736,10 @@ struct Stamped {
     changed: bool,
     /// The object's DN, for its warnings, when its record was not read.
     dn: Option<String>,
-    /// The attributes its change record changes.
-    attrs: Vec<&'static str>,
+    /// The attributes its change record changes: those the engine stamps (all of them, as
+    /// it works), and any other.
+    attrs: StampedSet,
+    other_attrs: Vec<&'static str>,
     kind: Kind,
     in_scope: bool,
     enabled_by: Option<EnabledBy>,
@@ -738,7 +758,8 @@ impl Stamped {
         Stamped {
             changed: false,
             dn: None,
-            attrs: Vec::new(),
+            attrs: StampedSet::default(),
+            other_attrs: Vec::new(),
             kind,
             in_scope,
             enabled_by: None,

@@ -575,6 +575,39 @@ fn stamped_index(attr: Name) -> Option<usize> {
     STAMPED.iter().position(|n| *n == attr)
 }
 
+/// The attributes the engine stamps, each as a bit (bit `i` for the `i`th of them), for
+/// counting which ones a change record changes without a list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StampedSet(u32);
+
+const _: () = assert!(STAMPED.len() <= 32);
+
+impl StampedSet {
+    /// Adds `attr`; `false` (and nothing added) when the engine does not stamp it.
+    pub fn insert(&mut self, attr: Name) -> bool {
+        match stamped_index(attr) {
+            Some(i) => {
+                self.0 |= 1 << i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The places of the attributes in the set (for [`StampedSet::name`]), in order.
+    pub fn places(self) -> impl Iterator<Item = usize> {
+        (0..STAMPED.len()).filter(move |i| self.0 >> i & 1 != 0)
+    }
+
+    /// The name of the attribute at `place`.
+    pub fn name(place: usize) -> Option<&'static str> {
+        STAMPED.get(place).map(|n| n.as_str())
+    }
+
+    /// How many attributes the engine stamps (one more than the largest place).
+    pub const LEN: usize = STAMPED.len();
+}
+
 impl<'e> Prepared<'e> {
     /// Appends what [`Prepared::unspool`] needs to make this again over the same entry:
     /// everything [`Engine::prepare`] found, so that `plan`'s second pass runs only

@@ -576,13 +576,36 @@ fn timings_go_to_stderr_and_leave_the_plan_as_it_was() {
 fn summary_json_accounts_for_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let sum = dir.path().join("s.json");
-    let (_, _, code) = plan(
+    let (out, _, code) = plan(
         "samples/corp.ldf",
         "samples/policy.toml",
         &["--summary", sum.to_str().unwrap()],
     );
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&sum).unwrap()).unwrap();
+    // Each attribute is counted once per change record that changes it.
+    let mut counted: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in changes_of(&out) {
+        let ldifstamp::model::Change::Modify(mods) = &c.change else {
+            panic!("a plan writes modify records");
+        };
+        let mut names: Vec<String> = mods
+            .iter()
+            .map(|m| String::from_utf8_lossy(&m.attr).to_ascii_lowercase())
+            .collect();
+        names.dedup();
+        for name in names {
+            *counted.entry(name).or_default() += 1;
+        }
+    }
+    let summarised: std::collections::BTreeMap<String, u64> = v["changes_by_attribute"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, n)| (k.to_ascii_lowercase(), n.as_u64().unwrap()))
+        .collect();
+    assert!(!counted.is_empty());
+    assert_eq!(summarised, counted);
     let n = |k: &str| v[k].as_u64().unwrap();
     assert_eq!(
         n("records"),
