@@ -444,11 +444,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let mut dup_dns: HashMap<u32, String> = HashMap::new();
     // Counted on the consumer thread for every change: the attributes the engine stamps by
-    // their place among them (`stamped_counts`); any other in a short list searched by the
-    // names' addresses (the engine's constants) before their text, not a SipHash map.
-    let mut by_attribute: Vec<(&'static str, u64)> = Vec::new();
-    // The same for the attributes the engine stamps, by their place among them.
+    // their place among them, any other in a short list searched by the names' addresses
+    // (the engine's constants) before their text, not a SipHash map.
     let mut stamped_counts = [0u64; StampedSet::LEN];
+    let mut by_attribute: Vec<(&'static str, u64)> = Vec::new();
     let mut seq2: u32 = 0;
     let mut kinds = [0u64; Kind::ALL.len()];
     // Objects mail-enabled, by rule (named in the summary once pass 2 is over).
