@@ -927,10 +927,11 @@ const fn known_home(key: u64) -> usize {
     (key >> 57) as usize % KNOWN_TABLE
 }
 
-/// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key` when it is spelled
-/// exactly as there, 0 otherwise.
-#[inline]
-pub(crate) fn well_known_spelled(desc: &[u8], key: u64) -> u8 {
+/// The [`WELL_KNOWN`] place + 1 of the description of key `key` for which `same` holds of
+/// that type's text, 0 for none. Descriptions with options (the key's low bit) are none of
+/// them.
+#[inline(always)]
+fn well_known_where(key: u64, same: impl Fn(&[u8]) -> bool) -> u8 {
     if key & 1 != 0 {
         return 0;
     }
@@ -938,32 +939,23 @@ pub(crate) fn well_known_spelled(desc: &[u8], key: u64) -> u8 {
     loop {
         match KNOWN_BY_KEY[h] {
             0 => return 0,
-            w if WELL_KNOWN[usize::from(w) - 1].as_bytes() == desc => return w,
+            w if same(WELL_KNOWN[usize::from(w) - 1].as_bytes()) => return w,
             _ => h = (h + 1) % KNOWN_TABLE,
         }
     }
 }
 
+/// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key` when it is spelled
+/// exactly as there, 0 otherwise.
+#[inline]
+pub(crate) fn well_known_spelled(desc: &[u8], key: u64) -> u8 {
+    well_known_where(key, |k| k == desc)
+}
+
 /// The [`WELL_KNOWN`] place + 1 of the description `desc` of key `key`, 0 for none.
 #[inline]
 pub(crate) fn well_known_keyed(desc: &[u8], key: u64) -> u8 {
-    // Descriptions with options (the key's low bit) are none of them.
-    if key & 1 != 0 {
-        return 0;
-    }
-    let mut h = known_home(key);
-    loop {
-        match KNOWN_BY_KEY[h] {
-            0 => return 0,
-            w => {
-                let k = WELL_KNOWN[usize::from(w) - 1].as_bytes();
-                if k.len() == desc.len() && eq_ignore_case(k, desc) {
-                    return w;
-                }
-            }
-        }
-        h = (h + 1) % KNOWN_TABLE;
-    }
+    well_known_where(key, |k| k.len() == desc.len() && eq_ignore_case(k, desc))
 }
 
 /// [`Entry::known`]: per [`WELL_KNOWN`] type, its slot number + 1 (0 when absent). Boxed to
