@@ -449,9 +449,7 @@ impl Rec {
     }
 
     fn int(&mut self, name: &str, value: i64) {
-        let mut tmp = [0u8; 24];
-        let s = fmt_i64(value, &mut tmp);
-        self.line(name, b": ", s);
+        self.line(name, b": ", itoa::Buffer::new().format(value).as_bytes());
     }
 
     /// A binary value: always base64.
@@ -520,25 +518,6 @@ fn base64_into(input: &[u8], out: &mut Vec<u8>) {
         }
         _ => {}
     }
-}
-
-fn fmt_i64(v: i64, tmp: &mut [u8; 24]) -> &[u8] {
-    let mut i = tmp.len();
-    let neg = v < 0;
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if neg {
-        i -= 1;
-        tmp[i] = b'-';
-    }
-    &tmp[i..]
 }
 
 /// Seconds since 1970 -> `YYYYMMDDhhmmss.0Z` (AD generalized time as ldifde writes it).

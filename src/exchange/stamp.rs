@@ -772,26 +772,6 @@ pub fn proxy_type(p: &[u8]) -> &[u8] {
     }
 }
 
-/// `n` in decimal, written at the end of `buf`: an integer attribute's value without a
-/// string of its own (`i64::MIN` takes all twenty bytes).
-fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    let mut m = n.unsigned_abs();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (m % 10) as u8;
-        m /= 10;
-        if m == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        buf[at] = b'-';
-    }
-    &buf[at..]
-}
-
 /// Whether a proxy address is the primary of its type (its type is written in upper case).
 pub fn is_primary(p: &[u8]) -> bool {
     let t = proxy_type(p);
@@ -1237,9 +1217,10 @@ impl Engine<'_> {
             .unwrap_or(0);
         let want = if disabled { current | 2 } else { current & !2 };
         if want != current || !p.state.has(name!("msExchUserAccountControl")) {
-            let mut buf = [0u8; 20];
-            p.state
-                .set_one(name!("msExchUserAccountControl"), decimal(want, &mut buf));
+            p.state.set_one(
+                name!("msExchUserAccountControl"),
+                itoa::Buffer::new().format(want),
+            );
         }
         if disabled && !p.state.has(name!("msExchMasterAccountSid")) {
             p.state
@@ -1690,7 +1671,7 @@ impl Engine<'_> {
         ] {
             let cur: Option<i64> = p.state.text(attr).and_then(|t| t.trim().parse().ok());
             if cur != Some(v) {
-                p.state.set_one(attr, decimal(v, &mut [0u8; 20]));
+                p.state.set_one(attr, itoa::Buffer::new().format(v));
             }
         }
     }
@@ -2188,21 +2169,6 @@ mod tests {
             assert_eq!(counted, Some(told_as_counted), "{}", entries[n].dn_lossy());
         }
         assert!(retried > 5, "the twins must collide ({retried})");
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn decimal_is_to_string(n in proptest::prelude::any::<i64>()) {
-            let (mut buf, want) = ([0u8; 20], n.to_string());
-            proptest::prop_assert_eq!(decimal(n, &mut buf), want.as_bytes());
-        }
-    }
-
-    #[test]
-    fn decimal_writes_the_extremes() {
-        for n in [0, -1, 9, 10, i64::MAX, i64::MIN, 4_535_486_012_416] {
-            assert_eq!(decimal(n, &mut [0u8; 20]), n.to_string().as_bytes());
-        }
     }
 
     /// The vector-per-address merge [`ValueList::put`] replaced.
