@@ -72,7 +72,8 @@ pub enum Found {
 pub struct Skip {
     /// Where the record starts.
     pub offset: u64,
-    /// Where the record after it starts (0: unknown).
+    /// Where the record after it starts: the first byte of its first line, past the empty
+    /// lines between them, which reading then does not look at (0: unknown).
     pub next: u64,
     /// Newlines from `offset` to `next`.
     pub lines: u64,
@@ -769,10 +770,18 @@ impl Parser {
     ) -> (u64, u64) {
         let (mut pos, mut line, mut number) = (0usize, 1u64, 0u64);
         let mut settled = settled.iter().peekable();
+        // Whether `pos` is where a record known from pass 1 starts (just past a skipped
+        // one): no blank line to skip, so its bytes are not touched. A run of skipped records
+        // then reads nothing of the input, which spares a cache miss and a page fault per
+        // page.
+        let mut at_record = false;
         loop {
-            let (at, skipped) = skip_blank(data, pos);
-            pos = at;
-            line += skipped;
+            if !at_record {
+                let (at, skipped) = skip_blank(data, pos);
+                pos = at;
+                line += skipped;
+            }
+            at_record = false;
             if pos == data.len() {
                 break;
             }
@@ -794,6 +803,7 @@ impl Parser {
                     each(self, Found::Settled(rec));
                     pos = to;
                     line += s.lines;
+                    at_record = true;
                     continue;
                 }
                 let scan = scan_record(data, pos);
