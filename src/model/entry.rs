@@ -147,6 +147,26 @@ impl Entry {
         self.get_keyed(name.bytes(), name.key())
     }
 
+    /// Per slot, the [`WELL_KNOWN`] place + 1 of its type (0 for any other type, or one with
+    /// options): what [`well_known_keyed`] says of its description. `None` for an entry of
+    /// 255 attributes or more.
+    pub(crate) fn known_places(&self) -> Option<[u8; u8::MAX as usize]> {
+        if self.slots.len() >= usize::from(u8::MAX) {
+            return None;
+        }
+        let known = self.known.get_or_init(|| Known::of(self));
+        let mut places = [0u8; u8::MAX as usize];
+        for (place, &slot) in (1u8..).zip(known.0.iter()) {
+            if let Some(p) = usize::from(slot)
+                .checked_sub(1)
+                .and_then(|s| places.get_mut(s))
+            {
+                *p = place;
+            }
+        }
+        Some(places)
+    }
+
     /// The values of `name`, empty when the attribute is absent.
     pub fn values<'a>(
         &'a self,
@@ -1262,15 +1282,21 @@ pub fn attr_type(desc: &[u8]) -> &[u8] {
 pub struct TypeSet {
     /// By the [`attr_key`] of the type, then the type as given.
     types: Vec<(u64, Box<[u8]>)>,
+    /// Bit `i` set when the set holds the `i`th [`WELL_KNOWN`] type.
+    known: u64,
     /// Per top byte of a key: one more than the position in `types` of the first type whose
     /// key has it, 0 when none has. Most descriptions outside the set stop at this table.
     first: Box<[u8; 256]>,
 }
 
+// [`TypeSet::known`] has a bit for each well-known type.
+const _: () = assert!(WELL_KNOWN.len() <= 64);
+
 impl Default for TypeSet {
     fn default() -> Self {
         TypeSet {
             types: Vec::new(),
+            known: 0,
             first: Box::new([0; 256]),
         }
     }
@@ -1294,6 +1320,9 @@ impl TypeSet {
         }
         let at = self.types.partition_point(|(k, _)| *k < key);
         self.types.insert(at, (key, ty.into()));
+        if let Some(place) = usize::from(well_known_keyed(ty, key)).checked_sub(1) {
+            self.known |= 1u64 << place;
+        }
         self.first.fill(0);
         for (i, (k, _)) in self.types.iter().enumerate().rev() {
             // `i` < MAX, so one more fits a byte.
@@ -1326,6 +1355,15 @@ impl TypeSet {
             .iter()
             .take_while(|(k, _)| Self::top(*k) == Self::top(key))
             .any(|(k, t)| *k == key && t.eq_ignore_ascii_case(ty))
+    }
+
+    /// Whether the set holds the [`WELL_KNOWN`] type of place + 1 `place` (1 or more): what
+    /// [`TypeSet::contains_keyed`] says of any description of that type without options.
+    #[inline]
+    pub fn contains_known(&self, place: u8) -> bool {
+        usize::from(place)
+            .checked_sub(1)
+            .is_some_and(|p| self.known >> p & 1 != 0)
     }
 
     /// Number of types.
@@ -1380,6 +1418,53 @@ mod tests {
             assert!(full.contains_keyed(d.as_bytes(), attr_key(d.as_bytes())));
         }
         assert!(!full.contains_keyed(b"another", attr_key(b"another")));
+    }
+
+    #[test]
+    fn type_sets_answer_well_known_types_by_place_as_by_name() {
+        // Every other well-known type, spelled in upper case, and two others.
+        let mut set = TypeSet::default();
+        for t in WELL_KNOWN.iter().step_by(2) {
+            assert!(set.insert(t.to_uppercase().as_bytes()));
+        }
+        assert!(set.insert(b"telephoneNumber;lang-fr"));
+        assert!(set.insert(b"description"));
+        assert!(WELL_KNOWN
+            .iter()
+            .all(|t| !["telephoneNumber", "description"].contains(t)));
+        for (t, place) in WELL_KNOWN.iter().zip(1u8..) {
+            let by_name = set.contains_keyed(t.as_bytes(), attr_key(t.as_bytes()));
+            assert_eq!(set.contains_known(place), by_name, "{t}");
+            assert_eq!(by_name, place % 2 == 1, "{t}");
+        }
+        assert!(!set.contains_known(0));
+        assert!(!set.contains_known(WELL_KNOWN.len() as u8 + 1));
+    }
+
+    #[test]
+    fn an_entrys_known_places_name_each_slots_well_known_type() {
+        let mut b = EntryBuilder::new(b"cn=x");
+        for (n, v) in [
+            ("description", "x"),
+            ("MAIL", "a@b"),
+            ("proxyAddresses;x", "smtp:a@b"),
+            ("proxyAddresses", "SMTP:a@b"),
+            ("telephoneNumber", "1"),
+            ("displayName", "X"),
+        ] {
+            b.push(n.as_bytes(), v.as_bytes());
+        }
+        let e = b.finish();
+        let places = e.known_places().unwrap();
+        for (i, a) in e.attributes().enumerate() {
+            assert_eq!(
+                places[i],
+                well_known_keyed(a.name(), a.key()),
+                "{:?}",
+                a.name()
+            );
+        }
+        assert_eq!(places.iter().filter(|p| **p != 0).count(), 3);
     }
 
     #[test]

@@ -88,12 +88,28 @@ impl Put<'_> {
         let count_at = self.0.len();
         self.u32(0);
         let mut count = 0u32;
-        for a in entry.attributes() {
-            if !keep.contains_keyed(a.name(), a.key()) {
-                continue;
-            }
+        // Most attributes are well-known ones, whose place the entry has: they are kept or
+        // not by one bit, and spelled canonically or not by one comparison.
+        let places = entry.known_places();
+        for (i, a) in entry.attributes().enumerate() {
+            let place = places.as_ref().and_then(|p| p.get(i)).copied().unwrap_or(0);
+            let known = if place != 0 {
+                if !keep.contains_known(place) {
+                    continue;
+                }
+                let canonical = WELL_KNOWN[usize::from(place) - 1].as_bytes();
+                if a.name() == canonical {
+                    place
+                } else {
+                    0
+                }
+            } else {
+                if !keep.contains_keyed(a.name(), a.key()) {
+                    continue;
+                }
+                well_known_spelled(a.name(), a.key())
+            };
             count += 1;
-            let known = well_known_spelled(a.name(), a.key());
             if known != 0 {
                 self.u8(known);
             } else {
