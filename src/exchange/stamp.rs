@@ -571,8 +571,23 @@ impl<'p> SpoolCodec<'p> {
     }
 }
 
+// [`STAMPED`] is the start of [`WELL_KNOWN`](crate::model::entry::WELL_KNOWN), in its
+// order: a stamped name's place there is its index here.
+const _: () = {
+    let mut i = 0;
+    while i < STAMPED.len() {
+        assert!(crate::model::entry::well_known(STAMPED[i].as_str().as_bytes()) as usize == i + 1);
+        i += 1;
+    }
+};
+
+/// The index of `attr` in [`STAMPED`]: its well-known place, or found by name for a name
+/// without one.
 fn stamped_index(attr: Name) -> Option<usize> {
-    STAMPED.iter().position(|n| *n == attr)
+    match usize::from(crate::model::Desc::well_known(&attr)).checked_sub(1) {
+        Some(i) => (i < STAMPED.len()).then_some(i),
+        None => STAMPED.iter().position(|n| *n == attr),
+    }
 }
 
 /// The attributes the engine stamps, each as a bit (bit `i` for the `i`th of them), for
