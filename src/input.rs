@@ -150,6 +150,17 @@ impl Source {
         }
     }
 
+    /// The size in bytes of a file, or of standard input once spooled; `None` otherwise (or
+    /// when the system cannot tell).
+    pub fn size(&self) -> Option<u64> {
+        let path = match &self.path {
+            SourcePath::File(p) => p.as_path(),
+            SourcePath::Spooled(t) => t.path(),
+            SourcePath::Stdin => return None,
+        };
+        std::fs::metadata(path).ok().map(|m| m.len())
+    }
+
     /// Opens the raw bytes.
     pub fn open_raw(&self) -> Result<Box<dyn Read + Send>> {
         let file = |p: &std::path::Path| -> Result<Box<dyn Read + Send>> {
@@ -673,6 +684,16 @@ fn same_dn(held: &Item, dn_bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_files_length_is_known_and_standard_inputs_is_not() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut f, b"dn: cn=a\n\n").unwrap();
+        let s = Source::new(f.path().to_str().unwrap());
+        assert_eq!(s.size(), Some(10));
+        assert_eq!(Source::new("-").size(), None);
+        assert_eq!(Source::new("/nonexistent/export.ldf").size(), None);
+    }
 
     #[test]
     fn formats_are_detected_from_content() {

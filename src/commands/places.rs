@@ -58,6 +58,11 @@ impl<V> Places<V> {
         self.noted.push((place, value));
     }
 
+    /// Reserves room for `n` more places, if the system grants it (see [`reserve_hint`]).
+    pub fn reserve_hint(&mut self, n: usize) {
+        reserve_hint(&mut self.noted, n);
+    }
+
     /// Makes the places ready for [`Places::get`] from `threads` rayon worker threads (and any
     /// other thread), putting them in order first if they were not noted in order.
     pub fn share(&mut self, threads: usize) {
@@ -131,9 +136,29 @@ fn lower_bound_from<T, K: Ord>(
     }
 }
 
+/// Reserves room for `n` more elements of `v` when the allocator grants it, and does nothing
+/// otherwise: for lists whose final length is only estimated. The room is address space until
+/// elements are pushed into it, so an estimate too high costs no memory, while one close to
+/// the final length spares the list its growth by doubling, each step of which copies it
+/// into new memory that the kernel faults in again.
+pub fn reserve_hint<T>(v: &mut Vec<T>, n: usize) {
+    let _ = v.try_reserve_exact(n);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hint_reserves_room_when_granted_and_is_ignored_when_not() {
+        let mut v: Vec<(u32, u64)> = vec![(1, 2)];
+        reserve_hint(&mut v, 1000);
+        assert!(v.capacity() >= 1001);
+        // More than the address space: refused, and the list is as it was.
+        reserve_hint(&mut v, usize::MAX / 2);
+        assert_eq!(v, [(1, 2)]);
+        assert!(v.capacity() < usize::MAX / 2);
+    }
 
     fn noted(places: &[Place]) -> Places<usize> {
         let mut p = Places::default();

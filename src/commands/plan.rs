@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::cli::{Common, PlanArgs};
 use crate::commands::convert::sources_of;
-use crate::commands::places::Places;
+use crate::commands::places::{reserve_hint, Places};
 use crate::commands::spool::{self, Spool};
 use crate::commands::{Diagnostics, Outcome};
 use crate::error::{Error, Result};
@@ -89,6 +89,10 @@ struct Pass1 {
     /// not read its record again (see [`Engine::finish_reads`]).
     spooled_entry: bool,
 }
+
+/// Bytes of export per record assumed when reserving the per-record lists of pass 1: the
+/// low end of what exports run at, so the room is rarely too small.
+const RECORD_BYTES_HINT: u64 = 1024;
 
 /// An object pass 2 need not stamp again: it claims nothing, so the allocation cannot change
 /// it, and stamping it without an allocation changes nothing and warns of nothing (nor does
@@ -215,6 +219,16 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // Each with where the record after it starts and the newlines up to there, once known.
     let mut unread: Vec<(u32, Skip)> = Vec::new();
     let mut unread_last: Option<(u32, u64, u64)> = None;
+    // The per-record lists get room for a record per kilobyte of the exports (exports run at
+    // one to three kilobytes a record; see `reserve_hint`).
+    let records_hint =
+        usize::try_from(sources.iter().filter_map(|s| s.size()).sum::<u64>() / RECORD_BYTES_HINT)
+            .unwrap_or(0);
+    reserve_hint(&mut claims, records_hint);
+    reserve_hint(&mut claim_places, records_hint);
+    reserve_hint(&mut places, records_hint);
+    reserve_hint(&mut unread, records_hint);
+    settled.reserve_hint(records_hint);
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
     // What pass 2 reads of a claiming object; spooled with its preparation when the item
