@@ -232,18 +232,14 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // Each with where the record after it starts and the newlines up to there, once known.
     let mut unread: Vec<(u32, Skip)> = Vec::new();
     let mut unread_last: Option<(u32, u64, u64)> = None;
+    let export_bytes: u64 = sources.iter().filter_map(|s| s.size()).sum();
     // The per-record lists get room for a record per kilobyte of the exports (exports run at
     // one to three kilobytes a record; see `reserve_hint`).
-    let records_hint =
-        usize::try_from(sources.iter().filter_map(|s| s.size()).sum::<u64>() / RECORD_BYTES_HINT)
-            .unwrap_or(0);
+    let records_hint = usize::try_from(export_bytes / RECORD_BYTES_HINT).unwrap_or(0);
     // Both passes read the exports in larger batches than the other commands (see
     // `plan_batch_bytes`).
     let mut input = common.input.clone();
-    input.batch_bytes = plan_batch_bytes(
-        sources.iter().filter_map(|s| s.size()).sum(),
-        pool.current_num_threads(),
-    );
+    input.batch_bytes = plan_batch_bytes(export_bytes, pool.current_num_threads());
     reserve_hint(&mut claims, records_hint);
     reserve_hint(&mut claim_places, records_hint);
     reserve_hint(&mut places, records_hint);
