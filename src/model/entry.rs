@@ -551,6 +551,9 @@ pub struct EntryBuilder {
     pending: Vec<(u32, Span)>,
     /// Bytes of the record copied by [`EntryBuilder::over_record`] (spans below it are valid).
     base: usize,
+    /// Per [`WELL_KNOWN`] type, its slot + 1, when the builder is told
+    /// ([`EntryBuilder::known_slot`]) rather than left to find out on the first lookup.
+    known: Option<Box<[u8; WELL_KNOWN.len()]>>,
 }
 
 const TABLE_SIZE: usize = 256;
@@ -590,6 +593,63 @@ impl EntryBuilder {
             },
             pending: Vec::with_capacity(values),
             base: record.len(),
+            known: None,
+        }
+    }
+
+    /// [`EntryBuilder::over_record`] for a reader whose attributes come one after another,
+    /// each with all its values ([`EntryBuilder::push_span_grouped`]), and who knows which
+    /// are well known ([`EntryBuilder::known_slot`]): the values go straight to their place
+    /// and the entry's table of well-known slots is made as they come. `extra` is room for
+    /// names copied after the record.
+    pub fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
+        let mut buf = Vec::with_capacity(record.len() + extra);
+        buf.extend_from_slice(record);
+        EntryBuilder {
+            entry: Entry {
+                buf,
+                dn: Span::default(),
+                slots: Vec::with_capacity(values.min(64)),
+                values: Vec::with_capacity(values),
+                table: std::sync::OnceLock::new(),
+                known: std::sync::OnceLock::new(),
+            },
+            pending: Vec::new(),
+            base: record.len(),
+            known: Some(Box::new([0; WELL_KNOWN.len()])),
+        }
+    }
+
+    /// Adds a value at `value` in the record to the attribute numbered `slot`, which is the
+    /// last one added (see [`EntryBuilder::over_record_grouped`]).
+    ///
+    /// # Panics
+    /// When `value` is not inside the record, or `slot` is not the last attribute.
+    pub fn push_span_grouped(&mut self, slot: u32, value: Range<usize>) {
+        assert_eq!(
+            slot as usize + 1,
+            self.entry.slots.len(),
+            "values come grouped by attribute"
+        );
+        let value = self.span_of(value);
+        let at = self.entry.values.len() as u32;
+        if let Some(s) = self.entry.slots.last_mut() {
+            if s.count == 0 {
+                s.first = at;
+            }
+            s.count += 1;
+        }
+        self.entry.values.push(value);
+    }
+
+    /// Notes that the attribute numbered `slot` is the [`WELL_KNOWN`] type of place + 1
+    /// `known` (see [`well_known_keyed`]), for a builder made by
+    /// [`EntryBuilder::over_record_grouped`].
+    pub fn known_slot(&mut self, known: u8, slot: u32) {
+        if let (Some(table), Ok(s)) = (self.known.as_deref_mut(), u8::try_from(slot + 1)) {
+            if let Some(k) = table.get_mut(usize::from(known).wrapping_sub(1)) {
+                *k = s;
+            }
         }
     }
 
@@ -833,6 +893,18 @@ impl EntryBuilder {
 
     /// Finishes the entry, grouping each attribute's values in arrival order.
     pub fn finish(mut self) -> Entry {
+        if let Some(known) = self.known.take() {
+            // Values pushed grouped are in place already.
+            debug_assert!(self.pending.is_empty());
+            let mut entry = self.entry;
+            if entry.slots.iter().any(|s| s.count == 0) {
+                entry.slots.retain(|s| s.count > 0);
+                entry.reindex();
+            } else if entry.slots.len() < usize::from(u8::MAX) {
+                entry.known = std::sync::OnceLock::from(Known(known));
+            }
+            return entry;
+        }
         // Stable sort by slot keeps the values of each attribute in arrival order.
         let already_grouped = self.pending.windows(2).all(|w| w[0].0 <= w[1].0);
         if !already_grouped {

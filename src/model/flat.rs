@@ -4,7 +4,7 @@
 //! versioning, no self-description. Reading checks every length against the bytes left, so
 //! a damaged record gives [`Short`] instead of a panic.
 
-use super::entry::{attr_key, well_known_spelled, WELL_KNOWN};
+use super::entry::{attr_key, well_known_keyed, well_known_spelled, WELL_KNOWN};
 use super::{Entry, EntryBuilder, TypeSet};
 
 /// The [`attr_key`] of each [`WELL_KNOWN`] type.
@@ -251,8 +251,11 @@ impl<'a> Take<'a> {
         let dn = self.bytes()?;
         let dn = at(self, dn);
         let attributes = self.u32()?;
-        // Each value takes at least 4 bytes: a damaged count reserves nothing.
-        let mut b = EntryBuilder::over_record(record, self.0.len() / 16);
+        // Each value takes at least a byte: a damaged count reserves nothing. The names of
+        // well-known attributes are copied after the record.
+        let attributes_room = (attributes as usize).min(self.0.len());
+        let mut b =
+            EntryBuilder::over_record_grouped(record, attributes_room * 20, self.0.len() / 4);
         b.set_dn_span(dn);
         for _ in 0..attributes {
             let name = match self.u8()? {
@@ -271,13 +274,20 @@ impl<'a> Take<'a> {
             let slot = match name {
                 Ok(i) => {
                     let (text, key) = WELL_KNOWN.get(i).zip(WELL_KNOWN_KEYS.get(i)).ok_or(Short)?;
-                    b.new_attribute_binary(text.as_bytes(), *key, binary)
+                    let slot = b.new_attribute_binary(text.as_bytes(), *key, binary);
+                    b.known_slot((i + 1) as u8, slot);
+                    slot
                 }
-                Err((name, key)) => b.new_attribute_span_binary(name, key, binary),
+                Err((name, key)) => {
+                    let known = well_known_keyed(&record[name.clone()], key);
+                    let slot = b.new_attribute_span_binary(name, key, binary);
+                    b.known_slot(known, slot);
+                    slot
+                }
             };
             for _ in 0..n {
                 let v = self.bytes()?;
-                b.push_span_at(slot, at(self, v));
+                b.push_span_grouped(slot, at(self, v));
             }
         }
         Ok(b.finish())
