@@ -1540,6 +1540,41 @@ mod tests {
     }
 
     #[test]
+    fn a_grouped_build_is_the_entry_a_value_by_value_build_makes() {
+        let record = b"cn=x|SMTP:a@b|smtp:c@d|X|1";
+        let mut b = EntryBuilder::over_record_grouped(record, 64, 4);
+        b.set_dn_span(0..4);
+        let proxies = b.new_attribute_binary(b"proxyAddresses", attr_key(b"proxyAddresses"), false);
+        b.known_slot(well_known(b"proxyAddresses"), proxies);
+        b.push_span_grouped(proxies, 5..13);
+        b.push_span_grouped(proxies, 14..22);
+        let display = b.new_attribute_binary(b"displayName", attr_key(b"displayName"), false);
+        b.known_slot(well_known(b"displayName"), display);
+        b.push_span_grouped(display, 23..24);
+        let phone = b.new_attribute_binary(b"telephoneNumber", attr_key(b"telephoneNumber"), false);
+        b.push_span_grouped(phone, 25..26);
+        let grouped = b.finish();
+        let mut b = EntryBuilder::new(b"cn=x");
+        for (n, v) in [
+            ("proxyAddresses", "SMTP:a@b"),
+            ("proxyAddresses", "smtp:c@d"),
+            ("displayName", "X"),
+            ("telephoneNumber", "1"),
+        ] {
+            b.push(n.as_bytes(), v.as_bytes());
+        }
+        let reference = b.finish();
+        assert_eq!(grouped, reference);
+        // The well-known slots were given, not found: lookups by name agree with them.
+        for name in [name!("proxyAddresses"), name!("displayName"), name!("mail")] {
+            let got: Vec<&[u8]> = grouped.values(name).collect();
+            let want: Vec<&[u8]> = reference.values(name).collect();
+            assert_eq!(got, want, "{}", name.as_str());
+        }
+        assert_eq!(grouped.known_places(), reference.known_places());
+    }
+
+    #[test]
     fn well_known_names_are_found_as_every_other_name() {
         for (i, t) in WELL_KNOWN.iter().enumerate() {
             assert_eq!(usize::from(well_known(t.as_bytes())), i + 1, "{t}");
