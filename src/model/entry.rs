@@ -602,7 +602,7 @@ impl EntryBuilder {
     /// are well known ([`EntryBuilder::known_slot`]): the values go straight to their place
     /// and the entry's table of well-known slots is made as they come. `extra` is room for
     /// names copied after the record.
-    pub fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
+    pub(crate) fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
         let mut buf = Vec::with_capacity(record.len() + extra);
         buf.extend_from_slice(record);
         EntryBuilder {
@@ -625,7 +625,7 @@ impl EntryBuilder {
     ///
     /// # Panics
     /// When `value` is not inside the record, or `slot` is not the last attribute.
-    pub fn push_span_grouped(&mut self, slot: u32, value: Range<usize>) {
+    pub(crate) fn push_span_grouped(&mut self, slot: u32, value: Range<usize>) {
         assert_eq!(
             slot as usize + 1,
             self.entry.slots.len(),
@@ -645,7 +645,7 @@ impl EntryBuilder {
     /// Notes that the attribute numbered `slot` is the [`WELL_KNOWN`] type of place + 1
     /// `known` (see [`well_known_keyed`]), for a builder made by
     /// [`EntryBuilder::over_record_grouped`].
-    pub fn known_slot(&mut self, known: u8, slot: u32) {
+    pub(crate) fn known_slot(&mut self, known: u8, slot: u32) {
         if let (Some(table), Ok(s)) = (self.known.as_deref_mut(), u8::try_from(slot + 1)) {
             if let Some(k) = table.get_mut(usize::from(known).wrapping_sub(1)) {
                 *k = s;
