@@ -545,9 +545,10 @@ impl<T> Reorder<T> {
                     item.rebase(lines, records);
                 }
                 // Inside a batch the task merged follow-ups already: only the first item of a
-                // batch can continue the entry held from the batch before.
-                let (item, t) = match self.held.as_mut().filter(|_| i == 0) {
-                    Some((held, ht, hb)) => match input::absorb(held, item) {
+                // batch can continue the entry held from the batch before. (The other items
+                // take no detour: each is moved as little as it can be.)
+                if let Some((held, ht, hb)) = self.held.as_mut().filter(|_| i == 0) {
+                    match input::absorb(held, item) {
                         None => {
                             // A follow-up changed the held entry after its batch was
                             // transformed: transform it again.
@@ -556,10 +557,11 @@ impl<T> Reorder<T> {
                             *hb = Held::Owned(again);
                             continue;
                         }
-                        Some(item) => (item, t),
-                    },
-                    None => (item, t),
-                };
+                        Some(back) => item = back,
+                    }
+                }
+                // The entry held from the batch before is complete once an item that does not
+                // continue it comes (the first one, or the one after a follow-up it absorbed).
                 if let Some((h, ht, hb)) = self.held.take() {
                     stats.records += 1;
                     if consume(h, ht, hb.bytes(&bytes))? {
