@@ -617,14 +617,16 @@ impl Merger {
 
     /// Feeds one item; `done` receives the items that became final (none, one or two), in
     /// order.
-    pub fn push_one(&mut self, item: Item, mut done: impl FnMut(Item)) {
-        let item = match self.held.as_mut() {
-            Some(held) => match absorb(held, item) {
+    pub fn push_one(&mut self, mut item: Item, mut done: impl FnMut(Item)) {
+        // Only a change record can be a follow-up: an entry (nearly every item) goes on
+        // without being handed to `absorb` and back.
+        let change = matches!(item.result, Ok(Record::Change(_)));
+        if let Some(held) = self.held.as_mut().filter(|_| change) {
+            match absorb(held, item) {
                 None => return,
-                Some(item) => item,
-            },
-            None => item,
-        };
+                Some(back) => item = back,
+            }
+        }
         let is_entry = matches!(item.result, Ok(Record::Entry(_)));
         if let Some(h) = self.held.take() {
             done(h);
