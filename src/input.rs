@@ -595,57 +595,10 @@ fn peek_dn(bytes: &[u8]) -> Option<String> {
     }
 }
 
-/// Merges ldifde's follow-up `changetype: modify` records (`add:` of more values of an
-/// attribute of the entry just read, written for attributes over 1,500 values) into that entry.
-///
-/// Items pass through in order; the last entry of each batch is held back until the next batch
-/// shows whether a follow-up continues it.
-#[derive(Default)]
-pub struct Merger {
-    held: Option<Item>,
-}
-
-impl Merger {
-    /// Feeds a batch; returns the items that are final.
-    pub fn push(&mut self, items: Vec<Item>) -> Vec<Item> {
-        let mut out = Vec::with_capacity(items.len() + 1);
-        for item in items {
-            self.push_one(item, |done| out.push(done));
-        }
-        out
-    }
-
-    /// Feeds one item; `done` receives the items that became final (none, one or two), in
-    /// order.
-    pub fn push_one(&mut self, mut item: Item, mut done: impl FnMut(Item)) {
-        // Only a change record can be a follow-up: an entry (nearly every item) goes on
-        // without being handed to `absorb` and back.
-        let change = matches!(item.result, Ok(Record::Change(_)));
-        if let Some(held) = self.held.as_mut().filter(|_| change) {
-            match absorb(held, item) {
-                None => return,
-                Some(back) => item = back,
-            }
-        }
-        let is_entry = matches!(item.result, Ok(Record::Entry(_)));
-        if let Some(h) = self.held.take() {
-            done(h);
-        }
-        if is_entry {
-            self.held = Some(item);
-        } else {
-            done(item);
-        }
-    }
-
-    /// Returns the held item at the end of the input.
-    pub fn finish(&mut self) -> Option<Item> {
-        self.held.take()
-    }
-}
-
 /// Merges `item` into the entry `held` when it is an ldifde follow-up of it (a modify record of
-/// the same DN that only adds values); gives `item` back otherwise.
+/// the same DN that only adds values: ldifde writes the values of an attribute past the
+/// first 1,500 so, after the entry); gives `item` back otherwise. The pipeline merges a
+/// follow-up into the entry read just before it, in the same batch or across batches.
 pub fn absorb(held: &mut Item, item: Item) -> Option<Item> {
     let Ok(Record::Change(c)) = &item.result else {
         return Some(item);

@@ -21,7 +21,7 @@ use std::io::IsTerminal;
 use std::sync::mpsc;
 
 use crate::error::{Error, Result};
-use crate::input::{self, Format, InputOptions, Item, Merger, Source};
+use crate::input::{self, Format, InputOptions, Item, Source};
 use crate::ldif::framer::{Batch, Bytes, Framer};
 use crate::ldif::mapped::MappedFramer;
 use crate::ldif::parse::{Parser, Skip};
@@ -315,7 +315,26 @@ where
                             Err(_) => fresh(),
                         };
                         let results = matches!(keep, Keep::Results { .. });
-                        let mut finished = |item: Item| {
+                        // Each item is transformed as soon as it is read, while it is still
+                        // in the cache. An ldifde follow-up record of the entry just before it
+                        // (a change record, rare) is merged into that entry, which is then
+                        // transformed again, its bytes replaced; a follow-up that continues
+                        // the previous batch's last entry is merged by `Reorder`.
+                        let mut finished = |mut item: Item| {
+                            if matches!(item.result, Ok(Record::Change(_))) {
+                                let start = out.len().checked_sub(2).map_or(0, |i| out[i].2);
+                                if let Some((prev, pt, end)) = out.last_mut() {
+                                    match input::absorb(prev, item) {
+                                        None => {
+                                            bytes.truncate(start);
+                                            *pt = transform(prev, &mut bytes);
+                                            *end = bytes.len();
+                                            return;
+                                        }
+                                        Some(back) => item = back,
+                                    }
+                                }
+                            }
                             let t = transform(&item, &mut bytes);
                             // With results kept, only an entry ending the batch can be needed
                             // again (the next batch may continue it): the one before is freed
@@ -336,11 +355,6 @@ where
                                     .ok()
                                     .and_then(|mut spare| spare.pop())
                                     .unwrap_or_else(|| Parser::new(opts.parse.clone()));
-                                // Follow-up records inside the batch are merged here; one that
-                                // continues the previous batch's last entry is merged by
-                                // `Reorder`. Each entry is transformed as soon as the next
-                                // record shows it is complete, while it is still in the cache.
-                                let mut merger = Merger::default();
                                 let end = batch.offset + batch.span;
                                 let from = settled.partition_point(|s| s.offset < batch.offset);
                                 let to = settled.partition_point(|s| s.offset < end);
@@ -351,11 +365,8 @@ where
                                     &settled[from..to],
                                     fallback,
                                     opts,
-                                    |item| merger.push_one(item, &mut finished),
+                                    &mut finished,
                                 );
-                                if let Some(item) = merger.finish() {
-                                    finished(item);
-                                }
                                 // Items own their bytes: the buffer can be read into again.
                                 if let Some(buffer) = batch.data.into_buffer() {
                                     let _ = spare_tx.send(buffer);
