@@ -580,7 +580,27 @@ impl EntryBuilder {
     /// record are then added by position with [`EntryBuilder::push_spans`] and
     /// [`EntryBuilder::set_dn_span`].
     pub fn over_record(record: &[u8], values: usize) -> Self {
-        let mut buf = Vec::with_capacity(record.len() + record.len() / 2 + 64);
+        let mut b = Self::over(record, record.len() / 2 + 64, values);
+        b.pending.reserve(values);
+        b
+    }
+
+    /// [`EntryBuilder::over_record`] for a reader whose attributes come one after another,
+    /// each with all its values ([`EntryBuilder::push_span_grouped`]), and who knows which
+    /// are well known ([`EntryBuilder::known_slot`]): the values go straight to their place
+    /// and the entry's table of well-known slots is made as they come. `extra` is room for
+    /// names copied after the record.
+    pub(crate) fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
+        let mut b = Self::over(record, extra, values);
+        b.entry.values.reserve(values);
+        b.known = Some(Box::new([0; WELL_KNOWN.len()]));
+        b
+    }
+
+    /// A builder whose buffer is a copy of `record` with room for `extra` bytes more, and
+    /// room for the slots of about `values` values.
+    fn over(record: &[u8], extra: usize, values: usize) -> Self {
+        let mut buf = Vec::with_capacity(record.len() + extra);
         buf.extend_from_slice(record);
         EntryBuilder {
             entry: Entry {
@@ -591,32 +611,9 @@ impl EntryBuilder {
                 table: std::sync::OnceLock::new(),
                 known: std::sync::OnceLock::new(),
             },
-            pending: Vec::with_capacity(values),
-            base: record.len(),
-            known: None,
-        }
-    }
-
-    /// [`EntryBuilder::over_record`] for a reader whose attributes come one after another,
-    /// each with all its values ([`EntryBuilder::push_span_grouped`]), and who knows which
-    /// are well known ([`EntryBuilder::known_slot`]): the values go straight to their place
-    /// and the entry's table of well-known slots is made as they come. `extra` is room for
-    /// names copied after the record.
-    pub(crate) fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
-        let mut buf = Vec::with_capacity(record.len() + extra);
-        buf.extend_from_slice(record);
-        EntryBuilder {
-            entry: Entry {
-                buf,
-                dn: Span::default(),
-                slots: Vec::with_capacity(values.min(64)),
-                values: Vec::with_capacity(values),
-                table: std::sync::OnceLock::new(),
-                known: std::sync::OnceLock::new(),
-            },
             pending: Vec::new(),
             base: record.len(),
-            known: Some(Box::new([0; WELL_KNOWN.len()])),
+            known: None,
         }
     }
 
@@ -1513,20 +1510,25 @@ mod tests {
         assert!(!set.contains_known(WELL_KNOWN.len() as u8 + 1));
     }
 
+    /// The entry `cn=x` with `values` (name, value), added one by one.
+    fn pushed(values: &[(&str, &str)]) -> Entry {
+        let mut b = EntryBuilder::new(b"cn=x");
+        for (n, v) in values {
+            b.push(n.as_bytes(), v.as_bytes());
+        }
+        b.finish()
+    }
+
     #[test]
     fn an_entrys_known_places_name_each_slots_well_known_type() {
-        let mut b = EntryBuilder::new(b"cn=x");
-        for (n, v) in [
+        let e = pushed(&[
             ("description", "x"),
             ("MAIL", "a@b"),
             ("proxyAddresses;x", "smtp:a@b"),
             ("proxyAddresses", "SMTP:a@b"),
             ("telephoneNumber", "1"),
             ("displayName", "X"),
-        ] {
-            b.push(n.as_bytes(), v.as_bytes());
-        }
-        let e = b.finish();
+        ]);
         let places = e.known_places().unwrap();
         for (i, a) in e.attributes().enumerate() {
             assert_eq!(
@@ -1554,16 +1556,12 @@ mod tests {
         let phone = b.new_attribute_binary(b"telephoneNumber", attr_key(b"telephoneNumber"), false);
         b.push_span_grouped(phone, 25..26);
         let grouped = b.finish();
-        let mut b = EntryBuilder::new(b"cn=x");
-        for (n, v) in [
+        let reference = pushed(&[
             ("proxyAddresses", "SMTP:a@b"),
             ("proxyAddresses", "smtp:c@d"),
             ("displayName", "X"),
             ("telephoneNumber", "1"),
-        ] {
-            b.push(n.as_bytes(), v.as_bytes());
-        }
-        let reference = b.finish();
+        ]);
         assert_eq!(grouped, reference);
         // The well-known slots were given, not found: lookups by name agree with them.
         for name in [name!("proxyAddresses"), name!("displayName"), name!("mail")] {
