@@ -4,9 +4,10 @@
 //!
 //! The calling thread only reads inputs and cuts them into batches of whole records after an
 //! empty line ([`Framer`]); it never looks at the other lines. Each batch becomes one task on
-//! the pipeline's rayon pool, which finds and parses its records in one pass over its lines,
-//! merges ldifde follow-up records inside the batch and runs the caller's transform; the
-//! calling thread meanwhile reads the next batches and consumes finished ones in input order,
+//! the pipeline's rayon pool, which finds and parses its records in one pass over its lines
+//! and runs the caller's transform on each as soon as it is read (an ldifde follow-up record
+//! is merged into the entry before it, which is transformed again); the calling thread
+//! meanwhile reads the next batches and consumes finished ones in input order,
 //! merging a follow-up that continues the previous batch's last entry (and transforming that
 //! entry again). Output therefore does not depend on the number of threads.
 //!
