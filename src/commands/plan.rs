@@ -808,8 +808,6 @@ impl Stamped {
     }
 }
 
-/// Adds one to the count of `name` in `counts`: found by address (the engine stamps its
-/// names from constants) or, failing that, by text.
 /// Frees `claims` as [`run`] describes: one pool thread sorts them by the thread that made
 /// them, then each pool thread frees its own when it next looks for work. Returns at once.
 fn free_claims_where_made(pool: &rayon::ThreadPool, claims: Vec<Claim>) {
@@ -839,6 +837,8 @@ fn free_claims_where_made(pool: &rayon::ThreadPool, claims: Vec<Claim>) {
     });
 }
 
+/// Adds one to the count of `name` in `counts`: found by address (the engine stamps its
+/// names from constants) or, failing that, by text.
 fn count_attribute(counts: &mut Vec<(&'static str, u64)>, name: &'static str) {
     let same = |k: &&str| std::ptr::eq(k.as_ptr(), name.as_ptr()) && k.len() == name.len();
     let at = match counts.iter().position(|(k, _)| same(k)) {

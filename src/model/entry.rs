@@ -296,12 +296,7 @@ impl Scan {
     /// [`well_known_keyed`]).
     #[inline]
     pub(crate) fn known_slot(&mut self, known: u8, slot: u32) {
-        if let (Some(k), Ok(s)) = (
-            self.known.get_mut(usize::from(known).wrapping_sub(1)),
-            u8::try_from(slot + 1),
-        ) {
-            *k = s;
-        }
+        note_known(&mut self.known, known, slot);
     }
 
     /// Adds an attribute whose description is at `start..end` of the record, with its
@@ -643,10 +638,8 @@ impl EntryBuilder {
     /// `known` (see [`well_known_keyed`]), for a builder made by
     /// [`EntryBuilder::over_record_grouped`].
     pub(crate) fn known_slot(&mut self, known: u8, slot: u32) {
-        if let (Some(table), Ok(s)) = (self.known.as_deref_mut(), u8::try_from(slot + 1)) {
-            if let Some(k) = table.get_mut(usize::from(known).wrapping_sub(1)) {
-                *k = s;
-            }
+        if let Some(table) = self.known.as_deref_mut() {
+            note_known(table, known, slot);
         }
     }
 
@@ -1045,6 +1038,18 @@ pub(crate) fn well_known_spelled(desc: &[u8], key: u64) -> u8 {
 #[inline]
 pub(crate) fn well_known_keyed(desc: &[u8], key: u64) -> u8 {
     well_known_where(key, |k| k.len() == desc.len() && eq_ignore_case(k, desc))
+}
+
+/// Records in `table` (per [`WELL_KNOWN`] type, its slot + 1) that slot `slot` holds the
+/// type of place + 1 `known`; nothing for `known` 0, or a slot past what a byte holds.
+#[inline]
+fn note_known(table: &mut [u8; WELL_KNOWN.len()], known: u8, slot: u32) {
+    if let (Some(k), Ok(s)) = (
+        table.get_mut(usize::from(known).wrapping_sub(1)),
+        u8::try_from(slot + 1),
+    ) {
+        *k = s;
+    }
 }
 
 /// [`Entry::known`]: per [`WELL_KNOWN`] type, its slot number + 1 (0 when absent). Boxed to
