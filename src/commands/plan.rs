@@ -496,68 +496,75 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         if let Some(s) = settled.get(place) {
             return Some(Stamped::counted(s.kind, s.in_scope));
         }
-        // A claiming object was prepared by pass 1 and spooled, and what this pass reads of
-        // it too when its record was not read again: one read of the spool serves both.
-        let mut spooled_entry: Option<crate::model::Entry> = None;
         let unread = item.is_unread();
-        let (slot, codec) = (&mut spooled_entry, &codec);
-        let prepared = spool.read(place, move |rec| {
+        // Finishes and writes the object, once prepared.
+        let done = |prepared: Prepared<'_>, bytes: &mut Vec<u8>| -> Stamped {
+            // The entry stamped: the spooled one when the record was not read.
+            let e = prepared.state.entry();
+            let alloc = claim_at.get(place).and_then(|i| {
+                let tell = tell.load(Ordering::Relaxed);
+                prepared.allocation(&decisions, *i as usize, &alloc_settings, tell)
+            });
+            let mut finished = engine.finish(prepared, alloc);
+            let p = &mut finished.prepared;
+            let before = bytes.len();
+            let mut attrs = StampedSet::default();
+            let mut other_attrs: Vec<&'static str> = Vec::new();
+            if finished.stamped {
+                let desired = p.state.overrides();
+                let mut mod_values = Vec::new();
+                let mods = crate::plan::mod_refs(e, desired, &mut mod_values);
+                if !mods.is_empty() {
+                    // Counted under the name the engine stamps (a modification is written with
+                    // the entry's own spelling of it): as bits, with no list to allocate.
+                    for (_, name) in &mods {
+                        if !attrs.insert(*name) && !other_attrs.contains(&name.as_str()) {
+                            other_attrs.push(name.as_str());
+                        }
+                    }
+                    Writer::new(wopts.clone()).modify(bytes, e.dn(), mods.iter().map(|(m, _)| m));
+                }
+            }
+            let warnings = std::mem::take(&mut p.warnings);
+            let untold = finished.untold;
+            Stamped {
+                changed: bytes.len() > before,
+                // The record was not read: the warnings name the object by the spooled DN.
+                dn: (unread && !warnings.is_empty()).then(|| e.dn_lossy().into()),
+                attrs,
+                other_attrs,
+                kind: p.kind,
+                in_scope: p.in_scope,
+                enabled_by: p.enabled_by.take(),
+                policy: p.policy,
+                warnings,
+                untold,
+                failed: None,
+            }
+        };
+        // A claiming object was prepared by pass 1 and spooled, and what this pass reads of
+        // it too when its record was not read again: one read of the spool serves both. The
+        // preparation borrows the spooled record, which stays where it was read while the
+        // object is finished.
+        let codec = &codec;
+        let read = spool.read(place, |rec| {
             let (first, second) = spool::parts(rec)?;
+            let spooled;
             let e = if unread {
                 let mut t = crate::model::flat::Take(second);
-                &*slot.insert(t.entry().ok().filter(|_| t.is_empty())?)
+                spooled = t.entry().ok().filter(|_| t.is_empty())?;
+                &spooled
             } else {
                 e
             };
-            Prepared::unspool(codec, e, first).ok()
+            let prepared = Prepared::unspool(codec, e, first).ok()?;
+            Some(done(prepared, &mut *bytes))
         });
-        let prepared = match prepared {
-            Ok(Some(Some(p))) => p,
-            Ok(None) if !unread => engine.prepare(e),
-            Ok(_) => return Some(Stamped::failed(spool::damaged())),
-            Err(err) => return Some(Stamped::failed(err)),
-        };
-        // The entry stamped: the spooled one when the record was not read.
-        let e = prepared.state.entry();
-        let alloc = claim_at.get(place).and_then(|i| {
-            let tell = tell.load(Ordering::Relaxed);
-            prepared.allocation(&decisions, *i as usize, &alloc_settings, tell)
-        });
-        let mut finished = engine.finish(prepared, alloc);
-        let p = &mut finished.prepared;
-        let before = bytes.len();
-        let mut attrs = StampedSet::default();
-        let mut other_attrs: Vec<&'static str> = Vec::new();
-        if finished.stamped {
-            let desired = p.state.overrides();
-            let mut mod_values = Vec::new();
-            let mods = crate::plan::mod_refs(e, desired, &mut mod_values);
-            if !mods.is_empty() {
-                // Counted under the name the engine stamps (a modification is written with
-                // the entry's own spelling of it): as bits, with no list to allocate.
-                for (_, name) in &mods {
-                    if !attrs.insert(*name) && !other_attrs.contains(&name.as_str()) {
-                        other_attrs.push(name.as_str());
-                    }
-                }
-                Writer::new(wopts.clone()).modify(bytes, e.dn(), mods.iter().map(|(m, _)| m));
-            }
-        }
-        let warnings = std::mem::take(&mut p.warnings);
-        let untold = finished.untold;
-        Some(Stamped {
-            changed: bytes.len() > before,
-            // The record was not read: the warnings name the object by the spooled DN.
-            dn: (unread && !warnings.is_empty()).then(|| e.dn_lossy().into()),
-            attrs,
-            other_attrs,
-            kind: p.kind,
-            in_scope: p.in_scope,
-            enabled_by: p.enabled_by.take(),
-            policy: p.policy,
-            warnings,
-            untold,
-            failed: None,
+        Some(match read {
+            Ok(Some(Some(stamped))) => stamped,
+            Ok(None) if !unread => done(engine.prepare(e), bytes),
+            Ok(_) => Stamped::failed(spool::damaged()),
+            Err(err) => Stamped::failed(err),
         })
     };
     let stats = pipeline::run_results_writing(

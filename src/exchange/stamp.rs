@@ -17,7 +17,7 @@ use crate::exchange::legacy_dn;
 use crate::exchange::recipient::{self, classify, family, Family, Has, Kind};
 use crate::exchange::template::{RecipientFields, Template};
 use crate::exchange::uniqueness::{
-    AllocSettings, Allocation, Claim, Decisions, Wanted, LEGACY_SLOT,
+    AllocSettings, Allocation, Claim, Decisions, Wanted, WantedCow, LEGACY_SLOT,
 };
 use crate::exchange::x400::X400Fields;
 use crate::filter::{AttrName, AttrSource, Facts, Matcher, Subject};
@@ -374,10 +374,11 @@ pub struct Prepared<'a> {
     pub enabled_by: Option<EnabledBy>,
     /// Index of the recipient policy that applies.
     pub policy: Option<usize>,
-    /// Addresses to allocate, with the (policy, template) each comes from.
-    pub wanted: Vec<((usize, usize), Wanted)>,
+    /// Addresses to allocate, with the (policy, template) each comes from. Their strings
+    /// are borrowed when the preparation is read back from the spool.
+    pub wanted: Vec<((usize, usize), WantedCow<'a>)>,
     /// Base CN when a legacyExchangeDN is needed.
-    pub legacy: Option<String>,
+    pub legacy: Option<Cow<'a, str>>,
     /// Observations for the report.
     pub warnings: Vec<String>,
     /// Pre-set `mail` / `textEncodedORAddress` promoted to primary (new-only mode).
@@ -554,10 +555,10 @@ impl<'p> SpoolCodec<'p> {
     }
 
     /// Reads what [`SpoolCodec::put_value`] wrote.
-    fn take_value<'a>(
-        &'a self,
-        t: &mut crate::model::flat::Take<'a>,
-    ) -> Result<&'a [u8], crate::model::flat::Short> {
+    fn take_value<'r, 't: 'r>(
+        &'r self,
+        t: &mut crate::model::flat::Take<'t>,
+    ) -> Result<&'r [u8], crate::model::flat::Short> {
         let n = t.var()?;
         let at = usize::try_from(n >> 1).map_err(|_| crate::model::flat::Short)?;
         if n & 1 != 0 {
@@ -707,7 +708,7 @@ impl<'e> Prepared<'e> {
     pub fn unspool(
         codec: &SpoolCodec<'_>,
         entry: &'e Entry,
-        bytes: &[u8],
+        bytes: &'e [u8],
     ) -> Result<Prepared<'e>, crate::model::flat::Short> {
         let policy = codec.policy;
         use crate::model::flat::{Short, Take};
@@ -747,19 +748,22 @@ impl<'e> Prepared<'e> {
             let w = match t.u8()? {
                 0 => Wanted::Local {
                     kind,
-                    template: t.str()?.to_string(),
-                    alias: t.str()?.to_string(),
+                    template: Cow::Borrowed(t.str()?),
+                    alias: Cow::Borrowed(t.str()?),
                     domain: template.domain().unwrap_or(""),
                 },
                 1 => Wanted::X400 {
                     kind,
-                    address: t.str()?.to_string(),
+                    address: Cow::Borrowed(t.str()?),
                 },
                 _ => return Err(Short),
             };
             wanted.push((at, w));
         }
-        let legacy = t.opt_str()?;
+        let legacy = match t.u8()? {
+            0 => None,
+            _ => Some(Cow::Borrowed(t.str()?)),
+        };
         let warnings = t.strs()?;
         let promoted = t.strs()?;
         if !t.is_empty() {
@@ -1153,7 +1157,7 @@ impl Engine<'_> {
         if let Some(alias) = display {
             p.state.set_one(name!("displayName"), alias);
         }
-        p.legacy = legacy;
+        p.legacy = legacy.map(Cow::Owned);
         if p.kind != Kind::Mailbox {
             return;
         }
@@ -1341,7 +1345,7 @@ impl Engine<'_> {
                         (pi, ti),
                         Wanted::X400 {
                             kind: t.kind,
-                            address,
+                            address: Cow::Owned(address),
                         },
                     ));
                 }
@@ -1378,8 +1382,8 @@ impl Engine<'_> {
                 (pi, ti),
                 Wanted::Local {
                     kind: t.kind,
-                    template: x.local,
-                    alias: alias_local,
+                    template: Cow::Owned(x.local),
+                    alias: Cow::Owned(alias_local),
                     domain: t.domain().unwrap_or(""),
                 },
             ));

@@ -443,6 +443,10 @@ pub enum Wanted<S = String> {
 /// A [`Wanted`] address borrowed (from a preparation, or from a [`Claim`]'s text).
 pub type WantedRef<'a> = Wanted<&'a str>;
 
+/// A [`Wanted`] address whose strings are owned (made by a preparation) or borrowed (read
+/// back from `plan`'s spool).
+pub type WantedCow<'a> = Wanted<std::borrow::Cow<'a, str>>;
+
 impl<S> Wanted<S> {
     /// The same address with each of its strings given by `f`.
     pub fn map<'s, T>(&'s self, mut f: impl FnMut(&'s S) -> T) -> Wanted<T> {
@@ -466,10 +470,10 @@ impl<S> Wanted<S> {
     }
 }
 
-impl Wanted {
+impl<S: std::ops::Deref<Target = str>> Wanted<S> {
     /// The address borrowed.
     pub fn as_ref(&self) -> WantedRef<'_> {
-        self.map(String::as_str)
+        self.map(|s| &**s)
     }
 }
 
