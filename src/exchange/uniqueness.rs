@@ -1206,11 +1206,21 @@ impl Claim {
         }
     }
 
-    /// [`prefetch`] of what serving the claim reads first: its wanted addresses and keys.
+    /// [`prefetch`] of what serving the claim reads first: its wanted addresses and every
+    /// cache line of its keys (a claim's keys take two or three lines).
     #[inline(always)]
     fn prefetch_candidates(&self) {
         prefetch(self.wanted.as_ptr());
-        prefetch(self.keys.as_ptr());
+        let p: *const u8 = self.keys.as_ptr().cast();
+        let len = std::mem::size_of_val(self.keys.as_slice());
+        let mut at = 0;
+        while at < len {
+            prefetch(p.wrapping_add(at));
+            at += 64;
+        }
+        if len > 0 {
+            prefetch(p.wrapping_add(len - 1));
+        }
     }
 }
 
