@@ -597,21 +597,22 @@ fn peek_dn(bytes: &[u8]) -> Option<String> {
 
 /// Merges `item` into the entry `held` when it is an ldifde follow-up of it (a modify record of
 /// the same DN that only adds values: ldifde writes the values of an attribute past the
-/// first 1,500 so, after the entry); gives `item` back otherwise. The pipeline merges a
-/// follow-up into the entry read just before it, in the same batch or across batches.
-pub fn absorb(held: &mut Item, item: Item) -> Option<Item> {
+/// first 1,500 so, after the entry), and says whether it did; `item` then keeps its record
+/// but not its warnings, which go to `held`. The pipeline merges a follow-up into the entry
+/// read just before it, in the same batch or across batches.
+pub fn absorb(held: &mut Item, item: &mut Item) -> bool {
     let Ok(Record::Change(c)) = &item.result else {
-        return Some(item);
+        return false;
     };
     let Change::Modify(mods) = &c.change else {
-        return Some(item);
+        return false;
     };
     let only_adds = !mods.is_empty() && mods.iter().all(|m| m.op == ModOp::Add);
     if !only_adds || !same_dn(held, &c.dn) {
-        return Some(item);
+        return false;
     }
     let Ok(Record::Entry(e)) = &mut held.result else {
-        return Some(item);
+        return false;
     };
     let mut b = crate::model::EntryBuilder::new(e.dn());
     for a in e.attributes() {
@@ -625,8 +626,8 @@ pub fn absorb(held: &mut Item, item: Item) -> Option<Item> {
         }
     }
     *e = b.finish();
-    held.warnings.extend(item.warnings);
-    None
+    held.warnings.append(&mut item.warnings);
+    true
 }
 
 fn same_dn(held: &Item, dn_bytes: &[u8]) -> bool {

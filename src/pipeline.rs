@@ -82,8 +82,12 @@ where
         pool,
         progress,
         Keep::Records,
-        |item: &Item, _: &mut Vec<u8>| transform(item),
-        |item, t, _: &[u8]| consume(item, t).map(|()| false),
+        |item: &Item, _: &mut Vec<u8>| Some(transform(item)),
+        // The records are handed over: each is taken out of its batch.
+        |item: &mut Item, t: &mut Option<T>, _: &[u8]| match t.take() {
+            Some(t) => consume(std::mem::replace(item, Item::taken()), t).map(|()| false),
+            None => Ok(false),
+        },
         &mut |_: &[u8]| Ok(()),
     )
 }
@@ -108,7 +112,7 @@ pub fn run_results<T, F, C>(
 where
     T: Send,
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
-    C: FnMut(Item, T, &[u8]) -> Result<()>,
+    C: FnMut(&Item, &mut T, &[u8]) -> Result<()>,
 {
     run_results_skipping(sources, opts, pool, progress, &[], transform, consume)
 }
@@ -129,7 +133,7 @@ pub fn run_results_skipping<T, F, C>(
 where
     T: Send,
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
-    C: FnMut(Item, T, &[u8]) -> Result<()>,
+    C: FnMut(&Item, &mut T, &[u8]) -> Result<()>,
 {
     let mut consume = consume;
     run_results_writing(
@@ -139,7 +143,7 @@ where
         progress,
         settled,
         transform,
-        |item, t, bytes: &[u8]| consume(item, t, bytes).map(|()| false),
+        |item: &Item, t: &mut T, bytes: &[u8]| consume(item, t, bytes).map(|()| false),
         |_: &[u8]| Ok(()),
     )
 }
@@ -163,9 +167,10 @@ pub fn run_results_writing<T, F, C, W>(
 where
     T: Send,
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
-    C: FnMut(Item, T, &[u8]) -> Result<bool>,
+    C: FnMut(&Item, &mut T, &[u8]) -> Result<bool>,
     W: FnMut(&[u8]) -> Result<()>,
 {
+    let mut consume = consume;
     run_with(
         sources,
         opts,
@@ -173,7 +178,7 @@ where
         progress,
         Keep::Results { settled },
         transform,
-        consume,
+        |item: &mut Item, t: &mut T, bytes: &[u8]| consume(item, t, bytes),
         &mut write,
     )
 }
@@ -188,7 +193,8 @@ enum Keep<'s> {
     Results { settled: &'s [Vec<Skip>] },
 }
 
-/// `consume` returns whether the item's bytes go to `write`.
+/// `consume` returns whether the item's bytes go to `write`. It gets each item and result in
+/// place, in its batch, not moved out to it.
 #[allow(clippy::too_many_arguments)]
 fn run_with<T, F, C>(
     sources: &[Source],
@@ -203,7 +209,7 @@ fn run_with<T, F, C>(
 where
     T: Send,
     F: Fn(&Item, &mut Vec<u8>) -> T + Sync,
-    C: FnMut(Item, T, &[u8]) -> Result<bool>,
+    C: FnMut(&mut Item, &mut T, &[u8]) -> Result<bool>,
 {
     let mut stats = ReadStats::default();
     for (index, source) in sources.iter().enumerate() {
@@ -325,14 +331,11 @@ where
                             if matches!(item.result, Ok(Record::Change(_))) {
                                 let start = out.len().checked_sub(2).map_or(0, |i| out[i].2);
                                 if let Some((prev, pt, end)) = out.last_mut() {
-                                    match input::absorb(prev, item) {
-                                        None => {
-                                            bytes.truncate(start);
-                                            *pt = transform(prev, &mut bytes);
-                                            *end = bytes.len();
-                                            return;
-                                        }
-                                        Some(back) => item = back,
+                                    if input::absorb(prev, &mut item) {
+                                        bytes.truncate(start);
+                                        *pt = transform(prev, &mut bytes);
+                                        *end = bytes.len();
+                                        return;
                                     }
                                 }
                             }
@@ -412,11 +415,11 @@ where
                 order.ready.insert(seq, out);
                 order.drain(&mut consume, write, transform, &mut stats, spare_out)?;
             }
-            if let Some((item, t, held)) = order.held.take() {
+            if let Some((mut item, mut t, held)) = order.held.take() {
                 stats.records += 1;
                 // Every batch is drained: the held entry owns its bytes.
                 let bytes = held.bytes(&[]);
-                if consume(item, t, bytes)? {
+                if consume(&mut item, &mut t, bytes)? {
                     write(bytes)?;
                 }
             }
@@ -532,11 +535,11 @@ impl<T> Reorder<T> {
     ) -> Result<()>
     where
         F: Fn(&Item, &mut Vec<u8>) -> T,
-        C: FnMut(Item, T, &[u8]) -> Result<bool>,
+        C: FnMut(&mut Item, &mut T, &[u8]) -> Result<bool>,
     {
         while let Some(done) = self.ready.remove(&self.next) {
             let Finished {
-                items,
+                mut items,
                 mut bytes,
                 counts,
             } = done;
@@ -548,20 +551,28 @@ impl<T> Reorder<T> {
             }
             // Bytes of this batch consumed and to be written, not written yet.
             let mut run = Run::default();
+            // Only the batch's last entry waits for the next batch, so it alone is taken out
+            // of the batch; every other item is consumed where it lies.
+            let last = if items
+                .last()
+                .is_some_and(|(item, _, _)| matches!(item.result, Ok(Record::Entry(_))))
+            {
+                items.pop()
+            } else {
+                None
+            };
             let mut from = 0;
-            let last = items.len().saturating_sub(1);
-            for (i, (mut item, t, end)) in items.into_iter().enumerate() {
-                let own = from..end;
-                from = end;
+            for (i, (item, t, end)) in items.iter_mut().enumerate() {
+                let own = from..*end;
+                from = *end;
                 if counts.is_some() {
                     item.rebase(lines, records);
                 }
                 // Inside a batch the task merged follow-ups already: only the first item of a
-                // batch can continue the entry held from the batch before. (The other items
-                // take no detour: each is moved as little as it can be.)
-                if let Some((held, ht, hb)) = self.held.as_mut().filter(|_| i == 0) {
-                    match input::absorb(held, item) {
-                        None => {
+                // batch can continue the entry held from the batch before.
+                if i == 0 {
+                    if let Some((held, ht, hb)) = self.held.as_mut() {
+                        if input::absorb(held, item) {
                             // A follow-up changed the held entry after its batch was
                             // transformed: transform it again.
                             let mut again = Vec::new();
@@ -569,34 +580,23 @@ impl<T> Reorder<T> {
                             *hb = Held::Owned(again);
                             continue;
                         }
-                        Some(back) => item = back,
                     }
                 }
                 // The entry held from the batch before is complete once an item that does not
                 // continue it comes (the first one, or the one after a follow-up it absorbed).
-                if let Some((h, ht, hb)) = self.held.take() {
-                    stats.records += 1;
-                    if consume(h, ht, hb.bytes(&bytes))? {
-                        match hb {
-                            Held::InBatch(r) => run.add(r, &bytes, write)?,
-                            Held::Owned(b) => {
-                                run.flush(&bytes, write)?;
-                                write(&b)?;
-                            }
-                        }
-                    }
+                self.consume_held(consume, &bytes, &mut run, write, stats)?;
+                stats.records += 1;
+                if consume(item, t, &bytes[own.clone()])? {
+                    run.add(own, &bytes, write)?;
                 }
-                // Only the batch's last entry waits for the next batch; one with an item
-                // after it in the batch is complete, and is consumed without being moved
-                // into `held` and out again.
-                if i == last && matches!(item.result, Ok(Record::Entry(_))) {
-                    self.held = Some((item, t, Held::InBatch(own)));
-                } else {
-                    stats.records += 1;
-                    if consume(item, t, &bytes[own.clone()])? {
-                        run.add(own, &bytes, write)?;
-                    }
+            }
+            if let Some((mut item, t, end)) = last {
+                if counts.is_some() {
+                    item.rebase(lines, records);
                 }
+                // An entry never continues the one held: that one is complete.
+                self.consume_held(consume, &bytes, &mut run, write, stats)?;
+                self.held = Some((item, t, Held::InBatch(from..end)));
             }
             run.flush(&bytes, write)?;
             if let Some((_, _, hb)) = self.held.as_mut() {
@@ -608,6 +608,36 @@ impl<T> Reorder<T> {
             bytes.clear();
             if let Ok(mut spare) = spare.lock() {
                 spare.push(bytes);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<T> Reorder<T> {
+    /// Consumes the entry held from the batch before, if there is one: it is complete.
+    fn consume_held<C>(
+        &mut self,
+        consume: &mut C,
+        bytes: &[u8],
+        run: &mut Run,
+        write: &mut dyn FnMut(&[u8]) -> Result<()>,
+        stats: &mut ReadStats,
+    ) -> Result<()>
+    where
+        C: FnMut(&mut Item, &mut T, &[u8]) -> Result<bool>,
+    {
+        let Some((mut h, mut ht, hb)) = self.held.take() else {
+            return Ok(());
+        };
+        stats.records += 1;
+        if consume(&mut h, &mut ht, hb.bytes(bytes))? {
+            match hb {
+                Held::InBatch(r) => run.add(r, bytes, write)?,
+                Held::Owned(b) => {
+                    run.flush(bytes, write)?;
+                    write(&b)?;
+                }
             }
         }
         Ok(())

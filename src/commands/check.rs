@@ -72,9 +72,9 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
             _ => None,
         },
         |item, out, _| {
-            diag.warnings_of(&item);
+            diag.warnings_of(item);
             places.push(format!("{}", item.location));
-            if diag.handle_non_record(&item)? {
+            if diag.handle_non_record(item)? {
                 return Ok(());
             }
             if let Some((found, held)) = out {
@@ -82,7 +82,7 @@ pub fn run(args: &CheckArgs) -> Result<Outcome> {
                     findings += 1;
                     crate::note!("finding: {}: {f}", item.location);
                 }
-                index.hold_all(&held, places.len() as u32);
+                index.hold_all(held, places.len() as u32);
             }
             Ok(())
         },

@@ -39,8 +39,8 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
                     }
                 },
                 |item, (), _| {
-                    diag.warnings_of(&item);
-                    if diag.handle_non_record(&item)? {
+                    diag.warnings_of(item);
+                    if diag.handle_non_record(item)? {
                         return Ok(false);
                     }
                     written += 1;
@@ -112,8 +112,8 @@ pub fn run(args: &ConvertArgs) -> Result<Outcome> {
                     }
                 },
                 |item, (), _| {
-                    diag.warnings_of(&item);
-                    if diag.handle_non_record(&item)? {
+                    diag.warnings_of(item);
+                    if diag.handle_non_record(item)? {
                         return Ok(false);
                     }
                     if let Ok(Record::Change(_)) = &item.result {

@@ -346,7 +346,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 spool_notes.note((file, item.location.offset), bytes.len());
             }
             index.hold_all(&p.held, seq);
-            if let Some(mut c) = p.claim {
+            if let Some(mut c) = p.claim.take() {
                 // Room for every value the allocation can give, made as the index grows
                 // rather than all at once between the passes, where nothing else runs.
                 wanted_values += c.decisions();
@@ -355,7 +355,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 claims.push(c);
                 claim_places.push((file, item.location.offset));
             }
-            add_eds(p.eds, &mut eds_groups);
+            add_eds(p.eds.take(), &mut eds_groups);
             // The spool record goes to the spool file.
             Ok(p.spooled)
         },
@@ -386,10 +386,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             ))
         },
         |item, out, _| {
-            index_diag.handle_non_record(&item)?;
+            index_diag.handle_non_record(item)?;
             if let Some((held, eds)) = out {
-                index.hold_all(&held, INDEX_OWNER);
-                add_eds(eds, &mut eds_groups);
+                index.hold_all(held, INDEX_OWNER);
+                add_eds(eds.take(), &mut eds_groups);
             }
             Ok(())
         },
@@ -576,8 +576,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         stamp,
         |item, st, _| {
             seq2 += 1;
-            diag.warnings_of(&item);
-            if diag.handle_non_record(&item)? {
+            diag.warnings_of(item);
+            if diag.handle_non_record(item)? {
                 return Ok(false);
             }
             let Some(st) = st else {
@@ -588,7 +588,6 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 )?;
                 return Ok(false);
             };
-            let mut st = st;
             if let Some(err) = st.failed.take() {
                 return Err(err);
             }

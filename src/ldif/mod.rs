@@ -29,6 +29,18 @@ pub struct Item {
 }
 
 impl Item {
+    /// What is left where an item was taken out (of a consumed batch): no record, nothing
+    /// else.
+    pub fn taken() -> Item {
+        Item {
+            location: Location::default(),
+            result: Err(String::new()),
+            raw: None,
+            warnings: Vec::new(),
+            skipped: None,
+        }
+    }
+
     /// Whether this is an entry the reader was told to pass over
     /// ([`Parser::read_batch_settled`](crate::ldif::parse::Parser::read_batch_settled)): its
     /// record was framed but not read, so it holds an empty entry and no DN. Only items read

@@ -163,7 +163,7 @@ fn run_results_pipeline<T: Send>(
     jobs: usize,
     settled: &[Skip],
     transform: impl Fn(&Item, &mut Vec<u8>) -> T + Sync,
-    mut consume: impl FnMut(Item, T, &[u8]),
+    mut consume: impl FnMut(&Item, &mut T, &[u8]),
 ) {
     let (pool, opts) = pool_and_options(batch_bytes, jobs);
     ldifstamp::pipeline::run_results_skipping(
@@ -268,7 +268,7 @@ fn results_and_their_bytes_are_the_same_for_every_batch_size_and_worker_count() 
                     d.len()
                 },
                 |_, len, bytes| {
-                    assert_eq!(bytes.len(), len, "the bytes are not the item's");
+                    assert_eq!(bytes.len(), *len, "the bytes are not the item's");
                     seen.push(String::from_utf8(bytes.to_vec()).unwrap());
                 },
             );
@@ -471,7 +471,7 @@ fn settled_records_keep_their_place_number_and_line() {
                     let empty = matches!(&item.result, Ok(Record::Entry(e)) if e.attr_count() == 0);
                     (empty, item.location.dn.is_none())
                 },
-                |item, t, _| seen.push((place(&item), t)),
+                |item, t, _| seen.push((place(item), *t)),
             );
             assert_eq!(seen.len(), reference.len(), "batch_bytes {batch_bytes}");
             for (i, ((p, t), want)) in seen.iter().zip(&reference).enumerate() {
