@@ -67,6 +67,25 @@ fn key_parts(parts: &[&str]) -> (u64, u64) {
     (h as u64, (h >> 64) as u64)
 }
 
+/// A claim's key for a candidate that is not tried (see [`Claim::keys`]). No key held in
+/// the index is this: [`tried`] stores a key whose high half is 0 as the index does (1).
+pub const NO_KEY: (u64, u64) = (0, 0);
+
+/// `k` as a claim stores it: [`NO_KEY`] for `None`, else the key with a zero high half held
+/// as 1, as the index holds it (so it is the same key to the index).
+fn tried(k: Option<(u64, u64)>) -> (u64, u64) {
+    match k {
+        None => NO_KEY,
+        Some((0, lo)) => (1, lo),
+        Some(k) => k,
+    }
+}
+
+/// The key stored as [`tried`] stores it, `None` for [`NO_KEY`].
+fn stored(k: (u64, u64)) -> Option<(u64, u64)> {
+    (k != NO_KEY).then_some(k)
+}
+
 /// [`key`] of the address `kind:local@domain` (`kind:local` without a domain).
 fn local_key(kind: &str, local: &str, domain: &str) -> (u64, u64) {
     if domain.is_empty() {
@@ -517,8 +536,10 @@ pub struct Claim {
     wanted: Box<[Want]>,
     /// `(base CN, DN)` when the object needs a legacyExchangeDN.
     legacy: Option<(At, At)>,
-    /// Keys of the first candidates ([`Claim::compute_keys`]); empty until computed.
-    pub keys: Vec<Option<(u64, u64)>>,
+    /// Keys of the first candidates ([`Claim::compute_keys`]), [`NO_KEY`] for a candidate
+    /// that is not tried; empty until computed. 16 bytes a key in one exact allocation: the
+    /// allocation reads every claim's keys, in an order that is not memory's.
+    pub keys: Box<[(u64, u64)]>,
 }
 
 /// What [`allocate`] decided for one object.
@@ -778,7 +799,7 @@ impl Claim {
             when_created,
             wanted,
             legacy,
-            keys: Vec::new(),
+            keys: Box::default(),
             made_on: u16::MAX,
         }
     }
@@ -811,8 +832,17 @@ impl Claim {
     }
 
     /// What [`Claim::compute_keys`] stores.
-    fn candidate_keys(&self, settings: &AllocSettings) -> Vec<Option<(u64, u64)>> {
-        let mut keys = Vec::with_capacity(2 * self.wanted.len() + 1);
+    fn candidate_keys(&self, settings: &AllocSettings) -> Box<[(u64, u64)]> {
+        let count = self
+            .wanted
+            .iter()
+            .map(|w| match w {
+                Wanted::Local { .. } => 2,
+                Wanted::X400 { .. } => 1,
+            })
+            .sum::<usize>()
+            + usize::from(self.legacy.is_some());
+        let mut keys = Vec::with_capacity(count);
         for w in self.wanted() {
             match w {
                 WantedRef::Local {
@@ -821,26 +851,28 @@ impl Claim {
                     alias,
                     domain,
                 } => {
-                    keys.push((!template.is_empty()).then(|| local_key(kind, template, domain)));
-                    keys.push(
+                    keys.push(tried(
+                        (!template.is_empty()).then(|| local_key(kind, template, domain)),
+                    ));
+                    keys.push(tried(
                         alias_is_tried(template, alias).then(|| local_key(kind, alias, domain)),
-                    );
+                    ));
                 }
                 WantedRef::X400 { kind, address } => {
-                    keys.push(Some(x400_key(kind, address)));
+                    keys.push(tried(Some(x400_key(kind, address))));
                 }
             }
         }
         if let Some((base, dn)) = self.legacy() {
-            keys.push(Some(legacy_candidate_key(
+            keys.push(tried(Some(legacy_candidate_key(
                 settings,
                 base,
                 self.guid.as_ref(),
                 dn,
                 0,
-            )));
+            ))));
         }
-        keys
+        keys.into_boxed_slice()
     }
 
     /// Number of decisions the claim needs: one per wanted address, one for its
@@ -1076,7 +1108,7 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
             claims[ahead as usize].prefetch_candidates();
         }
         if let Some(&ahead) = order.get(j + PREFETCH_SLOTS) {
-            for k in claims[ahead as usize].keys.iter().flatten() {
+            for k in claims[ahead as usize].keys.iter().filter(|k| **k != NO_KEY) {
                 index.taken.prefetch(*k);
             }
         }
@@ -1086,9 +1118,9 @@ pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> 
         let computed;
         let mut keys = if claim.keys.is_empty() {
             computed = claim.candidate_keys(settings);
-            computed.iter().copied()
+            computed.iter().copied().map(stored)
         } else {
-            claim.keys.iter().copied()
+            claim.keys.iter().copied().map(stored)
         };
         // The claim's strings are read only for the candidates the keys do not cover: most
         // claims never touch their text here.
@@ -1212,7 +1244,7 @@ impl Claim {
     fn prefetch_candidates(&self) {
         prefetch(self.wanted.as_ptr());
         let p: *const u8 = self.keys.as_ptr().cast();
-        let len = std::mem::size_of_val(self.keys.as_slice());
+        let len = std::mem::size_of_val(&*self.keys);
         let mut at = 0;
         while at < len {
             prefetch(p.wrapping_add(at));
@@ -1279,6 +1311,22 @@ fn numbered_retry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claims_stored_key_is_the_same_key_to_the_index() {
+        assert_eq!(stored(tried(None)), None);
+        let k = (7, 9);
+        assert_eq!(stored(tried(Some(k))), Some(k));
+        // A key whose high half is 0 is held by the index as 1: the claim stores it so, and
+        // it is not taken for a candidate that is not tried.
+        let zero = (0, 5);
+        let kept = stored(tried(Some(zero))).unwrap();
+        assert_eq!(kept, (1, 5));
+        let mut index = Index::default();
+        index.hold_key(zero, 3);
+        assert_eq!(index.holder_key(kept), Some(3));
+        assert!(!index.take_key(kept, 4));
+    }
 
     fn settings() -> AllocSettings {
         AllocSettings {
