@@ -68,7 +68,7 @@ fn key_parts(parts: &[&str]) -> (u64, u64) {
 }
 
 /// A claim's key for a candidate that is not tried (see [`Claim::keys`]). No key held in
-/// the index is this: [`tried`] stores a key whose high half is 0 as the index does (1).
+/// the index is this: a claim stores a key whose high half is 0 as the index does (1).
 pub const NO_KEY: (u64, u64) = (0, 0);
 
 /// `k` as a claim stores it: [`NO_KEY`] for `None`, else the key with a zero high half held
