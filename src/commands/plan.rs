@@ -518,7 +518,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                     // Counted under the name the engine stamps (a modification is written with
                     // the entry's own spelling of it): as bits, with no list to allocate.
                     for (_, name) in &mods {
-                        if !attrs.insert(*name) && !other_attrs.contains(&name.as_str()) {
+                        if !attrs.insert(**name) && !other_attrs.contains(&name.as_str()) {
                             other_attrs.push(name.as_str());
                         }
                     }

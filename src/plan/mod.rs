@@ -63,7 +63,7 @@ const BY_VALUE: &[Name] = &[
 ];
 
 /// A mod-spec being made: its values are a range of the values gathered so far.
-type Spec<'a, N> = (ModOp, &'a [u8], bool, Range<usize>, N);
+type Spec<'a, N> = (ModOp, &'a [u8], bool, Range<usize>, &'a N);
 
 /// One attribute and all the values it should have.
 type Desired<N> = (N, Vec<Vec<u8>>);
@@ -94,7 +94,7 @@ pub fn mod_refs<'a, N, W>(
     entry: &'a Entry,
     desired: impl IntoIterator<Item = (&'a N, W)>,
     values: &'a mut Vec<&'a [u8]>,
-) -> Vec<(ModRef<'a>, N)>
+) -> Vec<(ModRef<'a>, &'a N)>
 where
     N: Desc + 'a,
     W: ExactSizeIterator<Item = &'a [u8]> + Clone,
@@ -155,7 +155,7 @@ where
                     &mut specs,
                     values,
                     from,
-                    (ModOp::Delete, written, binary, *name),
+                    (ModOp::Delete, written, binary, name),
                 );
             }
             let from = values.len();
@@ -164,7 +164,7 @@ where
                 &mut specs,
                 values,
                 from,
-                (ModOp::Add, written, binary, *name),
+                (ModOp::Add, written, binary, name),
             );
             continue;
         }
@@ -184,7 +184,7 @@ where
         // A replace with no values clears the attribute: its spec is pushed even when empty.
         let from = values.len();
         values.extend(want);
-        specs.push((ModOp::Replace, written, binary, from..values.len(), *name));
+        specs.push((ModOp::Replace, written, binary, from..values.len(), name));
     }
     let values: &'a [&'a [u8]] = values;
     specs
