@@ -808,13 +808,50 @@ struct ValueList {
     spans: Vec<Range<usize>>,
 }
 
+impl Drop for ValueList {
+    /// Keeps the buffers for the thread's next list (see [`SPARE_LISTS`]).
+    fn drop(&mut self) {
+        if self.text.capacity() > SPARE_LIST_TEXT_MAX {
+            return;
+        }
+        let mut buffers = (
+            std::mem::take(&mut self.text),
+            std::mem::take(&mut self.spans),
+        );
+        buffers.0.clear();
+        buffers.1.clear();
+        // A thread being torn down has no spare list any more: the buffers are freed.
+        let _ = SPARE_LISTS.try_with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_LISTS_KEPT {
+                spare.push(buffers);
+            }
+        });
+    }
+}
+
+thread_local! {
+    /// The buffers of value lists dropped on this thread, for the next ones: finishing an
+    /// object works out two lists (proxy addresses, policy GUIDs), and their buffers would
+    /// otherwise be allocated again for every object.
+    static SPARE_LISTS: std::cell::RefCell<Vec<(Vec<u8>, Vec<Range<usize>>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Spare value lists' buffers kept per thread.
+const SPARE_LISTS_KEPT: usize = 4;
+/// Text capacity above which a value list's buffer is freed rather than kept.
+const SPARE_LIST_TEXT_MAX: usize = 1 << 12;
+
 impl ValueList {
     /// The values `values` gives, in order.
     fn of<'v>(values: impl Iterator<Item = &'v [u8]>) -> ValueList {
-        let mut p = ValueList {
-            text: Vec::with_capacity(VALUE_LIST_TEXT),
-            spans: Vec::with_capacity(8),
-        };
+        let (text, spans) = SPARE_LISTS
+            .try_with(|spare| spare.borrow_mut().pop())
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| (Vec::with_capacity(VALUE_LIST_TEXT), Vec::with_capacity(8)));
+        let mut p = ValueList { text, spans };
         for v in values {
             p.push(v);
         }
@@ -1829,6 +1866,25 @@ impl<'s> FieldText<'s> {
 mod tests {
     use super::*;
     use crate::ldif::framer::{Framer, DEFAULT_MAX_RECORD};
+
+    #[test]
+    fn a_dropped_value_lists_buffers_serve_the_next_one() {
+        let first = ValueList::of([&b"SMTP:a@x"[..], b"smtp:b@x"].into_iter());
+        let text = first.text.as_ptr();
+        drop(first);
+        let second = ValueList::of([&b"X400:c=US"[..]].into_iter());
+        assert_eq!(second.text.as_ptr(), text, "the buffer was not reused");
+        // Nothing of the first list is left in the second.
+        assert_eq!(second.iter().collect::<Vec<_>>(), [&b"X400:c=US"[..]]);
+        // A list whose text grew past the limit frees its buffer instead.
+        let mut big = ValueList::of(std::iter::empty());
+        big.push(&vec![b'x'; SPARE_LIST_TEXT_MAX + 1]);
+        let big_text = big.text.as_ptr();
+        drop(big);
+        drop(second);
+        let third = ValueList::of(std::iter::empty());
+        assert_ne!(third.text.as_ptr(), big_text);
+    }
     use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
     use crate::model::Record;
 
