@@ -834,9 +834,12 @@ thread_local! {
     /// The buffers of value lists dropped on this thread, for the next ones: finishing an
     /// object works out two lists (proxy addresses, policy GUIDs), and their buffers would
     /// otherwise be allocated again for every object.
-    static SPARE_LISTS: std::cell::RefCell<Vec<(Vec<u8>, Vec<Range<usize>>)>> =
+    static SPARE_LISTS: std::cell::RefCell<Vec<ListBuffers>> =
         const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// The buffers of a dropped [`ValueList`]: its text and its values' spans.
+type ListBuffers = (Vec<u8>, Vec<Range<usize>>);
 
 /// Spare value lists' buffers kept per thread.
 const SPARE_LISTS_KEPT: usize = 4;
