@@ -411,20 +411,45 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         .enumerate()
         .map(|(i, p)| (p, i as u32))
         .collect();
-    // Both on the pool: the claims' places are sorted while the allocation runs, and the
-    // allocation sorts the claims into serving order on the pool's threads.
-    let decisions = pool.install(|| {
-        let (_, decisions) = rayon::join(
-            || claim_order.sort_unstable(),
-            || uniqueness::decide(&mut index, &claims, &alloc_settings),
-        );
-        decisions
+    let threads = pool.current_num_threads();
+    // The duplicates are all known (only holding values finds them); pass 2 needs them
+    // while the allocation runs.
+    let duplicates = std::mem::take(&mut index.duplicates);
+    let mut decided = None;
+    // The allocation runs on the pool (its serving order sorted on the pool's threads).
+    // Meanwhile this thread, idle otherwise, makes what pass 2 looks records up in.
+    let (claim_at, dup_seqs, unread_by_file) = pool.in_place_scope(|scope| {
+        let (index, claims, decided) = (&mut index, &claims, &mut decided);
+        scope.spawn(|_| *decided = Some(uniqueness::decide(index, claims, &alloc_settings)));
+        // Looked up by place for every record of pass 2, as are the settled objects.
+        claim_order.sort_unstable();
+        let mut claim_at: Places<u32> = claim_order.into_iter().collect();
+        claim_at.share(threads);
+        settled.share(threads);
+        // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
+        // Looked up for every record of pass 2: an integer hash, not SipHash.
+        let dup_seqs: IntMap<u32, ()> = duplicates
+            .iter()
+            .flat_map(|d| [(d.first, ()), (d.second, ())])
+            .collect();
+        // Pass 2 reads every object whose DN the duplicate report needs.
+        let mut unread_by_file: Vec<Vec<Skip>> = vec![Vec::new(); files.len()];
+        for (s, skip) in unread
+            .into_iter()
+            .filter(|(s, _)| !dup_seqs.contains_key(s))
+        {
+            if let Some(&(file, _, _)) = places.get(s as usize - 1) {
+                if let Some(list) = unread_by_file.get_mut(file as usize) {
+                    list.push(skip);
+                }
+            }
+        }
+        (claim_at, dup_seqs, unread_by_file)
     });
+    index.duplicates = duplicates;
+    let decisions = decided
+        .ok_or_else(|| crate::error::Error::Input("the allocation did not finish".into()))?;
     timings.allocated(claims.len());
-    // Looked up by place for every record of pass 2, as are the settled objects.
-    let mut claim_at: Places<u32> = claim_order.into_iter().collect();
-    claim_at.share(pool.current_num_threads());
-    settled.share(pool.current_num_threads());
     // Freeing the claims (hundreds of thousands of small allocations, made on the pool's
     // threads) overlaps pass 2. Each pool thread frees the claims it made, between its
     // batches: the allocator frees a block of the freeing thread's own heap without atomic
@@ -432,25 +457,6 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // owner (on a thread of their own, freeing them took a tenth of a second of CPU at 1M).
     free_claims_where_made(&pool, claims);
     index.release_values();
-    // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
-    // Looked up for every record of pass 2: an integer hash, not SipHash.
-    let dup_seqs: IntMap<u32, ()> = index
-        .duplicates
-        .iter()
-        .flat_map(|d| [(d.first, ()), (d.second, ())])
-        .collect();
-    // Pass 2 reads every object whose DN the duplicate report needs.
-    let mut unread_by_file: Vec<Vec<Skip>> = vec![Vec::new(); files.len()];
-    for (s, skip) in unread
-        .into_iter()
-        .filter(|(s, _)| !dup_seqs.contains_key(s))
-    {
-        if let Some(&(file, _, _)) = places.get(s as usize - 1) {
-            if let Some(list) = unread_by_file.get_mut(file as usize) {
-                list.push(skip);
-            }
-        }
-    }
 
     // Pass 2: stamp and write.
     unchanged(&sources)?;
