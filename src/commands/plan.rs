@@ -555,16 +555,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let codec = &codec;
         let read = spool.read(place, |rec| {
             let (first, second) = spool::parts(rec)?;
-            let spooled;
+            let mut spooled = None;
             let e = if unread {
                 let mut t = crate::model::flat::Take(second);
-                spooled = t.entry().ok().filter(|_| t.is_empty())?;
-                &spooled
+                &*spooled.insert(t.entry().ok().filter(|_| t.is_empty())?)
             } else {
                 e
             };
             let prepared = Prepared::unspool(codec, e, first).ok()?;
-            Some(done(prepared, &mut *bytes))
+            let stamped = done(prepared, &mut *bytes);
+            // Its buffers serve the next spooled entry this thread rebuilds.
+            if let Some(entry) = spooled {
+                entry.recycle();
+            }
+            Some(stamped)
         });
         Some(match read {
             Ok(Some(Some(stamped))) => stamped,

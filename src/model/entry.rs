@@ -383,6 +383,57 @@ impl Scan {
     }
 }
 
+/// The buffers of an entry given back with [`Entry::recycle`], emptied, for the next
+/// [`EntryBuilder::over_record_grouped`] on the same thread.
+struct Spare {
+    buf: Vec<u8>,
+    slots: Vec<Slot>,
+    values: Vec<Span>,
+    known: Box<[u8; WELL_KNOWN.len()]>,
+}
+
+thread_local! {
+    /// One entry's buffers: `plan`'s pass 2 rebuilds one spooled entry at a time per thread,
+    /// and would otherwise allocate four buffers for each.
+    static SPARE_GROUPED: std::cell::RefCell<Option<Spare>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Buffer capacity above which a recycled entry's buffers are freed rather than kept.
+const SPARE_BUF_MAX: usize = 1 << 16;
+
+impl Entry {
+    /// Gives the entry's buffers back for the next entry built on this thread by
+    /// [`EntryBuilder::over_record_grouped`] (an entry that is dropped instead frees them).
+    pub(crate) fn recycle(self) {
+        let Entry {
+            mut buf,
+            mut slots,
+            mut values,
+            mut known,
+            ..
+        } = self;
+        if buf.capacity() > SPARE_BUF_MAX {
+            return;
+        }
+        let known = match known.take() {
+            Some(Known(k)) => k,
+            None => Box::new([0; WELL_KNOWN.len()]),
+        };
+        buf.clear();
+        slots.clear();
+        values.clear();
+        // A thread being torn down has no spare any more: the buffers are freed.
+        let _ = SPARE_GROUPED.try_with(|spare| {
+            *spare.borrow_mut() = Some(Spare {
+                buf,
+                slots,
+                values,
+                known,
+            });
+        });
+    }
+}
+
 impl Entry {
     /// An entry read by the LDIF parser's fast path: a copy of `record` followed by `extra`
     /// (bytes decoded or unfolded while reading it), the DN at `dn`, and the attributes and
@@ -585,11 +636,44 @@ impl EntryBuilder {
     /// are well known ([`EntryBuilder::known_slot`]): the values go straight to their place
     /// and the entry's table of well-known slots is made as they come. `extra` is room for
     /// names copied after the record.
+    ///
+    /// The builder takes the buffers of the entry this thread last gave back
+    /// ([`Entry::recycle`]), if any.
     pub(crate) fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
-        let mut b = Self::over(record, extra, values);
-        b.entry.values.reserve(values);
-        b.known = Some(Box::new([0; WELL_KNOWN.len()]));
-        b
+        let spare = SPARE_GROUPED
+            .try_with(|spare| spare.borrow_mut().take())
+            .ok()
+            .flatten();
+        let Some(Spare {
+            mut buf,
+            mut slots,
+            values: mut value_spans,
+            mut known,
+        }) = spare
+        else {
+            let mut b = Self::over(record, extra, values);
+            b.entry.values.reserve(values);
+            b.known = Some(Box::new([0; WELL_KNOWN.len()]));
+            return b;
+        };
+        buf.reserve(record.len() + extra);
+        buf.extend_from_slice(record);
+        slots.reserve(values.min(64));
+        value_spans.reserve(values);
+        known.fill(0);
+        EntryBuilder {
+            entry: Entry {
+                buf,
+                dn: Span::default(),
+                slots,
+                values: value_spans,
+                table: std::sync::OnceLock::new(),
+                known: std::sync::OnceLock::new(),
+            },
+            pending: Vec::new(),
+            base: record.len(),
+            known: Some(known),
+        }
     }
 
     /// A builder whose buffer is a copy of `record` with room for `extra` bytes more, and
@@ -1575,6 +1659,62 @@ mod tests {
             assert_eq!(got, want, "{}", name.as_str());
         }
         assert_eq!(grouped.known_places(), reference.known_places());
+    }
+
+    #[test]
+    fn a_grouped_build_over_a_recycled_entry_is_the_same_entry() {
+        // The first entry holds more than the second, and other well-known types: nothing of
+        // it may show through in the entry built over its buffers.
+        let build = |record: &[u8], attrs: &[(&str, std::ops::Range<usize>)]| {
+            let mut b = EntryBuilder::over_record_grouped(record, 16, attrs.len());
+            b.set_dn_span(0..4);
+            let mut last: Option<(&str, u32)> = None;
+            for (name, span) in attrs {
+                let slot = match last {
+                    Some((n, slot)) if n == *name => slot,
+                    _ => {
+                        let slot = b.new_attribute_binary(
+                            name.as_bytes(),
+                            attr_key(name.as_bytes()),
+                            false,
+                        );
+                        let known = well_known(name.as_bytes());
+                        if known != 0 {
+                            b.known_slot(known, slot);
+                        }
+                        slot
+                    }
+                };
+                last = Some((name, slot));
+                b.push_span_grouped(slot, span.clone());
+            }
+            b.finish()
+        };
+        let first = build(
+            b"cn=a|SMTP:a@b|smtp:c@d|Alpha|x@y",
+            &[
+                ("proxyAddresses", 5..13),
+                ("proxyAddresses", 14..22),
+                ("displayName", 23..28),
+                ("mail", 29..32),
+            ],
+        );
+        let buf = first.buf.as_ptr();
+        first.recycle();
+        let second = build(b"cn=b|Beta", &[("displayName", 5..9)]);
+        assert_eq!(second.buf.as_ptr(), buf, "the buffer was not reused");
+        let reference = {
+            let mut b = EntryBuilder::new(b"cn=b");
+            b.push(b"displayName", b"Beta");
+            b.finish()
+        };
+        assert_eq!(second, reference);
+        for name in [name!("proxyAddresses"), name!("displayName"), name!("mail")] {
+            let got: Vec<&[u8]> = second.values(name).collect();
+            let want: Vec<&[u8]> = reference.values(name).collect();
+            assert_eq!(got, want, "{}", name.as_str());
+        }
+        assert_eq!(second.known_places(), reference.known_places());
     }
 
     #[test]
