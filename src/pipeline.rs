@@ -346,7 +346,8 @@ where
                             if results {
                                 if let Some((prev, _, _)) = out.last_mut() {
                                     if let Ok(Record::Entry(e)) = &mut prev.result {
-                                        drop(std::mem::take(e));
+                                        // Its buffers serve the next entry read here.
+                                        std::mem::take(e).recycle();
                                     }
                                 }
                             }

@@ -1954,6 +1954,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn entries_read_over_recycled_buffers_are_the_entries_the_full_parser_makes() {
+        use crate::name;
+        // Each entry read by the fast path gives its buffers back for the next one, as the
+        // pipeline's workers do: a larger or different entry before must not show through.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let data = std::fs::read(root.join("samples/corp.ldf")).unwrap();
+        let mut p = Parser::new(ParseOptions::default());
+        let mut read = 0;
+        for r in crate::ldif::framer::Records::new(&data, 1 << 30) {
+            let record = &data[r.start..r.end];
+            let Some(e) = p.fast_entry(record) else {
+                continue;
+            };
+            let Ok(Parsed::Record(Record::Entry(reference))) = parse(record) else {
+                panic!("the full parser reads no entry at {}", r.start);
+            };
+            assert_eq!(e, reference);
+            assert_eq!(e.known_places(), reference.known_places());
+            for name in [
+                name!("proxyAddresses"),
+                name!("mail"),
+                name!("objectClass"),
+                name!("member"),
+            ] {
+                assert!(
+                    e.values(name).eq(reference.values(name)),
+                    "{}",
+                    name.as_str()
+                );
+            }
+            e.recycle();
+            read += 1;
+        }
+        assert!(read > 50, "{read}");
+    }
+
     fn parse(text: &[u8]) -> Result<Parsed, ParseError> {
         let mut w = Vec::new();
         Parser::new(ParseOptions::default()).parse(text, 1, &mut w)

@@ -383,8 +383,8 @@ impl Scan {
     }
 }
 
-/// The buffers of an entry given back with [`Entry::recycle`], emptied, for the next
-/// [`EntryBuilder::over_record_grouped`] on the same thread.
+/// The buffers of an entry given back with [`Entry::recycle`], emptied, for the next entry
+/// the parser's fast path or [`EntryBuilder::over_record_grouped`] makes on the same thread.
 struct Spare {
     buf: Vec<u8>,
     slots: Vec<Slot>,
@@ -393,17 +393,19 @@ struct Spare {
 }
 
 thread_local! {
-    /// One entry's buffers: `plan`'s pass 2 rebuilds one spooled entry at a time per thread,
-    /// and would otherwise allocate four buffers for each.
-    static SPARE_GROUPED: std::cell::RefCell<Option<Spare>> = const { std::cell::RefCell::new(None) };
+    /// One entry's buffers: a pipeline worker reads one entry at a time and drops it once
+    /// transformed, and `plan`'s pass 2 rebuilds one spooled entry at a time; each would
+    /// otherwise allocate four buffers.
+    static SPARE_ENTRY: std::cell::RefCell<Option<Spare>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Buffer capacity above which a recycled entry's buffers are freed rather than kept.
 const SPARE_BUF_MAX: usize = 1 << 16;
 
 impl Entry {
-    /// Gives the entry's buffers back for the next entry built on this thread by
-    /// [`EntryBuilder::over_record_grouped`] (an entry that is dropped instead frees them).
+    /// Gives the entry's buffers back for the next entry made on this thread by the parser's
+    /// fast path or [`EntryBuilder::over_record_grouped`] (an entry that is dropped instead
+    /// frees them).
     pub(crate) fn recycle(self) {
         let Entry {
             mut buf,
@@ -412,7 +414,9 @@ impl Entry {
             mut known,
             ..
         } = self;
-        if buf.capacity() > SPARE_BUF_MAX {
+        // An empty entry (one the pipeline passed over) has nothing worth keeping, and must
+        // not take the place of buffers that are.
+        if buf.capacity() == 0 || buf.capacity() > SPARE_BUF_MAX {
             return;
         }
         let known = match known.take() {
@@ -423,8 +427,8 @@ impl Entry {
         slots.clear();
         values.clear();
         // A thread being torn down has no spare any more: the buffers are freed.
-        let _ = SPARE_GROUPED.try_with(|spare| {
-            *spare.borrow_mut() = Some(Spare {
+        let _ = SPARE_ENTRY.try_with(|spare| {
+            spare.borrow_mut().get_or_insert(Spare {
                 buf,
                 slots,
                 values,
@@ -451,10 +455,23 @@ impl Entry {
             start: at(s.start),
             end: at(s.end),
         };
-        let mut buf = Vec::with_capacity(record.len() + extra.len());
+        let spare = SPARE_ENTRY
+            .try_with(|spare| spare.borrow_mut().take())
+            .ok()
+            .flatten();
+        let (mut buf, mut slots, spare_values, spare_known) = match spare {
+            Some(Spare {
+                buf,
+                slots,
+                values,
+                known,
+            }) => (buf, slots, Some(values), Some(known)),
+            None => (Vec::new(), Vec::new(), None, None),
+        };
+        buf.reserve(record.len() + extra.len());
         buf.extend_from_slice(record);
         buf.extend_from_slice(extra);
-        let mut slots = scan.slots.clone();
+        slots.extend_from_slice(&scan.slots);
         for s in &slots {
             debug_assert!(s.name.start & EXTRA == 0 && s.name.end & EXTRA == 0);
             debug_assert_eq!(s.key, attr_key(&buf[s.name.range()]));
@@ -465,7 +482,9 @@ impl Entry {
         }
         let values = if scan.owners.is_empty() {
             debug_assert!(slots.iter().all(|s| s.count > 0));
-            scan.values.iter().map(|&s| span(s)).collect()
+            let mut values = spare_values.unwrap_or_default();
+            values.extend(scan.values.iter().map(|&s| span(s)));
+            values
         } else {
             // Values grouped by attribute, each group in input order (a counting sort).
             for s in &mut slots {
@@ -496,7 +515,14 @@ impl Entry {
                 end: dn.1,
             }),
             known: if scan.track_known && slots.len() < usize::from(u8::MAX) {
-                std::sync::OnceLock::from(Known(Box::new(scan.known)))
+                let known = match spare_known {
+                    Some(mut k) => {
+                        *k = scan.known;
+                        k
+                    }
+                    None => Box::new(scan.known),
+                };
+                std::sync::OnceLock::from(Known(known))
             } else {
                 std::sync::OnceLock::new()
             },
@@ -640,7 +666,7 @@ impl EntryBuilder {
     /// The builder takes the buffers of the entry this thread last gave back
     /// ([`Entry::recycle`]), if any.
     pub(crate) fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
-        let spare = SPARE_GROUPED
+        let spare = SPARE_ENTRY
             .try_with(|spare| spare.borrow_mut().take())
             .ok()
             .flatten();
