@@ -9,7 +9,7 @@
 //! stamped state).
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::ops::Range;
 
 use crate::exchange::alias;
@@ -97,14 +97,26 @@ impl Drop for State<'_> {
         buffers.0.clear();
         buffers.1.clear();
         buffers.2.clear();
-        // A thread being torn down has no spare list any more: the buffers are freed.
-        let _ = SPARE_BUFFERS.try_with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() < SPARE_STATES {
-                spare.push(buffers);
-            }
-        });
+        keep_spare(&SPARE_BUFFERS, buffers, SPARE_STATES);
     }
+}
+
+/// Keeps emptied `buffers` in this thread's `pool` for the next user, up to `kept` of them.
+/// A thread being torn down has no pool any more: the buffers are then freed.
+fn keep_spare<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<T>>>, buffers: T, kept: usize) {
+    let _ = pool.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < kept {
+            spare.push(buffers);
+        }
+    });
+}
+
+/// Buffers [`keep_spare`] kept in this thread's `pool`, if any.
+fn take_spare<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<T>>>) -> Option<T> {
+    pool.try_with(|spare| spare.borrow_mut().pop())
+        .ok()
+        .flatten()
 }
 
 /// The values a [`State`] plans for one attribute, in the order they were set.
@@ -135,8 +147,8 @@ impl ExactSizeIterator for Planned<'_> {}
 type Buffers = (Vec<(Name, Range<usize>)>, Vec<Range<usize>>, Vec<u8>);
 
 thread_local! {
-    static SPARE_BUFFERS: std::cell::RefCell<Vec<Buffers>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_BUFFERS: RefCell<Vec<Buffers>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 /// Spare buffers kept per thread (states nest a few deep at most).
@@ -146,11 +158,7 @@ const SPARE_TEXT_MAX: usize = 1 << 16;
 
 impl<'a> State<'a> {
     fn new(entry: &'a Entry) -> Self {
-        let (overrides, spans, text) = SPARE_BUFFERS
-            .try_with(|spare| spare.borrow_mut().pop())
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let (overrides, spans, text) = take_spare(&SPARE_BUFFERS).unwrap_or_default();
         State {
             entry,
             overrides,
@@ -820,13 +828,7 @@ impl Drop for ValueList {
         );
         buffers.0.clear();
         buffers.1.clear();
-        // A thread being torn down has no spare list any more: the buffers are freed.
-        let _ = SPARE_LISTS.try_with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() < SPARE_LISTS_KEPT {
-                spare.push(buffers);
-            }
-        });
+        keep_spare(&SPARE_LISTS, buffers, SPARE_LISTS_KEPT);
     }
 }
 
@@ -834,8 +836,8 @@ thread_local! {
     /// The buffers of value lists dropped on this thread, for the next ones: finishing an
     /// object works out two lists (proxy addresses, policy GUIDs), and their buffers would
     /// otherwise be allocated again for every object.
-    static SPARE_LISTS: std::cell::RefCell<Vec<ListBuffers>> =
-        const { std::cell::RefCell::new(Vec::new()) };
+    static SPARE_LISTS: RefCell<Vec<ListBuffers>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 /// The buffers of a dropped [`ValueList`]: its text and its values' spans.
@@ -849,10 +851,7 @@ const SPARE_LIST_TEXT_MAX: usize = 1 << 12;
 impl ValueList {
     /// The values `values` gives, in order.
     fn of<'v>(values: impl Iterator<Item = &'v [u8]>) -> ValueList {
-        let (text, spans) = SPARE_LISTS
-            .try_with(|spare| spare.borrow_mut().pop())
-            .ok()
-            .flatten()
+        let (text, spans) = take_spare(&SPARE_LISTS)
             .unwrap_or_else(|| (Vec::with_capacity(VALUE_LIST_TEXT), Vec::with_capacity(8)));
         let mut p = ValueList { text, spans };
         for v in values {
