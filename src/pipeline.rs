@@ -416,14 +416,8 @@ where
                 order.ready.insert(seq, out);
                 order.drain(&mut consume, write, transform, &mut stats, spare_out)?;
             }
-            if let Some((mut item, mut t, held)) = order.held.take() {
-                stats.records += 1;
-                // Every batch is drained: the held entry owns its bytes.
-                let bytes = held.bytes(&[]);
-                if consume(&mut item, &mut t, bytes)? {
-                    write(bytes)?;
-                }
-            }
+            // Every batch is drained: the entry still held owns its bytes.
+            order.consume_held(&mut consume, &[], &mut Run::default(), write, &mut stats)?;
             Ok(())
         })?;
         if let Some(b) = bar {
@@ -613,9 +607,7 @@ impl<T> Reorder<T> {
         }
         Ok(())
     }
-}
 
-impl<T> Reorder<T> {
     /// Consumes the entry held from the batch before, if there is one: it is complete.
     fn consume_held<C>(
         &mut self,

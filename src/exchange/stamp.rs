@@ -768,10 +768,7 @@ impl<'e> Prepared<'e> {
             };
             wanted.push((at, w));
         }
-        let legacy = match t.u8()? {
-            0 => None,
-            _ => Some(Cow::Borrowed(t.str()?)),
-        };
+        let legacy = t.opt_str()?.map(Cow::Borrowed);
         let warnings = t.strs()?;
         let promoted = t.strs()?;
         if !t.is_empty() {
@@ -1869,6 +1866,9 @@ mod tests {
     use super::*;
     use crate::ldif::framer::{Framer, DEFAULT_MAX_RECORD};
 
+    use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
+    use crate::model::Record;
+
     #[test]
     fn a_dropped_value_lists_buffers_serve_the_next_one() {
         let first = ValueList::of([&b"SMTP:a@x"[..], b"smtp:b@x"].into_iter());
@@ -1887,8 +1887,6 @@ mod tests {
         let third = ValueList::of(std::iter::empty());
         assert_ne!(third.text.as_ptr(), big_text);
     }
-    use crate::ldif::parse::{Found, ParseOptions, Parsed, Parser};
-    use crate::model::Record;
 
     /// A state's overrides, owned.
     fn planned(state: &State<'_>) -> Vec<(Name, Vec<Vec<u8>>)> {

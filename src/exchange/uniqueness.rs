@@ -1212,6 +1212,19 @@ const PREFETCH_CLAIM: usize = 16;
 const PREFETCH_CANDIDATES: usize = 8;
 const PREFETCH_SLOTS: usize = 4;
 
+/// [`prefetch`] of every cache line of the `len` bytes at `p`.
+#[inline(always)]
+fn prefetch_bytes(p: *const u8, len: usize) {
+    let mut at = 0;
+    while at < len {
+        prefetch(p.wrapping_add(at));
+        at += 64;
+    }
+    if len > 0 {
+        prefetch(p.wrapping_add(len - 1));
+    }
+}
+
 /// Asks the processor to bring the cache line at `p` in, without waiting for it.
 #[inline(always)]
 fn prefetch<T>(p: *const T) {
@@ -1230,12 +1243,7 @@ impl Claim {
     /// [`prefetch`] of the claim itself (its cache lines).
     #[inline(always)]
     fn prefetch(&self) {
-        let p: *const u8 = (self as *const Claim).cast();
-        let mut at = 0;
-        while at < std::mem::size_of::<Claim>() {
-            prefetch(p.wrapping_add(at));
-            at += 64;
-        }
+        prefetch_bytes((self as *const Claim).cast(), std::mem::size_of::<Claim>());
     }
 
     /// [`prefetch`] of what serving the claim reads first: its wanted addresses and every
@@ -1243,16 +1251,10 @@ impl Claim {
     #[inline(always)]
     fn prefetch_candidates(&self) {
         prefetch(self.wanted.as_ptr());
-        let p: *const u8 = self.keys.as_ptr().cast();
-        let len = std::mem::size_of_val(&*self.keys);
-        let mut at = 0;
-        while at < len {
-            prefetch(p.wrapping_add(at));
-            at += 64;
-        }
-        if len > 0 {
-            prefetch(p.wrapping_add(len - 1));
-        }
+        prefetch_bytes(
+            self.keys.as_ptr().cast(),
+            std::mem::size_of_val(&*self.keys),
+        );
     }
 }
 

@@ -402,6 +402,14 @@ thread_local! {
 /// Buffer capacity above which a recycled entry's buffers are freed rather than kept.
 const SPARE_BUF_MAX: usize = 1 << 16;
 
+/// The buffers [`Entry::recycle`] gave back on this thread, if any.
+fn take_spare_entry() -> Option<Spare> {
+    SPARE_ENTRY
+        .try_with(|spare| spare.borrow_mut().take())
+        .ok()
+        .flatten()
+}
+
 impl Entry {
     /// Gives the entry's buffers back for the next entry made on this thread by the parser's
     /// fast path or [`EntryBuilder::over_record_grouped`] (an entry that is dropped instead
@@ -455,11 +463,7 @@ impl Entry {
             start: at(s.start),
             end: at(s.end),
         };
-        let spare = SPARE_ENTRY
-            .try_with(|spare| spare.borrow_mut().take())
-            .ok()
-            .flatten();
-        let (mut buf, mut slots, spare_values, spare_known) = match spare {
+        let (mut buf, mut slots, spare_values, spare_known) = match take_spare_entry() {
             Some(Spare {
                 buf,
                 slots,
@@ -666,52 +670,46 @@ impl EntryBuilder {
     /// The builder takes the buffers of the entry this thread last gave back
     /// ([`Entry::recycle`]), if any.
     pub(crate) fn over_record_grouped(record: &[u8], extra: usize, values: usize) -> Self {
-        let spare = SPARE_ENTRY
-            .try_with(|spare| spare.borrow_mut().take())
-            .ok()
-            .flatten();
-        let Some(Spare {
-            mut buf,
-            mut slots,
-            values: mut value_spans,
+        let Spare {
+            buf,
+            slots,
+            values: value_spans,
             mut known,
-        }) = spare
-        else {
-            let mut b = Self::over(record, extra, values);
-            b.entry.values.reserve(values);
-            b.known = Some(Box::new([0; WELL_KNOWN.len()]));
-            return b;
-        };
-        buf.reserve(record.len() + extra);
-        buf.extend_from_slice(record);
-        slots.reserve(values.min(64));
-        value_spans.reserve(values);
+        } = take_spare_entry().unwrap_or_else(|| Spare {
+            buf: Vec::new(),
+            slots: Vec::new(),
+            values: Vec::new(),
+            known: Box::new([0; WELL_KNOWN.len()]),
+        });
         known.fill(0);
-        EntryBuilder {
-            entry: Entry {
-                buf,
-                dn: Span::default(),
-                slots,
-                values: value_spans,
-                table: std::sync::OnceLock::new(),
-                known: std::sync::OnceLock::new(),
-            },
-            pending: Vec::new(),
-            base: record.len(),
-            known: Some(known),
-        }
+        let mut b = Self::over_buffers(record, extra, values, (buf, slots));
+        b.entry.values = value_spans;
+        b.entry.values.reserve(values);
+        b.known = Some(known);
+        b
     }
 
     /// A builder whose buffer is a copy of `record` with room for `extra` bytes more, and
     /// room for the slots of about `values` values.
     fn over(record: &[u8], extra: usize, values: usize) -> Self {
-        let mut buf = Vec::with_capacity(record.len() + extra);
+        Self::over_buffers(record, extra, values, (Vec::new(), Vec::new()))
+    }
+
+    /// [`EntryBuilder::over`] in the (empty) buffer and slot list given.
+    fn over_buffers(
+        record: &[u8],
+        extra: usize,
+        values: usize,
+        (mut buf, mut slots): (Vec<u8>, Vec<Slot>),
+    ) -> Self {
+        buf.reserve(record.len() + extra);
         buf.extend_from_slice(record);
+        slots.reserve(values.min(64));
         EntryBuilder {
             entry: Entry {
                 buf,
                 dn: Span::default(),
-                slots: Vec::with_capacity(values.min(64)),
+                slots,
                 values: Vec::new(),
                 table: std::sync::OnceLock::new(),
                 known: std::sync::OnceLock::new(),

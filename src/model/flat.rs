@@ -221,11 +221,11 @@ impl<'a> Take<'a> {
         super::utf8(self.bytes()?).map_err(|_| Short)
     }
 
-    /// What [`Put::opt_str`] wrote.
-    pub fn opt_str(&mut self) -> Result<Option<String>, Short> {
+    /// What [`Put::opt_str`] wrote, borrowed.
+    pub fn opt_str(&mut self) -> Result<Option<&'a str>, Short> {
         Ok(match self.u8()? {
             0 => None,
-            _ => Some(self.str()?.to_string()),
+            _ => Some(self.str()?),
         })
     }
 
@@ -422,7 +422,7 @@ mod tests {
             proptest::prop_assert_eq!(t.u64(), Ok(c));
             proptest::prop_assert_eq!(t.var(), Ok(g));
             proptest::prop_assert_eq!(t.bytes(), Ok(&d[..]));
-            proptest::prop_assert_eq!(t.opt_str(), Ok(e.clone()));
+            proptest::prop_assert_eq!(t.opt_str(), Ok(e.as_deref()));
             proptest::prop_assert_eq!(t.strs(), Ok(f.clone()));
             proptest::prop_assert!(t.is_empty());
             // Every cut of the record is refused, never a panic.
