@@ -22,7 +22,9 @@ use crate::exchange::recipient::{self, Kind};
 use crate::exchange::stamp::{
     EnabledBy, Engine, EngineSettings, Mode, Prepared, SpoolCodec, StampedSet,
 };
-use crate::exchange::uniqueness::{self, AllocSettings, Claim, Held, Index, IntMap, INDEX_OWNER};
+use crate::exchange::uniqueness::{
+    AllocSettings, Claim, Decisions, Held, Index, IntMap, INDEX_OWNER,
+};
 use crate::input::Item;
 use crate::ldif::parse::Skip;
 use crate::ldif::writer::Writer;
@@ -415,12 +417,12 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // The duplicates are all known (only holding values finds them); pass 2 needs them
     // while the allocation runs.
     let duplicates = std::mem::take(&mut index.duplicates);
-    let mut decided = None;
-    // The allocation runs on the pool (its serving order sorted on the pool's threads).
-    // Meanwhile this thread, idle otherwise, makes what pass 2 looks records up in.
+    let mut sorted = None;
+    // The serving order is sorted on the pool's threads. Meanwhile this thread, idle
+    // otherwise, makes what pass 2 looks records up in.
     let (claim_at, dup_seqs, unread_by_file) = pool.in_place_scope(|scope| {
-        let (index, claims, decided) = (&mut index, &claims, &mut decided);
-        scope.spawn(|_| *decided = Some(uniqueness::decide(index, claims, &alloc_settings)));
+        let (claims, sorted) = (&claims, &mut sorted);
+        scope.spawn(|_| *sorted = Some(Decisions::new(claims)));
         // Looked up by place for every record of pass 2, as are the settled objects.
         claim_order.sort_unstable();
         let mut claim_at: Places<u32> = claim_order.into_iter().collect();
@@ -447,16 +449,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         (claim_at, dup_seqs, unread_by_file)
     });
     index.duplicates = duplicates;
-    let decisions = decided
-        .ok_or_else(|| crate::error::Error::Input("the allocation did not finish".into()))?;
+    let decisions =
+        sorted.ok_or_else(|| crate::error::Error::Input("the allocation did not start".into()))?;
     timings.allocated(claims.len());
-    // Freeing the claims (hundreds of thousands of small allocations, made on the pool's
-    // threads) overlaps pass 2. Each pool thread frees the claims it made, between its
-    // batches: the allocator frees a block of the freeing thread's own heap without atomic
-    // operations, and one of another thread's heap with them, to be collected later by its
-    // owner (on a thread of their own, freeing them took a tenth of a second of CPU at 1M).
-    free_claims_where_made(&pool, claims);
-    index.release_values();
 
     // Pass 2: stamp and write.
     unchanged(&sources)?;
@@ -507,9 +502,14 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         let done = |prepared: Prepared<'_>, bytes: &mut Vec<u8>| -> Stamped {
             // The entry stamped: the spooled one when the record was not read.
             let e = prepared.state.entry();
-            let alloc = claim_at.get(place).and_then(|i| {
+            let claim = claim_at.get(place).map(|i| *i as usize);
+            // The allocation may still be serving the claims: this one's turn must have come.
+            if claim.is_some_and(|i| !decisions.wait(i)) {
+                return Stamped::failed(Error::Input("the allocation stopped".into()));
+            }
+            let alloc = claim.and_then(|i| {
                 let tell = tell.load(Ordering::Relaxed);
-                prepared.allocation(&decisions, *i as usize, &alloc_settings, tell)
+                prepared.allocation(&decisions, i, &alloc_settings, tell)
             });
             let mut finished = engine.finish(prepared, alloc);
             let p = &mut finished.prepared;
@@ -577,76 +577,104 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             Err(err) => Stamped::failed(err),
         })
     };
-    let stats = pipeline::run_results_writing(
-        &sources,
-        &input,
-        &pool,
-        common.progress,
-        &unread_by_file,
-        stamp,
-        |item, st, _| {
-            seq2 += 1;
-            diag.warnings_of(item);
-            if diag.handle_non_record(item)? {
-                return Ok(false);
-            }
-            let Some(st) = st else {
-                diag.reject(
-                    &item.location,
-                    "plan reads exports of entries; this is a change record",
-                    None,
-                )?;
-                return Ok(false);
-            };
-            if let Some(err) = st.failed.take() {
-                return Err(err);
-            }
-            if dup_seqs.contains_key(&seq2) {
-                dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
-            }
-            if !st.warnings.is_empty() {
-                let mut at = item.location.clone();
-                if at.dn.is_none() {
-                    at.dn = st.dn.take();
+    // The allocation serves the claims on a thread of its own (not the pool's, whose threads
+    // may wait for it) while pass 2 runs: a record waits only for a claim served later than
+    // those before it, and the allocation, which uses one core, no longer leaves the other
+    // idle. Which values a claim gets does not depend on when pass 2 reads them.
+    let (claims_index, decisions_ref) = ((claims, &mut index), &decisions);
+    let pool_ref = &pool;
+    let alloc_ref = &alloc_settings;
+    let (stats, served) = std::thread::scope(|threads| -> Result<_> {
+        let server = threads.spawn(move || {
+            let (claims, index) = claims_index;
+            decisions_ref.serve(index, &claims, alloc_ref);
+            let served = std::time::Instant::now();
+            // Freeing the claims (hundreds of thousands of small allocations, made on the
+            // pool's threads) overlaps pass 2. Each pool thread frees the claims it made,
+            // between its batches: the allocator frees a block of the freeing thread's own
+            // heap without atomic operations, and one of another thread's heap with them,
+            // to be collected later by its owner (on a thread of their own, freeing them
+            // took a tenth of a second of CPU at 1M).
+            free_claims_where_made(pool_ref, claims);
+            index.release_values();
+            served
+        });
+        let stats = pipeline::run_results_writing(
+            &sources,
+            &input,
+            &pool,
+            common.progress,
+            &unread_by_file,
+            stamp,
+            |item, st, _| {
+                seq2 += 1;
+                diag.warnings_of(item);
+                if diag.handle_non_record(item)? {
+                    return Ok(false);
                 }
-                for w in &st.warnings {
-                    diag.warning(&at, 0, w);
+                let Some(st) = st else {
+                    diag.reject(
+                        &item.location,
+                        "plan reads exports of entries; this is a change record",
+                        None,
+                    )?;
+                    return Ok(false);
+                };
+                if let Some(err) = st.failed.take() {
+                    return Err(err);
                 }
-                if !diag.prints_warnings() {
-                    tell.store(false, Ordering::Relaxed);
+                if dup_seqs.contains_key(&seq2) {
+                    dup_dns.insert(seq2, item.location.dn.clone().unwrap_or_default());
                 }
-            }
-            diag.warnings += u64::from(st.untold);
-            if !st.in_scope {
-                summary.out_of_scope += 1;
-            }
-            if let Some(i) = Kind::ALL.iter().position(|k| *k == st.kind) {
-                kinds[i] += 1;
-            }
-            if let Some(r) = st.enabled_by {
-                *enabled.entry(r).or_default() += 1;
-            }
-            if !st.changed {
-                summary.unchanged += 1;
-                return Ok(false);
-            }
-            summary.changed += 1;
-            for i in st.attrs.places() {
-                if let Some(n) = stamped_counts.get_mut(i) {
-                    *n += 1;
+                if !st.warnings.is_empty() {
+                    let mut at = item.location.clone();
+                    if at.dn.is_none() {
+                        at.dn = st.dn.take();
+                    }
+                    for w in &st.warnings {
+                        diag.warning(&at, 0, w);
+                    }
+                    if !diag.prints_warnings() {
+                        tell.store(false, Ordering::Relaxed);
+                    }
                 }
-            }
-            for a in &st.other_attrs {
-                count_attribute(&mut by_attribute, a);
-            }
-            let pname = st
-                .policy
-                .map_or("(none)", |i| policy.recipient_policies[i].name.as_str());
-            bump(&mut summary.changes_by_policy, pname);
-            Ok(true)
-        },
-        |bytes| out.write_all(bytes),
-    )?;
+                diag.warnings += u64::from(st.untold);
+                if !st.in_scope {
+                    summary.out_of_scope += 1;
+                }
+                if let Some(i) = Kind::ALL.iter().position(|k| *k == st.kind) {
+                    kinds[i] += 1;
+                }
+                if let Some(r) = st.enabled_by {
+                    *enabled.entry(r).or_default() += 1;
+                }
+                if !st.changed {
+                    summary.unchanged += 1;
+                    return Ok(false);
+                }
+                summary.changed += 1;
+                for i in st.attrs.places() {
+                    if let Some(n) = stamped_counts.get_mut(i) {
+                        *n += 1;
+                    }
+                }
+                for a in &st.other_attrs {
+                    count_attribute(&mut by_attribute, a);
+                }
+                let pname = st
+                    .policy
+                    .map_or("(none)", |i| policy.recipient_policies[i].name.as_str());
+                bump(&mut summary.changes_by_policy, pname);
+                Ok(true)
+            },
+            |bytes| out.write_all(bytes),
+        );
+        let served = server
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok((stats?, served))
+    })?;
+    timings.served(served);
     for (k, n) in Kind::ALL.iter().zip(kinds) {
         summary.kinds.insert(k.label().to_string(), n);
     }
@@ -725,8 +753,11 @@ struct Timings {
     start: std::time::Instant,
     /// Pass 1 (reading the exports, then the `--index` files): its end, bytes and records.
     pass1: Option<(std::time::Duration, ReadStats)>,
-    /// The allocation's end and the number of claims it served.
+    /// The allocation's end (its serving order sorted, pass 2 about to start) and the number
+    /// of claims it serves.
     allocated: Option<(std::time::Duration, usize)>,
+    /// When the allocation had served every claim (during pass 2).
+    served: Option<std::time::Duration>,
     /// Pass 2's end (the plan written and committed).
     pass2: Option<std::time::Duration>,
 }
@@ -737,6 +768,7 @@ impl Timings {
             start: std::time::Instant::now(),
             pass1: None,
             allocated: None,
+            served: None,
             pass2: None,
         }
     }
@@ -747,6 +779,10 @@ impl Timings {
 
     fn allocated(&mut self, claims: usize) {
         self.allocated = Some((self.start.elapsed(), claims));
+    }
+
+    fn served(&mut self, at: std::time::Instant) {
+        self.served = Some(at.saturating_duration_since(self.start));
     }
 
     fn pass2(&mut self) {
@@ -765,11 +801,12 @@ impl Timings {
             .as_ref()
             .map_or((0, 0), |(_, r)| (r.bytes, r.records));
         format!(
-            "ldifstamp plan: timings: pass 1 {} ({records} records, {:.1} MB), allocation {} ({} claims), pass 2 {}, total {}",
+            "ldifstamp plan: timings: pass 1 {} ({records} records, {:.1} MB), allocation {} ({} claims, all served {} into pass 2), pass 2 {}, total {}",
             secs(p1),
             bytes as f64 / 1e6,
             secs(al.saturating_sub(p1)),
             self.allocated.map_or(0, |(_, c)| c),
+            secs(self.served.unwrap_or(al).saturating_sub(al)),
             secs(p2.saturating_sub(al)),
             secs(self.start.elapsed()),
         )

@@ -14,6 +14,8 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hasher;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use rayon::slice::ParallelSliceMut;
 use xxhash_rust::xxh3::xxh3_128;
@@ -891,14 +893,97 @@ const NONE: u32 = u32::MAX;
 /// legacyExchangeDN attempt. [`Decisions::allocation`] turns them back into values and
 /// warnings, where the claim is made again (the pipeline's workers), so that the
 /// one-threaded pass neither builds nor holds strings.
+///
+/// The choices can be read while they are being made: [`Decisions::new`] sorts the serving
+/// order, one thread then serves the claims ([`Decisions::serve`]), and a claim's choices
+/// are read ([`Decisions::allocation_of`]) once its turn has come ([`Decisions::wait`]).
+/// A claim's choices never change once it is served, so what is read does not depend on
+/// when: `plan`'s pass 2 runs while the allocation does, and waits only for a claim served
+/// later than the records before it.
 #[derive(Debug, Default)]
 pub struct Decisions {
     /// Per claim (in the order given to [`decide`]), where its choices start.
     starts: Vec<u32>,
-    choices: Vec<u32>,
+    /// Written once each, by the serving thread, before the claim's turn is published.
+    choices: Vec<AtomicU32>,
+    /// The claims' positions in serving order.
+    order: Vec<u32>,
+    /// Per claim, its turn: its place in `order`.
+    turns: Vec<u32>,
+    /// Number of claims served (the first turns of `order`).
+    served: AtomicU32,
+    /// Serving stopped before every claim was served (it panicked).
+    stopped: AtomicBool,
+    /// Where readers wait for a turn to come.
+    wake: (Mutex<()>, Condvar),
 }
 
+/// How many claims [`Decisions::serve`] serves between two wake-ups of waiting readers.
+const WAKE_EVERY: u32 = 4096;
+
 impl Decisions {
+    /// The claims' serving order (sorted on the current rayon pool), with no claim served
+    /// yet.
+    pub fn new(claims: &[Claim]) -> Decisions {
+        let order = serving_order(claims);
+        let mut turns = vec![0u32; claims.len()];
+        for (turn, &i) in order.iter().enumerate() {
+            if let Some(t) = turns.get_mut(i as usize) {
+                *t = turn as u32;
+            }
+        }
+        let mut starts = Vec::with_capacity(claims.len());
+        let mut total = 0usize;
+        for c in claims {
+            starts.push(u32::try_from(total).unwrap_or(u32::MAX));
+            total += c.decisions();
+        }
+        Decisions {
+            starts,
+            choices: std::iter::repeat_with(|| AtomicU32::new(NONE))
+                .take(total)
+                .collect(),
+            order,
+            turns,
+            ..Decisions::default()
+        }
+    }
+
+    /// Waits until claim `i` is served; `false` when it never will be (serving stopped).
+    /// A claim that is not one of the claims returns at once.
+    pub fn wait(&self, i: usize) -> bool {
+        let Some(&turn) = self.turns.get(i) else {
+            return true;
+        };
+        if self.served.load(Ordering::Acquire) > turn {
+            return true;
+        }
+        let (lock, cv) = &self.wake;
+        let mut guard = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if self.served.load(Ordering::Acquire) > turn {
+                return true;
+            }
+            if self.stopped.load(Ordering::Acquire) {
+                return false;
+            }
+            guard = cv.wait(guard).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Wakes the readers waiting in [`Decisions::wait`]. Taking the lock first means that a
+    /// reader that found its claim not served yet is already waiting.
+    fn wake(&self) {
+        let (lock, cv) = &self.wake;
+        drop(lock.lock().unwrap_or_else(PoisonError::into_inner));
+        cv.notify_all();
+    }
+
+    /// The choice `k` (a claim's start plus its place among the claim's choices).
+    fn choice(&self, k: usize) -> Option<u32> {
+        self.choices.get(k).map(|c| c.load(Ordering::Relaxed))
+    }
+
     /// The allocation of claim `i` (its position in the claims given to [`decide`]); `claim`
     /// must be that claim, made again from the same entry (its `seq` and keys are not read).
     pub fn allocation(&self, i: usize, claim: &Claim, settings: &AllocSettings) -> Allocation {
@@ -927,12 +1012,14 @@ impl Decisions {
         tell: bool,
     ) -> Allocation {
         let wanted_len = wanted.len();
+        // Not served yet: wait. Serving stopped: every choice reads as none, and the caller
+        // that asked `wait` first knows why.
+        self.wait(i);
         let start = self.starts.get(i).map_or(usize::MAX, |s| *s as usize);
         let choice = |j: usize| {
             start
                 .checked_add(j)
-                .and_then(|k| self.choices.get(k))
-                .copied()
+                .and_then(|k| self.choice(k))
                 .filter(|c| *c != NONE)
         };
         let mut alloc = Allocation {
@@ -1080,133 +1167,165 @@ fn serving_order(claims: &[Claim]) -> Vec<u32> {
 }
 
 /// Serves every claim in claim order — `whenCreated` as text (none last), then input order,
-/// then `objectGUID` — and records each choice, holding the values chosen in `index`. Only
-/// numbered retries and legacyExchangeDN collisions build candidate strings here; the rest
-/// is lookups of keys computed by [`Claim::compute_keys`] (computed here for claims that
-/// come without them).
+/// then `objectGUID` — and records each choice, holding the values chosen in `index`: the
+/// whole allocation on the calling thread ([`Decisions::new`], then [`Decisions::serve`]).
 pub fn decide(index: &mut Index, claims: &[Claim], settings: &AllocSettings) -> Decisions {
-    let order = serving_order(claims);
-    let mut starts = Vec::with_capacity(claims.len());
-    let mut total = 0usize;
-    for c in claims {
-        starts.push(u32::try_from(total).unwrap_or(u32::MAX));
-        total += c.decisions();
-    }
-    let mut choices = vec![NONE; total];
-    // Each decision holds at most one new value: growing the index as they come would rehash
-    // it several times over.
-    index.reserve(total);
-    let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
-        HashMap::default();
-    for (j, &i) in order.iter().enumerate() {
-        // Claims are served out of memory order: fetch the ones a few turns ahead, and then
-        // their candidates, while this one is served.
-        if let Some(&ahead) = order.get(j + PREFETCH_CLAIM) {
-            claims[ahead as usize].prefetch();
-        }
-        if let Some(&ahead) = order.get(j + PREFETCH_CANDIDATES) {
-            claims[ahead as usize].prefetch_candidates();
-        }
-        if let Some(&ahead) = order.get(j + PREFETCH_SLOTS) {
-            for k in claims[ahead as usize].keys.iter().filter(|k| **k != NO_KEY) {
-                index.taken.prefetch(*k);
-            }
-        }
-        let claim = &claims[i as usize];
-        let seq = claim.seq;
-        let mut out = starts[i as usize] as usize;
-        let computed;
-        let mut keys = if claim.keys.is_empty() {
-            computed = claim.candidate_keys(settings);
-            computed.iter().copied().map(stored)
-        } else {
-            claim.keys.iter().copied().map(stored)
-        };
-        // The claim's strings are read only for the candidates the keys do not cover: most
-        // claims never touch their text here.
-        for w in claim.wanted.iter() {
-            let got = match *w {
-                Want::Local {
-                    kind,
-                    template,
-                    alias,
-                    domain,
-                } => {
-                    let (template, alias) = (|| claim.at(template), || claim.at(alias));
-                    let (kt, ka) = (keys.next().flatten(), keys.next().flatten());
-                    let mut got = None;
-                    for (n, k) in [(0, kt), (1, ka)] {
-                        if k.is_some_and(|k| n <= settings.max_retries && index.take_key(k, seq)) {
-                            got = Some(n);
-                            break;
-                        }
-                    }
-                    if got.is_none() && settings.max_retries >= 2 {
-                        let mut tried: Vec<String> = Vec::new();
-                        let (template, alias) = (template(), alias());
-                        if kt.is_some() {
-                            tried.push(template.to_string());
-                        }
-                        if ka.is_some() {
-                            tried.push(alias.to_string());
-                        }
-                        got = numbered_retry(
-                            index,
-                            &mut bases,
-                            settings,
-                            seq,
-                            (kind, template, alias, domain),
-                            tried,
-                        );
-                    }
-                    got
-                }
-                Want::X400 { kind, address } => {
-                    let first = keys.next().flatten();
-                    if first.is_some_and(|k| index.take_key(k, seq)) {
-                        Some(0)
-                    } else {
-                        match settings.x400_duplicates {
-                            X400Duplicates::Skip => None,
-                            X400Duplicates::Suffix => (2..settings.max_retries.max(3)).find(|n| {
-                                let address = claim.at(address);
-                                index.take_key(key(&x400_candidate(kind, address, *n)), seq)
-                            }),
-                        }
-                    }
-                }
-            };
-            if let Some(c) = choices.get_mut(out) {
-                *c = got.unwrap_or(NONE);
-            }
-            out += 1;
-        }
-        if let Some((base, dn_text)) = claim.legacy {
-            let first = keys.next().flatten();
-            let got = if first.is_some_and(|k| index.take_key(k, seq)) {
-                Some(0)
-            } else {
-                let (base, dn_text) = (claim.at(base), claim.at(dn_text));
-                (1..1000u32).find(|attempt| {
-                    let k = legacy_candidate_key(
-                        settings,
-                        base,
-                        claim.guid.as_ref(),
-                        dn_text,
-                        *attempt,
-                    );
-                    index.take_key(k, seq)
-                })
-            };
-            if let Some(c) = choices.get_mut(out) {
-                *c = got.unwrap_or(NONE);
-            }
-        }
-    }
-    Decisions { starts, choices }
+    let decisions = Decisions::new(claims);
+    decisions.serve(index, claims, settings);
+    decisions
 }
 
-/// How many turns ahead [`decide`] fetches a claim, then its candidates and keys, then the
+/// Marks serving stopped if it ends before every claim is served (a panic), and wakes the
+/// readers either way.
+struct Served<'a>(&'a Decisions);
+
+impl Drop for Served<'_> {
+    fn drop(&mut self) {
+        let d = self.0;
+        if (d.served.load(Ordering::Acquire) as usize) < d.order.len() {
+            d.stopped.store(true, Ordering::Release);
+        }
+        d.wake();
+    }
+}
+
+impl Decisions {
+    /// Serves `claims` (those given to [`Decisions::new`]) in their serving order and
+    /// records each choice, holding the values chosen in `index`; each claim's turn is
+    /// published once its choices are written, for the readers that wait for it. Only
+    /// numbered retries and legacyExchangeDN collisions build candidate strings here; the
+    /// rest is lookups of keys computed by [`Claim::compute_keys`] (computed here for claims
+    /// that come without them).
+    pub fn serve(&self, index: &mut Index, claims: &[Claim], settings: &AllocSettings) {
+        let _served = Served(self);
+        let order = &self.order;
+        // Each decision holds at most one new value: growing the index as they come would
+        // rehash it several times over.
+        index.reserve(self.choices.len());
+        let mut bases: HashMap<(u64, u64), Numbered, std::hash::BuildHasherDefault<KeyHasher>> =
+            HashMap::default();
+        for (j, &i) in order.iter().enumerate() {
+            // Claims are served out of memory order: fetch the ones a few turns ahead, and then
+            // their candidates, while this one is served.
+            if let Some(&ahead) = order.get(j + PREFETCH_CLAIM) {
+                claims[ahead as usize].prefetch();
+            }
+            if let Some(&ahead) = order.get(j + PREFETCH_CANDIDATES) {
+                claims[ahead as usize].prefetch_candidates();
+            }
+            if let Some(&ahead) = order.get(j + PREFETCH_SLOTS) {
+                for k in claims[ahead as usize].keys.iter().filter(|k| **k != NO_KEY) {
+                    index.taken.prefetch(*k);
+                }
+            }
+            let claim = &claims[i as usize];
+            let seq = claim.seq;
+            let mut out = self
+                .starts
+                .get(i as usize)
+                .map_or(usize::MAX, |s| *s as usize);
+            let computed;
+            let mut keys = if claim.keys.is_empty() {
+                computed = claim.candidate_keys(settings);
+                computed.iter().copied().map(stored)
+            } else {
+                claim.keys.iter().copied().map(stored)
+            };
+            // The claim's strings are read only for the candidates the keys do not cover: most
+            // claims never touch their text here.
+            for w in claim.wanted.iter() {
+                let got = match *w {
+                    Want::Local {
+                        kind,
+                        template,
+                        alias,
+                        domain,
+                    } => {
+                        let (template, alias) = (|| claim.at(template), || claim.at(alias));
+                        let (kt, ka) = (keys.next().flatten(), keys.next().flatten());
+                        let mut got = None;
+                        for (n, k) in [(0, kt), (1, ka)] {
+                            if k.is_some_and(|k| {
+                                n <= settings.max_retries && index.take_key(k, seq)
+                            }) {
+                                got = Some(n);
+                                break;
+                            }
+                        }
+                        if got.is_none() && settings.max_retries >= 2 {
+                            let mut tried: Vec<String> = Vec::new();
+                            let (template, alias) = (template(), alias());
+                            if kt.is_some() {
+                                tried.push(template.to_string());
+                            }
+                            if ka.is_some() {
+                                tried.push(alias.to_string());
+                            }
+                            got = numbered_retry(
+                                index,
+                                &mut bases,
+                                settings,
+                                seq,
+                                (kind, template, alias, domain),
+                                tried,
+                            );
+                        }
+                        got
+                    }
+                    Want::X400 { kind, address } => {
+                        let first = keys.next().flatten();
+                        if first.is_some_and(|k| index.take_key(k, seq)) {
+                            Some(0)
+                        } else {
+                            match settings.x400_duplicates {
+                                X400Duplicates::Skip => None,
+                                X400Duplicates::Suffix => {
+                                    (2..settings.max_retries.max(3)).find(|n| {
+                                        let address = claim.at(address);
+                                        index.take_key(key(&x400_candidate(kind, address, *n)), seq)
+                                    })
+                                }
+                            }
+                        }
+                    }
+                };
+                if let Some(c) = self.choices.get(out) {
+                    c.store(got.unwrap_or(NONE), Ordering::Relaxed);
+                }
+                out += 1;
+            }
+            if let Some((base, dn_text)) = claim.legacy {
+                let first = keys.next().flatten();
+                let got = if first.is_some_and(|k| index.take_key(k, seq)) {
+                    Some(0)
+                } else {
+                    let (base, dn_text) = (claim.at(base), claim.at(dn_text));
+                    (1..1000u32).find(|attempt| {
+                        let k = legacy_candidate_key(
+                            settings,
+                            base,
+                            claim.guid.as_ref(),
+                            dn_text,
+                            *attempt,
+                        );
+                        index.take_key(k, seq)
+                    })
+                };
+                if let Some(c) = self.choices.get(out) {
+                    c.store(got.unwrap_or(NONE), Ordering::Relaxed);
+                }
+            }
+            // The claim's choices are written: its turn has come.
+            let served = j as u32 + 1;
+            self.served.store(served, Ordering::Release);
+            if served % WAKE_EVERY == 0 {
+                self.wake();
+            }
+        }
+    }
+}
+
+/// How many turns ahead [`Decisions::serve`] fetches a claim, then its candidates and keys, then the
 /// index's slots for those keys.
 const PREFETCH_CLAIM: usize = 16;
 const PREFETCH_CANDIDATES: usize = 8;
@@ -1746,6 +1865,74 @@ mod tests {
             }
             proptest::prop_assert_eq!(index.len(), reference_index.len());
         }
+
+        /// Claims read while another thread serves them (the last one first, so that the
+        /// reader waits) get what they get once every claim is served.
+        #[test]
+        fn choices_read_while_serving_are_those_served(
+            picks in proptest::collection::vec((0u8..6, 0u8..6, 0u8..3, 0u8..8, 0u8..16), 0..40),
+            held in proptest::collection::vec((0u8..6, 0u8..3, 0u8..12), 0..12),
+        ) {
+            let (claims, held) = contested(&picks, &held);
+            let s = settings();
+            let (mut index, mut served_index) = (Index::default(), Index::default());
+            for (v, owner) in &held {
+                index.hold(v, *owner);
+                served_index.hold(v, *owner);
+            }
+            let want = allocate(&mut index, claims.clone(), &s);
+            let decisions = Decisions::new(&claims);
+            let got: Vec<(u32, Allocation)> = std::thread::scope(|threads| {
+                threads.spawn(|| decisions.serve(&mut served_index, &claims, &s));
+                claims
+                    .iter()
+                    .enumerate()
+                    .rev()
+                    .map(|(i, c)| {
+                        assert!(decisions.wait(i));
+                        (c.seq, decisions.allocation(i, c, &s))
+                    })
+                    .collect()
+            });
+            proptest::prop_assert_eq!(got.len(), want.len());
+            for (seq, a) in &got {
+                proptest::prop_assert_eq!(a, &want[seq], "claim {}", seq);
+            }
+            proptest::prop_assert_eq!(served_index.len(), index.len());
+        }
+    }
+
+    #[test]
+    fn readers_of_a_claim_never_served_are_told_so() {
+        let claims = vec![
+            smtp(
+                1,
+                "20040101000000.0Z",
+                "jsmith",
+                "jsmith",
+                "corp.example.com",
+            ),
+            smtp(
+                2,
+                "20030101000000.0Z",
+                "jsmith",
+                "jsmith",
+                "corp.example.com",
+            ),
+        ];
+        let decisions = Decisions::new(&claims);
+        // Claim 2 (the older) comes first.
+        assert_eq!(decisions.turns, [1, 0]);
+        let waiting = std::thread::scope(|threads| {
+            let reader = threads.spawn(|| decisions.wait(0));
+            // Serving ends (as a panic would end it) before any claim is served.
+            drop(Served(&decisions));
+            reader.join().ok()
+        });
+        assert_eq!(waiting, Some(false));
+        assert!(!decisions.wait(1));
+        // Not a claim: nothing to wait for.
+        assert!(decisions.wait(2));
     }
 
     fn smtp(seq: u32, when: &str, template: &str, alias: &str, domain: &str) -> Claim {

@@ -567,7 +567,12 @@ fn timings_go_to_stderr_and_leave_the_plan_as_it_was() {
         )),
         "{line}"
     );
-    for part in [" claims), pass 2 ", " s, total ", " s"] {
+    for part in [
+        " claims, all served ",
+        " s into pass 2), pass 2 ",
+        " s, total ",
+        " s",
+    ] {
         assert!(line.contains(part), "{part:?} in {line}");
     }
 }
