@@ -214,8 +214,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut index = Index::default();
     let mut wanted_values = 0usize;
     let mut claims: Vec<Claim> = Vec::new();
-    // Per claim, the place of its record.
-    let mut claim_places: Vec<(u32, u64)> = Vec::new();
+    // The claims by the place of their record (the key pass 2 finds records by), noted in
+    // input order: ready to be looked up once pass 1 ends.
+    let mut claim_at: Places<u32> = Places::default();
     // Per pass-1 number: (file, offset, record number) of the record, the file as its
     // position in `files`.
     let files: Vec<&'static str> = sources.iter().map(|s| s.name).collect();
@@ -226,26 +227,32 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // What pass 1 prepared of the objects that claim values, for pass 2 to finish.
     let mut spool = Spool::new()?;
     let (spool_notes, spool_sink) = spool.parts();
-    // Settled objects pass 2 need not even read: those the next record of the same file
-    // follows directly as an entry (so no ldifde follow-up record continues them), in input
-    // order, by pass-1 number; `unread_last` is the (file, record number, first line) of the
-    // last one
-    // added.
-    // Each with where the record after it starts and the newlines up to there, once known.
-    let mut unread: Vec<(u32, Skip)> = Vec::new();
-    let mut unread_last: Option<(u32, u64, u64)> = None;
-    let export_bytes: u64 = sources.iter().filter_map(|s| s.size()).sum();
     // The per-record lists get room for a record per kilobyte of the exports (exports run at
     // one to three kilobytes a record; see `reserve_hint`).
-    let records_hint = usize::try_from(export_bytes / RECORD_BYTES_HINT).unwrap_or(0);
+    let records_of = |bytes: u64| usize::try_from(bytes / RECORD_BYTES_HINT).unwrap_or(0);
+    // Settled objects pass 2 need not even read: those the next record of the same file
+    // follows directly as an entry (so no ldifde follow-up record continues them), per file
+    // in input order; `unread_last` is the (file, record number, first line) of the last one
+    // added. Each with where the record after it starts and the newlines up to there, once
+    // known.
+    let mut unread_by_file: Vec<Vec<Skip>> = sources
+        .iter()
+        .map(|s| {
+            let mut list = Vec::new();
+            reserve_hint(&mut list, records_of(s.size().unwrap_or(0)));
+            list
+        })
+        .collect();
+    let mut unread_last: Option<(u32, u64, u64)> = None;
+    let export_bytes: u64 = sources.iter().filter_map(|s| s.size()).sum();
+    let records_hint = records_of(export_bytes);
     // Both passes read the exports in larger batches than the other commands (see
     // `plan_batch_bytes`).
     let mut input = common.input.clone();
     input.batch_bytes = plan_batch_bytes(export_bytes, pool.current_num_threads());
     reserve_hint(&mut claims, records_hint);
-    reserve_hint(&mut claim_places, records_hint);
+    claim_at.reserve_hint(records_hint);
     reserve_hint(&mut places, records_hint);
-    reserve_hint(&mut unread, records_hint);
     settled.reserve_hint(records_hint);
     let mut eds_groups: Vec<Vec<u8>> = Vec::new();
     let mut eds_keys: HashSet<Vec<u8>> = HashSet::new();
@@ -323,11 +330,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             places.push((file, item.location.offset, item.location.record));
             let is_entry = matches!(item.result, Ok(Record::Entry(_)));
             if let Some((f, r, line)) = unread_last.take() {
-                if f != file || item.location.record != r + 1 || !is_entry {
-                    unread.pop();
-                } else if let Some((_, skip)) = unread.last_mut() {
-                    skip.next = item.location.offset;
-                    skip.lines = item.location.line.saturating_sub(line);
+                if let Some(list) = unread_by_file.get_mut(f as usize) {
+                    if f != file || item.location.record != r + 1 || !is_entry {
+                        list.pop();
+                    } else if let Some(skip) = list.last_mut() {
+                        skip.next = item.location.offset;
+                        skip.lines = item.location.line.saturating_sub(line);
+                    }
                 }
             }
             let Some(p) = out else {
@@ -337,12 +346,13 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 settled.push((file, item.location.offset), s);
             }
             if p.settled.is_some() || p.spooled_entry {
-                let skip = Skip {
-                    offset: item.location.offset,
-                    ..Skip::default()
-                };
-                unread.push((seq, skip));
-                unread_last = Some((file, item.location.record, item.location.line));
+                if let Some(list) = unread_by_file.get_mut(file as usize) {
+                    list.push(Skip {
+                        offset: item.location.offset,
+                        ..Skip::default()
+                    });
+                    unread_last = Some((file, item.location.record, item.location.line));
+                }
             }
             if p.spooled {
                 spool_notes.note((file, item.location.offset), bytes.len());
@@ -354,8 +364,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 wanted_values += c.decisions();
                 index.reserve(wanted_values);
                 c.seq = seq;
+                claim_at.push((file, item.location.offset), claims.len() as u32);
                 claims.push(c);
-                claim_places.push((file, item.location.offset));
             }
             add_eds(p.eds.take(), &mut eds_groups);
             // The spool record goes to the spool file.
@@ -364,8 +374,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         |bytes| spool_sink.write(bytes),
     )?;
     spool.finish(pool.current_num_threads())?;
-    if unread_last.is_some() {
-        unread.pop();
+    if let Some((f, _, _)) = unread_last {
+        if let Some(list) = unread_by_file.get_mut(f as usize) {
+            list.pop();
+        }
     }
     let mut index_diag = Diagnostics::new(true, None, &common.write)?;
     pipeline::run_results(
@@ -406,13 +418,6 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
 
     // Allocation: one deterministic pass.
     let indexed_values = index.len() as u64;
-    // Claims by place (the key pass 2 finds records by), in claim order unless the files
-    // came in an unusual order.
-    let mut claim_order: Vec<((u32, u64), u32)> = claim_places
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| (p, i as u32))
-        .collect();
     let threads = pool.current_num_threads();
     // The duplicates are all known (only holding values finds them); pass 2 needs them
     // while the allocation runs.
@@ -420,12 +425,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut sorted = None;
     // The serving order is sorted on the pool's threads. Meanwhile this thread, idle
     // otherwise, makes what pass 2 looks records up in.
-    let (claim_at, dup_seqs, unread_by_file) = pool.in_place_scope(|scope| {
+    let dup_seqs = pool.in_place_scope(|scope| {
         let (claims, sorted) = (&claims, &mut sorted);
         scope.spawn(|_| *sorted = Some(Decisions::new(claims)));
-        // Looked up by place for every record of pass 2, as are the settled objects.
-        claim_order.sort_unstable();
-        let mut claim_at: Places<u32> = claim_order.into_iter().collect();
+        // Looked up by place for every record of pass 2.
         claim_at.share(threads);
         settled.share(threads);
         // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
@@ -435,18 +438,20 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             .flat_map(|d| [(d.first, ()), (d.second, ())])
             .collect();
         // Pass 2 reads every object whose DN the duplicate report needs.
-        let mut unread_by_file: Vec<Vec<Skip>> = vec![Vec::new(); files.len()];
-        for (s, skip) in unread
-            .into_iter()
-            .filter(|(s, _)| !dup_seqs.contains_key(s))
-        {
-            if let Some(&(file, _, _)) = places.get(s as usize - 1) {
-                if let Some(list) = unread_by_file.get_mut(file as usize) {
-                    list.push(skip);
-                }
+        let mut read_again: Vec<(u32, u64)> = dup_seqs
+            .keys()
+            .filter_map(|s| places.get((*s as usize).checked_sub(1)?))
+            .map(|&(file, offset, _)| (file, offset))
+            .collect();
+        read_again.sort_unstable();
+        for (file, list) in unread_by_file.iter_mut().enumerate() {
+            let from = read_again.partition_point(|p| (p.0 as usize) < file);
+            let to = read_again.partition_point(|p| (p.0 as usize) <= file);
+            if let Some(offsets) = read_again.get(from..to).filter(|o| !o.is_empty()) {
+                list.retain(|s| offsets.binary_search(&(file as u32, s.offset)).is_err());
             }
         }
-        (claim_at, dup_seqs, unread_by_file)
+        dup_seqs
     });
     index.duplicates = duplicates;
     let decisions =
