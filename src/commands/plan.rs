@@ -23,7 +23,7 @@ use crate::exchange::stamp::{
     EnabledBy, Engine, EngineSettings, Mode, Prepared, SpoolCodec, StampedSet,
 };
 use crate::exchange::uniqueness::{
-    AllocSettings, Claim, Decisions, Held, Index, IntMap, INDEX_OWNER,
+    AllocSettings, Claim, Decisions, Held, Index, IntMap, Turns, INDEX_OWNER,
 };
 use crate::input::Item;
 use crate::ldif::parse::Skip;
@@ -212,8 +212,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         eds_groups: &no_eds,
     };
     let mut index = Index::default();
-    let mut wanted_values = 0usize;
     let mut claims: Vec<Claim> = Vec::new();
+    // What the allocation's serving order is sorted by, noted claim by claim.
+    let mut turns = Turns::default();
     // The claims by the place of their record (the key pass 2 finds records by), noted in
     // input order: ready to be looked up once pass 1 ends.
     let mut claim_at: Places<u32> = Places::default();
@@ -251,6 +252,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     let mut input = common.input.clone();
     input.batch_bytes = plan_batch_bytes(export_bytes, pool.current_num_threads());
     reserve_hint(&mut claims, records_hint);
+    turns.reserve_hint(records_hint);
     claim_at.reserve_hint(records_hint);
     reserve_hint(&mut places, records_hint);
     settled.reserve_hint(records_hint);
@@ -359,11 +361,11 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             }
             index.hold_all(&p.held, seq);
             if let Some(mut c) = p.claim.take() {
+                c.seq = seq;
+                turns.note(&c);
                 // Room for every value the allocation can give, made as the index grows
                 // rather than all at once between the passes, where nothing else runs.
-                wanted_values += c.decisions();
-                index.reserve(wanted_values);
-                c.seq = seq;
+                index.reserve(turns.choices());
                 claim_at.push((file, item.location.offset), claims.len() as u32);
                 claims.push(c);
             }
@@ -426,8 +428,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // The serving order is sorted on the pool's threads. Meanwhile this thread, idle
     // otherwise, makes what pass 2 looks records up in.
     let dup_seqs = pool.in_place_scope(|scope| {
-        let (claims, sorted) = (&claims, &mut sorted);
-        scope.spawn(|_| *sorted = Some(Decisions::new(claims)));
+        let (claims, sorted, turns) = (&claims, &mut sorted, turns);
+        scope.spawn(move |_| *sorted = Some(Decisions::new(claims, turns)));
         // Looked up by place for every record of pass 2.
         claim_at.share(threads);
         settled.share(threads);
