@@ -74,6 +74,9 @@ pub struct InputOptions {
     /// [`Location::dn`] for messages (true). A pass that reports nothing of its items can leave
     /// it out and save a copy per entry; [`Item::is_unread`] then cannot tell its items apart.
     pub item_dn: bool,
+    /// Batches the pipeline lets its workers read beyond one each while the calling thread
+    /// consumes in order: room for the workers to go on while the consumer is held up.
+    pub batches_ahead: usize,
 }
 
 impl Default for InputOptions {
@@ -87,6 +90,7 @@ impl Default for InputOptions {
             batch_bytes: 2 << 20,
             mmap: true,
             item_dn: true,
+            batches_ahead: 2,
         }
     }
 }

@@ -252,8 +252,9 @@ where
                 .map_err(Error::Input)?,
             ),
         };
-        // Enough batches to keep every worker busy while one is read and one consumed.
-        let in_flight = pool.current_num_threads() + 2;
+        // Enough batches to keep every worker busy while one is read and one consumed, and
+        // as many more as asked for.
+        let in_flight = pool.current_num_threads() + opts.batches_ahead.max(2);
         let (tx, rx) = mpsc::channel::<Done<T>>();
         // Batch buffers go back to the framer once parsed, to read later batches into.
         let (spare_tx, spare_rx) = mpsc::channel::<Vec<u8>>();
