@@ -77,6 +77,11 @@ impl MappedFramer {
         self
     }
 
+    /// Bytes of input not framed yet.
+    pub fn remaining(&self) -> u64 {
+        self.len.saturating_sub(self.base.saturating_add(self.pos))
+    }
+
     /// The next batch: about `target` bytes of whole records (more when one record is
     /// longer), or `None` at the end of the file; cut as [`framer::Framer::next_batch`] cuts.
     pub fn next_batch(&mut self, target: usize) -> io::Result<Option<Batch>> {
