@@ -1176,6 +1176,13 @@ pub struct Turns {
     /// keys are then in serving order already.
     in_seq: bool,
     last_seq: Option<u32>,
+    /// The least and the greatest key other than none's (`u128::MAX`), the bits set in
+    /// every one of them and those set in any: what the radix sort sorts on, gathered as
+    /// the claims come rather than in passes over the keys between the passes.
+    least: u128,
+    greatest: u128,
+    all_bits: u128,
+    any_bits: u128,
 }
 
 impl Turns {
@@ -1192,8 +1199,16 @@ impl Turns {
     pub fn note(&mut self, c: &Claim) {
         if self.keys.is_empty() {
             self.in_seq = true;
+            (self.least, self.all_bits) = (u128::MAX, u128::MAX);
         }
-        self.in_seq &= is_exact(c.when_key) && self.last_seq.is_none_or(|s| s < c.seq);
+        let k = c.when_key;
+        if k != u128::MAX {
+            self.least = self.least.min(k);
+            self.greatest = self.greatest.max(k);
+            self.all_bits &= k;
+            self.any_bits |= k;
+        }
+        self.in_seq &= is_exact(k) && self.last_seq.is_none_or(|s| s < c.seq);
         self.last_seq = Some(c.seq);
         self.keys.push(c.when_key);
         self.starts
@@ -1230,16 +1245,14 @@ fn serving_order(claims: &[Claim], turns: &Turns) -> Vec<u32> {
         return order;
     }
     // The keys as small numbers in the same order: less the least key (none, `u128::MAX`,
-    // one past the greatest), without the low bits they all share; sorted with the
-    // claims' positions below them.
-    let values = keys.iter().filter(|k| **k != u128::MAX);
-    let least = values.clone().min().copied().unwrap_or(0);
-    let shared = values.clone().fold(0u128, |m, k| m | (k - least));
-    let low = match shared {
+    // one past the greatest), without the low bits they all share (the least one's too, so
+    // the difference has them clear); sorted with the claims' positions below them.
+    let least = turns.least.min(turns.greatest);
+    let low = match turns.any_bits ^ turns.all_bits {
         0 => 0,
-        s => s.trailing_zeros(),
+        differ => differ.trailing_zeros(),
     };
-    let greatest = values.max().map_or(0, |k| (k - least) >> low);
+    let greatest = (turns.greatest - least) >> low;
     let value = |k: u128| match k {
         u128::MAX => greatest + 1,
         k => (k - least) >> low,
@@ -1283,23 +1296,27 @@ fn serving_cmp(claims: &[Claim], a: u32, b: u32) -> std::cmp::Ordering {
 /// radix sort, eleven bits at a time (the bits below `from` are left in the order given).
 fn radix_sort(items: &mut Vec<u64>, from: u32, bits: u32) {
     const DIGIT: u32 = 11;
+    const BUCKETS: usize = 1 << DIGIT;
+    let passes = bits.div_ceil(DIGIT) as usize;
+    let digit =
+        |k: u64, pass: usize| ((k >> (from + pass as u32 * DIGIT)) as usize) & (BUCKETS - 1);
+    // Every pass's counts from one read of the items.
+    let mut counts = vec![0usize; passes * BUCKETS];
+    for &k in items.iter() {
+        for (pass, c) in counts.chunks_exact_mut(BUCKETS).enumerate() {
+            c[digit(k, pass)] += 1;
+        }
+    }
     let mut other = vec![0u64; items.len()];
-    let mut counts = vec![0usize; 1 << DIGIT];
-    for pass in 0..bits.div_ceil(DIGIT) {
-        let shift = from + pass * DIGIT;
-        let digit = |k: u64| ((k >> shift) & ((1 << DIGIT) - 1)) as usize;
-        counts.fill(0);
-        for &k in items.iter() {
-            counts[digit(k)] += 1;
-        }
+    for (pass, c) in counts.chunks_exact_mut(BUCKETS).enumerate() {
         let mut sum = 0;
-        for c in &mut counts {
-            (*c, sum) = (sum, sum + *c);
+        for n in c.iter_mut() {
+            (*n, sum) = (sum, sum + *n);
         }
         for &k in items.iter() {
-            let d = digit(k);
-            other[counts[d]] = k;
-            counts[d] += 1;
+            let d = digit(k, pass);
+            other[c[d]] = k;
+            c[d] += 1;
         }
         std::mem::swap(items, &mut other);
     }
