@@ -435,8 +435,8 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // while the allocation runs.
     let duplicates = std::mem::take(&mut index.duplicates);
     let mut sorted = None;
-    // The serving order is sorted on the pool's threads. Meanwhile this thread, idle
-    // otherwise, makes what pass 2 looks records up in.
+    // The serving order is sorted on the pool. Meanwhile this thread, idle otherwise,
+    // readies what pass 2 looks records up in.
     let dup_seqs = pool.in_place_scope(|scope| {
         let (claims, sorted, turns) = (&claims, &mut sorted, turns);
         scope.spawn(move |_| *sorted = Some(Decisions::new(claims, turns)));

@@ -949,6 +949,12 @@ impl Decisions {
     /// The serving order of `claims` (`noted` are their [`Turns`]), with no claim served
     /// yet.
     pub fn new(claims: &[Claim], noted: Turns) -> Decisions {
+        // Turns noted of other claims would misplace every choice: noted again.
+        let noted = if noted.keys.len() == claims.len() {
+            noted
+        } else {
+            Turns::of(claims)
+        };
         let order = serving_order(claims, &noted);
         let mut turns = vec![0u32; claims.len()];
         for (turn, &i) in order.iter().enumerate() {
