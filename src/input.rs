@@ -75,7 +75,8 @@ pub struct InputOptions {
     /// it out and save a copy per entry; [`Item::is_unread`] then cannot tell its items apart.
     pub item_dn: bool,
     /// Batches the pipeline lets its workers read beyond one each while the calling thread
-    /// consumes in order: room for the workers to go on while the consumer is held up.
+    /// consumes in order (two at least): room for the workers to go on while the consumer is
+    /// held up.
     pub batches_ahead: usize,
 }
 

@@ -598,13 +598,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     // may wait for it) while pass 2 runs: a record waits only for a claim served later than
     // those before it, and the allocation, which uses one core, no longer leaves the other
     // idle. Which values a claim gets does not depend on when pass 2 reads them.
-    let (claims_index, decisions_ref) = ((claims, &mut index), &decisions);
-    let pool_ref = &pool;
-    let alloc_ref = &alloc_settings;
     let (stats, served) = std::thread::scope(|threads| -> Result<_> {
-        let server = threads.spawn(move || {
-            let (claims, index) = claims_index;
-            decisions_ref.serve(index, &claims, alloc_ref);
+        let server = threads.spawn(|| {
+            decisions.serve(&mut index, &claims, &alloc_settings);
             let served = std::time::Instant::now();
             // Freeing the claims (hundreds of thousands of small allocations, made on the
             // pool's threads) overlaps pass 2. Each pool thread frees the claims it made,
@@ -612,7 +608,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             // heap without atomic operations, and one of another thread's heap with them,
             // to be collected later by its owner (on a thread of their own, freeing them
             // took a tenth of a second of CPU at 1M).
-            free_claims_where_made(pool_ref, claims);
+            free_claims_where_made(&pool, claims);
             index.release_values();
             served
         });

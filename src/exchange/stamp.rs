@@ -21,6 +21,7 @@ use crate::exchange::uniqueness::{
 };
 use crate::exchange::x400::X400Fields;
 use crate::filter::{AttrName, AttrSource, Facts, Matcher, Subject};
+use crate::model::entry::{keep_spare, take_spare};
 use crate::model::entry::{Desc, Name};
 use crate::model::schema::case_ignore_eq;
 use crate::model::{binary, dn, Entry};
@@ -99,24 +100,6 @@ impl Drop for State<'_> {
         buffers.2.clear();
         keep_spare(&SPARE_BUFFERS, buffers, SPARE_STATES);
     }
-}
-
-/// Keeps emptied `buffers` in this thread's `pool` for the next user, up to `kept` of them.
-/// A thread being torn down has no pool any more: the buffers are then freed.
-fn keep_spare<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<T>>>, buffers: T, kept: usize) {
-    let _ = pool.try_with(|spare| {
-        let mut spare = spare.borrow_mut();
-        if spare.len() < kept {
-            spare.push(buffers);
-        }
-    });
-}
-
-/// Buffers [`keep_spare`] kept in this thread's `pool`, if any.
-fn take_spare<T>(pool: &'static std::thread::LocalKey<RefCell<Vec<T>>>) -> Option<T> {
-    pool.try_with(|spare| spare.borrow_mut().pop())
-        .ok()
-        .flatten()
 }
 
 /// The values a [`State`] plans for one attribute, in the order they were set.

@@ -1245,7 +1245,7 @@ impl Turns {
 /// total, so the result is the same).
 fn serving_order(claims: &[Claim], turns: &Turns) -> Vec<u32> {
     let keys = &turns.keys;
-    if !turns.in_seq || keys.len() != claims.len() {
+    if !turns.in_seq {
         let mut order: Vec<u32> = (0..claims.len() as u32).collect();
         order.par_sort_unstable_by(|a, b| serving_cmp(claims, *a, *b));
         return order;

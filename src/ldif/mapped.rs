@@ -87,7 +87,7 @@ impl MappedFramer {
     pub fn next_batch(&mut self, target: usize) -> io::Result<Option<Batch>> {
         let target = target.max(1);
         let start = self.base.saturating_add(self.pos);
-        let remaining = self.len.saturating_sub(start);
+        let remaining = self.remaining();
         if remaining == 0 {
             return Ok(None);
         }

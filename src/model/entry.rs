@@ -396,19 +396,35 @@ thread_local! {
     /// One entry's buffers: a pipeline worker reads one entry at a time and drops it once
     /// transformed, and `plan`'s pass 2 rebuilds one spooled entry at a time; each would
     /// otherwise allocate four buffers.
-    static SPARE_ENTRY: std::cell::RefCell<Option<Spare>> = const { std::cell::RefCell::new(None) };
+    static SPARE_ENTRY: std::cell::RefCell<Vec<Spare>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keeps emptied `buffers` in this thread's `pool` for the next user, up to `kept` of them.
+/// A thread being torn down has no pool any more: the buffers are then freed.
+pub(crate) fn keep_spare<T>(
+    pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+    buffers: T,
+    kept: usize,
+) {
+    let _ = pool.try_with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < kept {
+            spare.push(buffers);
+        }
+    });
+}
+
+/// Buffers [`keep_spare`] kept in this thread's `pool`, if any.
+pub(crate) fn take_spare<T>(
+    pool: &'static std::thread::LocalKey<std::cell::RefCell<Vec<T>>>,
+) -> Option<T> {
+    pool.try_with(|spare| spare.borrow_mut().pop())
+        .ok()
+        .flatten()
 }
 
 /// Buffer capacity above which a recycled entry's buffers are freed rather than kept.
 const SPARE_BUF_MAX: usize = 1 << 16;
-
-/// The buffers [`Entry::recycle`] gave back on this thread, if any.
-fn take_spare_entry() -> Option<Spare> {
-    SPARE_ENTRY
-        .try_with(|spare| spare.borrow_mut().take())
-        .ok()
-        .flatten()
-}
 
 impl Entry {
     /// Gives the entry's buffers back for the next entry made on this thread by the parser's
@@ -434,15 +450,16 @@ impl Entry {
         buf.clear();
         slots.clear();
         values.clear();
-        // A thread being torn down has no spare any more: the buffers are freed.
-        let _ = SPARE_ENTRY.try_with(|spare| {
-            spare.borrow_mut().get_or_insert(Spare {
+        keep_spare(
+            &SPARE_ENTRY,
+            Spare {
                 buf,
                 slots,
                 values,
                 known,
-            });
-        });
+            },
+            1,
+        );
     }
 }
 
@@ -463,7 +480,7 @@ impl Entry {
             start: at(s.start),
             end: at(s.end),
         };
-        let (mut buf, mut slots, spare_values, spare_known) = match take_spare_entry() {
+        let (mut buf, mut slots, spare_values, spare_known) = match take_spare(&SPARE_ENTRY) {
             Some(Spare {
                 buf,
                 slots,
@@ -675,7 +692,7 @@ impl EntryBuilder {
             slots,
             values: value_spans,
             mut known,
-        } = take_spare_entry().unwrap_or_else(|| Spare {
+        } = take_spare(&SPARE_ENTRY).unwrap_or_else(|| Spare {
             buf: Vec::new(),
             slots: Vec::new(),
             values: Vec::new(),
