@@ -23,7 +23,7 @@ use crate::exchange::stamp::{
     EnabledBy, Engine, EngineSettings, Mode, Prepared, SpoolCodec, StampedSet,
 };
 use crate::exchange::uniqueness::{
-    AllocSettings, Claim, Decisions, Held, Index, IntMap, Turns, INDEX_OWNER,
+    AllocSettings, Claim, Decisions, Held, Holds, Index, IntMap, Turns, INDEX_OWNER,
 };
 use crate::input::Item;
 use crate::ldif::parse::Skip;
@@ -220,7 +220,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         settings: &settings,
         eds_groups: &no_eds,
     };
-    let mut index = Index::default();
+    // The values held, gathered in input order for the index to hold them all at once
+    // (`Index::of_holds`) once both readings are over.
+    let mut holds = Holds::default();
     let mut claims: Vec<Claim> = Vec::new();
     // What the allocation's serving order is sorted by, noted claim by claim.
     let mut turns = Turns::default();
@@ -262,6 +264,7 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     input.batch_bytes = plan_batch_bytes(export_bytes, pool.current_num_threads());
     input.batches_ahead = PLAN_BATCHES_AHEAD;
     reserve_hint(&mut claims, records_hint);
+    holds.reserve_hint(records_hint);
     turns.reserve_hint(records_hint);
     claim_at.reserve_hint(records_hint);
     reserve_hint(&mut places, records_hint);
@@ -369,13 +372,10 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
             if p.spooled {
                 spool_notes.note((file, item.location.offset), bytes.len());
             }
-            index.hold_all(&p.held, seq);
+            holds.add(&p.held, seq);
             if let Some(mut c) = p.claim.take() {
                 c.seq = seq;
                 turns.note(&c);
-                // Room for every value the allocation can give, made as the index grows
-                // rather than all at once between the passes, where nothing else runs.
-                index.reserve(turns.choices());
                 claim_at.push((file, item.location.offset), claims.len() as u32);
                 claims.push(c);
             }
@@ -414,13 +414,14 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         |item, out, _| {
             index_diag.handle_non_record(item)?;
             if let Some((held, eds)) = out {
-                index.hold_all(held, INDEX_OWNER);
+                holds.add(held, INDEX_OWNER);
                 add_eds(eds.take(), &mut eds_groups);
             }
             Ok(())
         },
     )?;
     timings.pass1(&read1);
+
     if index_diag.rejected > 0 && !common.quiet {
         crate::note!(
             "warning: {} record(s) of the --index files could not be read and reserve nothing",
@@ -429,23 +430,27 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
     }
 
     // Allocation: one deterministic pass.
-    let indexed_values = index.len() as u64;
     let threads = pool.current_num_threads();
-    // The duplicates are all known (only holding values finds them); pass 2 needs them
-    // while the allocation runs.
-    let duplicates = std::mem::take(&mut index.duplicates);
     let mut sorted = None;
-    // The serving order is sorted on the pool. Meanwhile this thread, idle otherwise,
-    // readies what pass 2 looks records up in.
-    let dup_seqs = pool.in_place_scope(|scope| {
+    // Room for every value the allocation can give, made with the values held.
+    let choices = turns.choices();
+    // The serving order is sorted on the pool, and what pass 2 looks records up in made
+    // ready, while the values pass 1 gathered are held.
+    let (dup_seqs, mut index) = pool.in_place_scope(|scope| {
         let (claims, sorted, turns) = (&claims, &mut sorted, turns);
         scope.spawn(move |_| *sorted = Some(Decisions::new(claims, turns)));
-        // Looked up by place for every record of pass 2.
-        claim_at.share(threads);
-        settled.share(threads);
-        // Pass 2 consumes the records in pass 1's order, so it numbers them the same way.
-        // Looked up for every record of pass 2: an integer hash, not SipHash.
-        let dup_seqs: IntMap<u32, ()> = duplicates
+        let (claim_at, settled) = (&mut claim_at, &mut settled);
+        scope.spawn(move |_| {
+            // Looked up by place for every record of pass 2.
+            claim_at.share(threads);
+            settled.share(threads);
+        });
+        let index = pool.install(|| Index::of_holds(holds, choices));
+        // The duplicates are all known (only holding values finds them). Pass 2 consumes
+        // the records in pass 1's order, so it numbers them the same way. Looked up for
+        // every record of pass 2: an integer hash, not SipHash.
+        let dup_seqs: IntMap<u32, ()> = index
+            .duplicates
             .iter()
             .flat_map(|d| [(d.first, ()), (d.second, ())])
             .collect();
@@ -463,9 +468,9 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
                 list.retain(|s| offsets.binary_search(&(file as u32, s.offset)).is_err());
             }
         }
-        dup_seqs
+        (dup_seqs, index)
     });
-    index.duplicates = duplicates;
+    let indexed_values = index.len() as u64;
     let decisions =
         sorted.ok_or_else(|| crate::error::Error::Input("the allocation did not start".into()))?;
     timings.allocated(claims.len());

@@ -155,16 +155,39 @@ pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 
 /// The index's table: open addressing with linear probing over slots of 16 bytes, four to a
 /// cache line, so that a key's place is known before it is looked up ([`Taken::prefetch`])
-/// and a lookup costs one cache miss. A slot is two words: the key's high half, whose low
+/// and a lookup costs one cache miss. A slot is two words: the key's high half, whose top
 /// bits choose its first slot, then the low 32 bits of its low half with the owner above
 /// them. 96 bits of the key are compared: for ten million values a false match has a chance
 /// near 10⁻¹⁵, and would cost a retry. A slot whose first word is 0 is empty, so a key with a
 /// zero high half is held as 1.
+///
+/// Taking the first slot from the top bits means that keys in the order of their high
+/// halves go into the table from its start to its end, whatever its size: what
+/// [`Taken::hold_sorted`] does with many keys at once, where one lookup after another would
+/// each miss the cache and the TLB.
 #[derive(Default)]
 struct Taken {
     /// A power of two in length, or empty.
     slots: Vec<[u64; 2]>,
     len: usize,
+}
+
+/// The low 32 bits of a word.
+const LOW: u64 = u32::MAX as u64;
+
+/// Slots in a page of memory (4 KiB).
+const PAGE_SLOTS: usize = 4096 / 16;
+
+/// What one half of the table's holding ([`Taken::hold_sorted`]) did.
+#[derive(Default)]
+struct HalfHeld {
+    /// Keys held.
+    held: usize,
+    /// Keys found held by another owner whose holding is to be reported: first word and
+    /// low 32 bits of the second.
+    reported: Vec<(u64, u32)>,
+    /// Keys whose probe ran past the half's end, to be held once both halves are done.
+    over: Vec<[u64; 2]>,
 }
 
 impl Taken {
@@ -173,37 +196,71 @@ impl Taken {
         slots / 2
     }
 
-    /// The key's first word as stored, the low 32 bits of its second word, and its first
-    /// slot in a table of `mask + 1` slots.
+    /// The key's first word as stored and the low 32 bits of its second word.
     #[inline(always)]
-    fn split(k: (u64, u64), mask: usize) -> (u64, u64, usize) {
+    fn split(k: (u64, u64)) -> (u64, u64) {
         let hi = if k.0 == 0 { 1 } else { k.0 };
-        (hi, k.1 & u64::from(u32::MAX), (hi as usize) & mask)
+        (hi, k.1 & LOW)
     }
 
-    /// The slot holding `k`, or the empty slot where it would go (`Err`; out of range when the
-    /// table has no slots). A table with slots has room: at least one slot is empty.
+    /// The first slot of a key whose first word (as stored) is `hi`, in a table of `slots`
+    /// slots: its top log₂(`slots`) bits.
     #[inline(always)]
-    fn find(&self, k: (u64, u64)) -> Result<usize, usize> {
-        let mask = self.slots.len().wrapping_sub(1);
-        let (hi, check, mut at) = Self::split(k, mask);
+    fn home(hi: u64, slots: usize) -> usize {
+        match slots.trailing_zeros() {
+            0 | 64.. => 0,
+            bits => (hi >> (64 - bits)) as usize,
+        }
+    }
+
+    /// The slot of `slots` holding the key (`hi`, `check`), looking from slot `at` on, or
+    /// the empty slot where it would go (`Err`). Past the last slot the probe goes on from
+    /// the first when `wrap`, and stops otherwise with `Err(slots.len())`; `Err` is out of
+    /// range too when there are no slots. A table has room: at least one slot is empty.
+    #[inline(always)]
+    fn probe(
+        slots: &[[u64; 2]],
+        (hi, check): (u64, u64),
+        mut at: usize,
+        wrap: bool,
+    ) -> Result<usize, usize> {
+        let mask = slots.len().wrapping_sub(1);
         loop {
-            let Some(&[first, second]) = self.slots.get(at) else {
+            let Some(&[first, second]) = slots.get(at) else {
                 return Err(at);
             };
             if first == 0 {
                 return Err(at);
             }
-            if first == hi && second & u64::from(u32::MAX) == check {
+            if first == hi && second & LOW == check {
                 return Ok(at);
             }
-            at = (at + 1) & mask;
+            at = if wrap { (at + 1) & mask } else { at + 1 };
         }
+    }
+
+    /// The slot holding `k`, or the empty slot where it would go (`Err`; out of range when
+    /// the table has no slots).
+    #[inline(always)]
+    fn find(&self, k: (u64, u64)) -> Result<usize, usize> {
+        let (hi, check) = Self::split(k);
+        Self::probe(
+            &self.slots,
+            (hi, check),
+            Self::home(hi, self.slots.len()),
+            true,
+        )
     }
 
     /// The owner kept in a slot's second word.
     fn owner(slot: [u64; 2]) -> u32 {
         (slot[1] >> 32) as u32
+    }
+
+    /// `k` held by `owner`, as a slot holds it.
+    fn slot(k: (u64, u64), owner: u32) -> [u64; 2] {
+        let (hi, check) = Self::split(k);
+        [hi, check | u64::from(owner) << 32]
     }
 
     /// Who holds `k`.
@@ -214,16 +271,115 @@ impl Taken {
 
     /// Holds `k` for `owner` unless it is held; `Err` gives the holder.
     fn insert(&mut self, k: (u64, u64), owner: u32) -> Result<(), u32> {
+        self.insert_slot(Self::slot(k, owner))
+    }
+
+    /// [`Taken::insert`] of a key in the form of a slot, with its owner.
+    fn insert_slot(&mut self, slot: [u64; 2]) -> Result<(), u32> {
         self.reserve(1);
-        match self.find(k) {
-            Ok(at) => Err(self.slots.get(at).map_or(owner, |&s| Self::owner(s))),
+        match self.find((slot[0], slot[1])) {
+            Ok(at) => Err(self
+                .slots
+                .get(at)
+                .map_or(Self::owner(slot), |&s| Self::owner(s))),
             Err(at) => {
-                let (hi, check, _) = Self::split(k, 0);
                 if let Some(s) = self.slots.get_mut(at) {
-                    *s = [hi, check | u64::from(owner) << 32];
+                    *s = slot;
                     self.len += 1;
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// Holds every key of `buckets` (slots as [`Taken::slot`] makes them, by the top bits
+    /// of their first word: `buckets.len()` a power of two) for its owner, as
+    /// [`Taken::insert_slot`] of each bucket's keys one after another would; gives the keys
+    /// found held by another owner where `reported(holder, owner)`. Makes room for
+    /// `additional` keys first.
+    ///
+    /// Each half of the table is filled on a thread of the current rayon pool, from the
+    /// buckets of keys whose first slot is in it, in order: each thread goes through its
+    /// half from start to end. Keys equal in all their bits are in one bucket in the order
+    /// given, so the first one holds the value. A key whose probe runs past the end of its
+    /// half is held afterwards, in turn. A table with nothing held yet is made at its size
+    /// first, and each thread writes its half's zeros before holding, so that those pages'
+    /// first writes are shared too.
+    fn hold_sorted(
+        &mut self,
+        buckets: &[Vec<[u64; 2]>],
+        additional: usize,
+        reported: impl Fn(u32, u32) -> bool + Sync,
+    ) -> Vec<(u64, u32)> {
+        let fresh = self.len == 0 && Self::room(self.slots.len()) < additional;
+        if fresh {
+            // Not written here: each half is written on its own thread, below.
+            self.slots = vec![[0; 2]; Self::size_for(additional)];
+        } else {
+            self.reserve(additional);
+        }
+        let size = self.slots.len();
+        let half = size / 2;
+        let (low, high) = self.slots.split_at_mut(half);
+        let (low_buckets, high_buckets) = buckets.split_at(buckets.len() / 2);
+        let hold_half = |region: &mut [[u64; 2]], base: usize, buckets: &[Vec<[u64; 2]>]| {
+            if fresh {
+                Self::touch(region);
+            }
+            let mut done = HalfHeld::default();
+            for &slot in buckets.iter().flatten() {
+                let at = Self::home(slot[0], size).wrapping_sub(base);
+                match Self::probe(region, (slot[0], slot[1] & LOW), at, false) {
+                    Ok(at) => {
+                        let holder = region.get(at).map_or(u32::MAX, |&s| Self::owner(s));
+                        if reported(holder, Self::owner(slot)) {
+                            done.reported.push((slot[0], slot[1] as u32));
+                        }
+                    }
+                    Err(at) => match region.get_mut(at) {
+                        Some(empty) => {
+                            *empty = slot;
+                            done.held += 1;
+                        }
+                        None => done.over.push(slot),
+                    },
+                }
+            }
+            done
+        };
+        let (a, b) = rayon::join(
+            || hold_half(low, 0, low_buckets),
+            || hold_half(high, half, high_buckets),
+        );
+        self.len += a.held + b.held;
+        let mut found = a.reported;
+        found.extend(b.reported);
+        for slot in a.over.into_iter().chain(b.over) {
+            if let Err(holder) = self.insert_slot(slot) {
+                if reported(holder, Self::owner(slot)) {
+                    found.push((slot[0], slot[1] as u32));
+                }
+            }
+        }
+        found
+    }
+
+    /// The table's size for `n` keys.
+    fn size_for(n: usize) -> usize {
+        let mut size = 16;
+        while Self::room(size) < n {
+            size *= 2;
+        }
+        size
+    }
+
+    /// Writes every page of `slots` (zeros, as the system gives them): their first writes
+    /// cost a fault each, made here rather than where the slots are used. What is written
+    /// is opaque to the compiler, which would drop zeros written over zeros.
+    fn touch(slots: &mut [[u64; 2]]) {
+        for page in slots.chunks_mut(PAGE_SLOTS) {
+            if let Some(s) = page.first_mut() {
+                *s = std::hint::black_box([0; 2]);
             }
         }
     }
@@ -244,15 +400,21 @@ impl Taken {
         let mut slots = Vec::with_capacity(size);
         slots.resize(size, [0; 2]);
         let old = std::mem::replace(&mut self.slots, slots);
-        let mask = size - 1;
+        if self.len == 0 {
+            return;
+        }
+        // The old slots in order have their new first slots in order too (top bits).
         for s in old.into_iter().filter(|s| s[0] != 0) {
-            let mut at = (s[0] as usize) & mask;
-            while let Some(place) = self.slots.get_mut(at) {
-                if place[0] == 0 {
+            let at = Self::probe(
+                &self.slots,
+                (s[0], s[1] & LOW),
+                Self::home(s[0], size),
+                true,
+            );
+            if let Err(at) = at {
+                if let Some(place) = self.slots.get_mut(at) {
                     *place = s;
-                    break;
                 }
-                at = (at + 1) & mask;
             }
         }
     }
@@ -260,8 +422,12 @@ impl Taken {
     /// Asks for the cache line of `k`'s first slot.
     #[inline(always)]
     fn prefetch(&self, k: (u64, u64)) {
-        let (_, _, at) = Self::split(k, self.slots.len().wrapping_sub(1));
-        prefetch(self.slots.as_ptr().wrapping_add(at));
+        let (hi, _) = Self::split(k);
+        prefetch(
+            self.slots
+                .as_ptr()
+                .wrapping_add(Self::home(hi, self.slots.len())),
+        );
     }
 
     /// Number of keys held.
@@ -333,6 +499,142 @@ impl Held {
     }
 }
 
+/// Values held, with their owners, gathered in the order they are held for
+/// [`Index::of_holds`] to hold them all at once: what `plan`'s pass 1 reads of each object,
+/// appended as it comes instead of looked up in the index's table one value at a time.
+///
+/// Only the keys are kept, and the text of the values that may have been added before: a
+/// value whose key the filter `seen` may have seen. Every value added again is one of
+/// them, and only a value added again can be a duplicate to report, so the report has
+/// the text it needs without the text of every value (a hundred megabytes at a million
+/// objects).
+#[derive(Debug)]
+pub struct Holds {
+    /// Each value's key and owner as the table's slot holds them ([`Taken::slot`]), by the
+    /// top [`Holds::BUCKET_BITS`] bits of the key's first word (where in the table it
+    /// goes), in the order added.
+    buckets: Vec<Vec<[u64; 2]>>,
+    /// Values added.
+    len: usize,
+    /// A Bloom filter of the keys added: two bits of one word per key ([`Holds::bits`]).
+    seen: Vec<u64>,
+    /// The values whose key `seen` had seen when they were added, in the order added: the
+    /// slot and where the text ends in `text`.
+    again: Vec<([u64; 2], usize)>,
+    text: String,
+}
+
+impl Default for Holds {
+    fn default() -> Holds {
+        Holds {
+            buckets: vec![Vec::new(); 1 << Holds::BUCKET_BITS],
+            len: 0,
+            seen: vec![0; Holds::LEAST_WORDS],
+            again: Vec::new(),
+            text: String::new(),
+        }
+    }
+}
+
+impl Holds {
+    /// The keys are gathered in 4,096 lists by where they go in the table, so that each
+    /// list is held in one run of the table, one after another.
+    const BUCKET_BITS: u32 = 12;
+
+    /// The filter's least size, in words.
+    const LEAST_WORDS: usize = 1 << 10;
+
+    /// Bits of the filter per key: with two bits set per key, about one value in 200 is
+    /// taken for one added before when it was not.
+    const BITS_PER_KEY: usize = 16;
+
+    /// The word of the filter and the two bits in it that stand for the key of `slot`
+    /// (bits of its key the table's place and the buckets are not chosen from).
+    fn bits(slot: [u64; 2], words: usize) -> (usize, u64) {
+        let word = (slot[0] as usize) & (words - 1);
+        (word, 1 << (slot[1] & 63) | 1 << ((slot[1] >> 6) & 63))
+    }
+
+    /// Reserves room for `n` more values, if the system grants it (see
+    /// [`crate::commands::places::reserve_hint`]): the filter is sized for them at once
+    /// rather than remade as it fills.
+    pub fn reserve_hint(&mut self, n: usize) {
+        self.grow((self.len + n).saturating_mul(Self::BITS_PER_KEY));
+    }
+
+    /// Makes the filter at least `bits` bits, putting in it every key added.
+    fn grow(&mut self, bits: usize) {
+        let words = (bits / 64).max(Self::LEAST_WORDS).next_power_of_two();
+        if words <= self.seen.len() {
+            return;
+        }
+        let mut seen = Vec::new();
+        if seen.try_reserve_exact(words).is_err() {
+            return;
+        }
+        seen.resize(words, 0);
+        for &slot in self.buckets.iter().flatten() {
+            let (word, bits) = Self::bits(slot, words);
+            if let Some(w) = seen.get_mut(word) {
+                *w |= bits;
+            }
+        }
+        self.seen = seen;
+    }
+
+    /// Adds that `owner` holds every value of `held`.
+    pub fn add(&mut self, held: &Held, owner: u32) {
+        let bits = (self.len + held.values.len()).saturating_mul(Self::BITS_PER_KEY);
+        if bits > self.seen.len() * 64 {
+            self.grow(bits.max(self.seen.len() * 128));
+        }
+        let words = self.seen.len();
+        let mut start = 0usize;
+        for &(k, end) in &held.values {
+            let slot = Taken::slot(k, owner);
+            let end = (end as usize).min(held.text.len());
+            let (word, bits) = Self::bits(slot, words);
+            if let Some(w) = self.seen.get_mut(word) {
+                if *w & bits == bits {
+                    self.text
+                        .push_str(held.text.get(start..end).unwrap_or_default());
+                    self.again.push((slot, self.text.len()));
+                }
+                *w |= bits;
+            }
+            if let Some(b) = self
+                .buckets
+                .get_mut((slot[0] >> (64 - Self::BUCKET_BITS)) as usize)
+            {
+                b.push(slot);
+            }
+            start = end;
+        }
+        self.len += held.values.len();
+    }
+
+    /// The values the filter had seen when they were added, with their slots, in the order
+    /// added.
+    fn again(&self) -> impl Iterator<Item = ([u64; 2], &str)> + '_ {
+        let mut start = 0usize;
+        self.again.iter().map(move |&(slot, end)| {
+            let v = self.text.get(start..end).unwrap_or_default();
+            start = end;
+            (slot, v)
+        })
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// A value two objects already share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Duplicate {
@@ -358,6 +660,47 @@ impl Index {
         self.hold_keyed(key(value), value, owner);
     }
 
+    /// The index of the values of `holds`, as [`Index::hold_all`] of every [`Holds::add`] in
+    /// turn would make it, duplicates included, with room for `additional` values besides.
+    ///
+    /// The values are held from one end of the table to the other, each half on a thread of
+    /// the current rayon pool, rather than one cache and TLB miss each in input order. The keys two objects hold are then looked for among the values
+    /// added again ([`Holds`]), in the order added, for the duplicates to come in the order
+    /// of one hold after another.
+    pub fn of_holds(holds: Holds, additional: usize) -> Index {
+        let mut index = Index::default();
+        let twice: IntMap<(u64, u32), ()> = index
+            .taken
+            .hold_sorted(&holds.buckets, holds.len() + additional, Self::reported)
+            .into_iter()
+            .map(|k| (k, ()))
+            .collect();
+        if twice.is_empty() {
+            return index;
+        }
+        for (slot, value) in holds.again() {
+            if !twice.contains_key(&(slot[0], slot[1] as u32)) {
+                continue;
+            }
+            let owner = Taken::owner(slot);
+            let first = index.taken.get((slot[0], slot[1])).unwrap_or(owner);
+            if Self::reported(first, owner) {
+                index.duplicates.push(Duplicate {
+                    value: value.to_string(),
+                    first,
+                    second: owner,
+                });
+            }
+        }
+        index
+    }
+
+    /// Whether a value held by `first` and then by `second` is a duplicate to report: two
+    /// objects of the input (the `--index` files' values are not reported).
+    fn reported(first: u32, second: u32) -> bool {
+        first != second && second != INDEX_OWNER && first != INDEX_OWNER
+    }
+
     /// Records that `owner` holds every value of `held`.
     pub fn hold_all(&mut self, held: &Held, owner: u32) {
         // The values' slots are fetched together, so that their cache misses overlap.
@@ -373,7 +716,7 @@ impl Index {
     /// [`Index::hold`] of a value whose key is known.
     fn hold_keyed(&mut self, k: (u64, u64), value: &str, owner: u32) {
         if let Err(first) = self.taken.insert(k, owner) {
-            if first != owner && owner != INDEX_OWNER && first != INDEX_OWNER {
+            if Self::reported(first, owner) {
                 self.duplicates.push(Duplicate {
                     value: value.to_string(),
                     first,
@@ -2259,7 +2602,7 @@ mod tests {
             let mut table = Taken::default();
             let mut map: HashMap<(u64, u64), u32> = HashMap::new();
             for (spread, hi, lo, owner, insert, reserve) in ops {
-                // High halves that differ only above the slot bits share a first slot.
+                // High halves that differ only below the slot bits share a first slot.
                 let k = (hi.wrapping_mul(1 << 40) | (hi % 3) | spread << 8, lo * 0x1_0000_0001);
                 let k = if hi == 0 { (0, k.1) } else { k };
                 if insert {
@@ -2282,6 +2625,134 @@ mod tests {
                 proptest::prop_assert_eq!(table.get(*k), Some(o));
             }
         }
+    }
+
+    /// The index `hold_all` makes of `records` (values per record, held by 1, 2, …) and
+    /// then of `index_values` (held by the `--index` files), and the one `Index::of_holds`
+    /// makes of the same, on a pool of two threads.
+    fn both_indexes(
+        records: &[Vec<String>],
+        index_values: &[String],
+        additional: usize,
+        hint: bool,
+    ) -> (Index, Index) {
+        let held_of = |values: &[String]| {
+            let mut h = Held::default();
+            for v in values {
+                h.push(&[v]);
+            }
+            h
+        };
+        let (mut reference, mut holds) = (Index::default(), Holds::default());
+        if hint {
+            holds.reserve_hint(records.iter().map(Vec::len).sum());
+        }
+        for (i, values) in records.iter().enumerate() {
+            let h = held_of(values);
+            reference.hold_all(&h, i as u32 + 1);
+            holds.add(&h, i as u32 + 1);
+        }
+        let h = held_of(index_values);
+        reference.hold_all(&h, INDEX_OWNER);
+        holds.add(&h, INDEX_OWNER);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("a pool");
+        let gathered = pool.install(|| Index::of_holds(holds, additional));
+        (reference, gathered)
+    }
+
+    proptest::proptest! {
+        /// Holding the values gathered all at once makes the index holding them one after
+        /// another makes: the same holders, the same duplicates in the same order, with the
+        /// `--index` files' values after the input's, values held twice by one object, and
+        /// room for the values asked for.
+        #[test]
+        fn values_gathered_are_held_as_one_after_another(
+            records in proptest::collection::vec(
+                proptest::collection::vec(0usize..14, 0..5),
+                0..40,
+            ),
+            index_values in proptest::collection::vec(0usize..14, 0..4),
+            additional in 0usize..60,
+            hint in proptest::bool::ANY,
+        ) {
+            let pool: Vec<String> = (0..14).map(|i| format!("smtp:user{}@example.com", i % 12)).collect();
+            let records: Vec<Vec<String>> = records
+                .iter()
+                .map(|r| r.iter().map(|&i| pool[i].clone()).collect())
+                .collect();
+            let index_values: Vec<String> = index_values.iter().map(|&i| pool[i].clone()).collect();
+            let (reference, gathered) = both_indexes(&records, &index_values, additional, hint);
+            proptest::prop_assert_eq!(&gathered.duplicates, &reference.duplicates);
+            proptest::prop_assert_eq!(gathered.len(), reference.len());
+            for v in &pool {
+                proptest::prop_assert_eq!(gathered.holder(v), reference.holder(v));
+            }
+            proptest::prop_assert!(
+                gathered.len() + additional <= Taken::room(gathered.taken.slots.len())
+            );
+        }
+    }
+
+    #[test]
+    fn the_filter_of_values_seen_grows_and_still_finds_every_value_added_again() {
+        // Far more values than the filter's least size was made for, with no hint: the
+        // filter is remade as it fills, and every value added again is still found.
+        let records: Vec<Vec<String>> = (0..30_000)
+            .map(|i| {
+                let mut values = vec![format!("smtp:u{i}@example.com")];
+                if i % 1000 == 999 {
+                    values.push(format!("smtp:u{}@example.com", i / 7));
+                }
+                values
+            })
+            .collect();
+        let (reference, gathered) = both_indexes(&records, &[], 10, false);
+        assert_eq!(reference.duplicates.len(), 30);
+        assert_eq!(gathered.duplicates, reference.duplicates);
+        assert_eq!(gathered.len(), reference.len());
+    }
+
+    #[test]
+    fn keys_whose_probe_runs_past_their_half_are_held_after_it() {
+        // A table of 16 slots: keys whose first slot is the last of each half (7 and 15).
+        let key_at = |slot: u64, n: u64| (slot << 60 | n, n);
+        let keys = [
+            (key_at(7, 1), 1),
+            (key_at(7, 2), 2),
+            (key_at(7, 3), 3),
+            (key_at(15, 4), 4),
+            (key_at(15, 5), 5),
+            // Past their halves' ends: held again by others, and by the same owner.
+            (key_at(7, 3), 6),
+            (key_at(15, 5), 5),
+            (key_at(15, 5), 7),
+        ];
+        let mut buckets = vec![Vec::new(); 1 << Holds::BUCKET_BITS];
+        let mut reference = Taken::default();
+        reference.reserve(8);
+        let mut expected = Vec::new();
+        for &(k, owner) in &keys {
+            let slot = Taken::slot(k, owner);
+            buckets[(slot[0] >> (64 - Holds::BUCKET_BITS)) as usize].push(slot);
+            if let Err(holder) = reference.insert(k, owner) {
+                if Index::reported(holder, owner) {
+                    expected.push((slot[0], slot[1] as u32));
+                }
+            }
+        }
+        let mut table = Taken::default();
+        let found = table.hold_sorted(&buckets, 8, Index::reported);
+        assert_eq!(table.slots.len(), 16);
+        assert_eq!(table.len(), reference.len());
+        for &(k, _) in &keys {
+            assert_eq!(table.get(k), reference.get(k));
+        }
+        assert_eq!(found, expected);
+        // The second half's last keys went round to the first slots of the table.
+        assert!(table.slots[0][0] != 0);
     }
 
     #[test]
