@@ -111,11 +111,12 @@ fn plan_batch_bytes(bytes: u64, workers: usize) -> usize {
 
 /// Batches `plan`'s workers may read beyond one each
 /// ([`InputOptions::batches_ahead`](crate::input::InputOptions::batches_ahead)):
-/// pass 1's calling thread holds every object's values in the index, whose table now and
-/// then grows (tens of milliseconds at 1M objects, the last time), maps the input and
-/// writes the spool; with two batches ahead the workers soon ran out of work and waited
-/// while it did (1M-object export: `plan` 2.63 s against 2.73 s, median of five alternating
-/// runs; peak RSS about 40 MB more; sixteen ahead gave 2.60 s for 130 MB more).
+/// pass 1's calling thread is now and then held up (mapping the input, writing the spool,
+/// and until the index was made between the passes, growing its table: tens of
+/// milliseconds at 1M objects, the last time); with two batches ahead the workers soon ran
+/// out of work and waited while it was (1M-object export: `plan` 2.63 s against 2.73 s,
+/// median of five alternating runs; peak RSS about 40 MB more; sixteen ahead gave 2.60 s
+/// for 130 MB more).
 const PLAN_BATCHES_AHEAD: usize = 6;
 
 /// An object pass 2 need not stamp again: it claims nothing, so the allocation cannot change
@@ -421,7 +422,6 @@ pub fn run(args: &PlanArgs) -> Result<Outcome> {
         },
     )?;
     timings.pass1(&read1);
-
     if index_diag.rejected > 0 && !common.quiet {
         crate::note!(
             "warning: {} record(s) of the --index files could not be read and reserve nothing",

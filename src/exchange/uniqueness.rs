@@ -163,7 +163,7 @@ pub type IntMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IntHasher>>;
 ///
 /// Taking the first slot from the top bits means that keys in the order of their high
 /// halves go into the table from its start to its end, whatever its size: what
-/// [`Taken::hold_sorted`] does with many keys at once, where one lookup after another would
+/// [`Taken::hold_buckets`] does with many keys at once, where one lookup after another would
 /// each miss the cache and the TLB.
 #[derive(Default)]
 struct Taken {
@@ -178,7 +178,7 @@ const LOW: u64 = u32::MAX as u64;
 /// Slots in a page of memory (4 KiB).
 const PAGE_SLOTS: usize = 4096 / 16;
 
-/// What one half of the table's holding ([`Taken::hold_sorted`]) did.
+/// What one half of the table's holding ([`Taken::hold_buckets`]) did.
 #[derive(Default)]
 struct HalfHeld {
     /// Keys held.
@@ -303,9 +303,9 @@ impl Taken {
     /// half from start to end. Keys equal in all their bits are in one bucket in the order
     /// given, so the first one holds the value. A key whose probe runs past the end of its
     /// half is held afterwards, in turn. A table with nothing held yet is made at its size
-    /// first, and each thread writes its half's zeros before holding, so that those pages'
-    /// first writes are shared too.
-    fn hold_sorted(
+    /// first, and each thread writes a word of every page of its half before holding
+    /// ([`Taken::touch`]), so that the pages' first writes, a fault each, are shared too.
+    fn hold_buckets(
         &mut self,
         buckets: &[Vec<[u64; 2]>],
         additional: usize,
@@ -673,7 +673,7 @@ impl Index {
         let mut index = Index::default();
         let twice: IntMap<(u64, u32), ()> = index
             .taken
-            .hold_sorted(&holds.buckets, holds.len() + additional, Self::reported)
+            .hold_buckets(&holds.buckets, holds.len() + additional, Self::reported)
             .into_iter()
             .map(|k| (k, ()))
             .collect();
@@ -2746,7 +2746,7 @@ mod tests {
             }
         }
         let mut table = Taken::default();
-        let found = table.hold_sorted(&buckets, 8, Index::reported);
+        let found = table.hold_buckets(&buckets, 8, Index::reported);
         assert_eq!(table.slots.len(), 16);
         assert_eq!(table.len(), reference.len());
         for &(k, _) in &keys {
