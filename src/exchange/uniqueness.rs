@@ -390,10 +390,7 @@ impl Taken {
         if needed <= Self::room(self.slots.len()) {
             return;
         }
-        let mut size = self.slots.len().max(16);
-        while Self::room(size) < needed {
-            size *= 2;
-        }
+        let size = Self::size_for(needed);
         // Zeros written, not asked for: fresh memory from `calloc` would first be read through
         // the kernel's shared zero page, and every page's first write would then fault again
         // and flush the other cores' TLBs.
@@ -666,9 +663,10 @@ impl Index {
     /// turn would make it, duplicates included, with room for `additional` values besides.
     ///
     /// The values are held from one end of the table to the other, each half on a thread of
-    /// the current rayon pool, rather than one cache and TLB miss each in input order. The keys two objects hold are then looked for among the values
-    /// added again ([`Holds`]), in the order added, for the duplicates to come in the order
-    /// of one hold after another.
+    /// the current rayon pool, rather than one cache and TLB miss each in input order. The
+    /// keys two objects hold are then looked for among the values added again ([`Holds`]),
+    /// in the order added, for the duplicates to come in the order of one hold after
+    /// another.
     pub fn of_holds(holds: Holds, additional: usize) -> Index {
         let mut index = Index::default();
         let twice: IntMap<(u64, u32), ()> = index
